@@ -1,0 +1,55 @@
+// Finite differences over batches: derivatives, gradients, Jacobians and Hessians of a
+// BatchFunction, with a fixed step (the textbook formula) or an automatic step sequence and
+// Richardson extrapolation (Ridders' scheme) that stops before round-off takes over.
+#pragma once
+
+#include <fastcalc/function.hpp>
+#include <fastcalc/stencil.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace fastcalc {
+
+struct FDOptions {
+    Method method = Method::Central;
+    int accuracy = 2;
+    double h = 0.0;      // > 0: that fixed step; 0: automatic
+    int max_levels = 0;  // automatic mode: step levels at most (0: the default for the stencil)
+    // Memory cap for one call of f: points * in_dim doubles (larger requests are split).
+    std::size_t max_batch_doubles = std::size_t(1) << 22;
+};
+
+// Status bits per estimate.
+enum FDStatus : std::uint8_t {
+    FD_OK = 0,
+    FD_NONFINITE = 1,     // f was NaN/inf at some probed point (value may still be fine)
+    FD_NO_ESTIMATE = 2,   // too few finite levels to extrapolate: value is NaN or unextrapolated
+};
+
+// Per estimate (probe x output) results, row-major (probe, output).
+struct FDResult {
+    std::vector<double> value, error;
+    std::vector<double> step;           // per probe: the step h of the chosen estimate
+    std::vector<std::uint32_t> nfev;    // per probe: evaluations of f spent on it
+    std::vector<std::uint8_t> status;   // per estimate
+};
+
+// n-th derivative of a function of one variable at each of `count` points.
+FDResult derivative(const BatchFunction& f, const double* x, std::size_t count, int n, const FDOptions& opt,
+                    const Interrupt& interrupt = Interrupt());
+
+// First derivatives of f: R^d -> R^m at `count` points (rows of X, (count, d)). Result value is
+// (count, d, m): gradient when m == 1, transposed Jacobian otherwise.
+FDResult first_partials(const BatchFunction& f, const double* X, std::size_t count, const FDOptions& opt,
+                        const Interrupt& interrupt = Interrupt());
+
+// Hessian of f: R^d -> R at `count` points: value is (count, d, d), symmetric.
+FDResult hessian(const BatchFunction& f, const double* X, std::size_t count, const FDOptions& opt,
+                 const Interrupt& interrupt = Interrupt());
+
+// The step an automatic run starts from for an n-th derivative with this stencil, for |x| <= 1.
+double initial_step(const FDOptions& opt, int n);
+
+}  // namespace fastcalc

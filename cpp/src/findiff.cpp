@@ -1,0 +1,363 @@
+#include <fastcalc/findiff.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+namespace fastcalc {
+
+namespace {
+
+constexpr double kEps = std::numeric_limits<double>::epsilon();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kSafe = 2.0;  // Ridders: stop once the extrapolation error grows by this factor
+
+// A stencil over at most two directions: point = x + off_a*h_a*e_a + off_b*h_b*e_b and the
+// estimate is sum w_j f(point_j) / (h_a**pow_a * h_b**pow_b).
+struct Kind {
+    std::vector<double> off_a, off_b, w;
+    int pow_a = 1, pow_b = 0;
+    int lead = 2, step = 2;  // error expansion in h: lead, lead+step, ...
+    int textbook = 0;        // fixed h, n = 1, lowest order: 1 forward, 2 backward, 3 central
+};
+
+struct Probe {
+    std::size_t base;
+    int kind;
+    std::size_t a, b;  // directions (b unused when the kind has pow_b == 0)
+    double sa, sb;     // step scales per direction
+};
+
+// Smallest power of two >= max(1, |x|): steps stay powers of two, so x + h is usually exact.
+double step_scale(double x) {
+    const double v = std::max(1.0, std::fabs(x));
+    if (!std::isfinite(v)) return 1.0;
+    int e;
+    const double m = std::frexp(v, &e);
+    return m == 0.5 ? v : std::ldexp(1.0, e);
+}
+
+Kind single_kind(const Stencil& s, int textbook) {
+    Kind k;
+    k.off_a = s.nodes;
+    k.off_b.assign(s.nodes.size(), 0.0);
+    k.w = s.weights;
+    k.pow_a = s.deriv;
+    k.pow_b = 0;
+    k.lead = s.accuracy;
+    k.step = s.error_step;
+    k.textbook = textbook;
+    return k;
+}
+
+// Mixed second derivative: the tensor product of the first-derivative stencil with itself.
+Kind mixed_kind(const Stencil& s1) {
+    Kind k;
+    for (std::size_t i = 0; i < s1.nodes.size(); ++i)
+        for (std::size_t j = 0; j < s1.nodes.size(); ++j) {
+            const double w = s1.weights[i] * s1.weights[j];
+            if (w == 0.0) continue;
+            k.off_a.push_back(s1.nodes[i]);
+            k.off_b.push_back(s1.nodes[j]);
+            k.w.push_back(w);
+        }
+    k.pow_a = 1;
+    k.pow_b = 1;
+    k.lead = s1.accuracy;
+    k.step = s1.error_step;
+    return k;
+}
+
+int textbook_of(const FDOptions& opt, int n) {
+    if (opt.h <= 0 || n != 1) return 0;
+    if (opt.method == Method::Central && opt.accuracy == 2) return 3;
+    if (opt.method == Method::Forward && opt.accuracy == 1) return 1;
+    if (opt.method == Method::Backward && opt.accuracy == 1) return 2;
+    return 0;
+}
+
+int default_levels(const FDOptions& opt) {
+    if (opt.max_levels > 0) return opt.max_levels;
+    return opt.method == Method::Central ? 8 : 12;
+}
+
+class Engine {
+public:
+    Engine(const BatchFunction& f, const double* X, std::size_t nbase, std::vector<Kind> kinds,
+           std::vector<Probe> probes, const FDOptions& opt, double t0, const Interrupt& intr)
+        : f_(f), X_(X), nbase_(nbase), d_(f.in_dim()), m_(f.out_dim()), kinds_(std::move(kinds)),
+          probes_(std::move(probes)), opt_(opt), t0_(t0), intr_(intr) {}
+
+    FDResult run() {
+        const std::size_t Q = probes_.size(), E = Q * m_;
+        const bool fixed = opt_.h > 0;
+        const int L = fixed ? 1 : default_levels(opt_);
+        K_ = static_cast<std::size_t>(L);
+        FDResult r;
+        r.value.assign(E, kNaN);
+        r.error.assign(E, fixed ? kNaN : kInf);
+        r.step.assign(Q, kNaN);
+        r.nfev.assign(Q, 0);
+        r.status.assign(E, FD_OK);
+        prev_.assign(E * K_, 0.0);
+        rowlen_.assign(E, 0);
+        done_.assign(E, 0);
+        round_.assign(E, 0.0);
+        eval_base_points(r);
+
+        std::vector<std::size_t> active(Q);
+        for (std::size_t q = 0; q < Q; ++q) active[q] = q;
+        for (int level = 0; level < L && !active.empty(); ++level) {
+            const double t = fixed ? opt_.h : std::ldexp(t0_, -level);
+            run_level(active, t, fixed, r);
+            intr_.check();
+            std::vector<std::size_t> still;
+            for (std::size_t q : active) {
+                bool all = true;
+                for (std::size_t o = 0; o < m_; ++o) all = all && done_[q * m_ + o];
+                if (!all) still.push_back(q);
+            }
+            active.swap(still);
+        }
+        for (std::size_t e = 0; e < E; ++e) {
+            if (fixed) continue;
+            if (std::isinf(r.error[e])) r.status[e] |= FD_NO_ESTIMATE;
+            else r.error[e] = std::max(r.error[e], round_[e]);
+        }
+        return r;
+    }
+
+private:
+    bool uses_base(const Kind& k) const {
+        for (std::size_t j = 0; j < k.w.size(); ++j)
+            if (k.off_a[j] == 0.0 && k.off_b[j] == 0.0 && k.w[j] != 0.0) return true;
+        return k.textbook == 1 || k.textbook == 2;
+    }
+
+    void eval_base_points(FDResult& r) {
+        bool need = false;
+        for (const Kind& k : kinds_) need = need || uses_base(k);
+        if (!need) return;
+        f0_.assign(nbase_ * m_, 0.0);
+        const std::size_t chunk = std::max<std::size_t>(1, opt_.max_batch_doubles / std::max<std::size_t>(1, d_));
+        for (std::size_t s = 0; s < nbase_; s += chunk) {
+            const std::size_t c = std::min(chunk, nbase_ - s);
+            f_.eval(X_ + s * d_, c, f0_.data() + s * m_);
+        }
+        for (std::size_t q = 0; q < probes_.size(); ++q)
+            if (uses_base(kinds_[probes_[q].kind])) r.nfev[q] += 1;
+    }
+
+    void run_level(const std::vector<std::size_t>& active, double t, bool fixed, FDResult& r) {
+        const std::size_t cap = std::max<std::size_t>(1, opt_.max_batch_doubles / std::max<std::size_t>(1, d_));
+        std::size_t i = 0;
+        while (i < active.size()) {
+            // Gather as many probes as fit in one call of f.
+            pts_.clear();
+            std::size_t j = i, npts = 0;
+            while (j < active.size()) {
+                const Kind& k = kinds_[probes_[active[j]].kind];
+                std::size_t np = 0;
+                for (std::size_t n = 0; n < k.w.size(); ++n)
+                    if (k.off_a[n] != 0.0 || k.off_b[n] != 0.0) ++np;
+                if (npts > 0 && npts + np > cap) break;
+                add_points(probes_[active[j]], k, t, fixed);
+                npts += np;
+                ++j;
+            }
+            Y_.resize(npts * m_);
+            f_.eval(pts_.data(), npts, Y_.data());
+            std::size_t at = 0;
+            for (std::size_t s = i; s < j; ++s) at = combine(active[s], t, fixed, at, r);
+            i = j;
+        }
+    }
+
+    void add_points(const Probe& p, const Kind& k, double t, bool fixed) {
+        const double ha = fixed ? t : t * p.sa, hb = fixed ? t : t * p.sb;
+        const double* x = X_ + p.base * d_;
+        for (std::size_t n = 0; n < k.w.size(); ++n) {
+            if (k.off_a[n] == 0.0 && k.off_b[n] == 0.0) continue;
+            const std::size_t at = pts_.size();
+            pts_.insert(pts_.end(), x, x + d_);
+            if (k.off_a[n] != 0.0) pts_[at + p.a] = x[p.a] + k.off_a[n] * ha;
+            if (k.off_b[n] != 0.0) pts_[at + p.b] = pts_[at + p.b] + k.off_b[n] * hb;
+        }
+    }
+
+    // Consumes this probe's values from Y_ starting at row `at`; returns the next row.
+    std::size_t combine(std::size_t q, double t, bool fixed, std::size_t at, FDResult& r) {
+        const Probe& p = probes_[q];
+        const Kind& k = kinds_[p.kind];
+        const double ha = fixed ? t : t * p.sa, hb = fixed ? t : t * p.sb;
+        double denom = std::pow(ha, k.pow_a);
+        if (k.pow_b) denom *= std::pow(hb, k.pow_b);
+        std::size_t np = 0;
+        for (std::size_t n = 0; n < k.w.size(); ++n)
+            if (k.off_a[n] != 0.0 || k.off_b[n] != 0.0) ++np;
+        r.nfev[q] += static_cast<std::uint32_t>(np);
+        for (std::size_t o = 0; o < m_; ++o) {
+            const std::size_t e = q * m_ + o;
+            double S = 0.0, Sabs = 0.0, D;
+            if (k.textbook) {
+                // The textbook formulas in the textbook's order of operations.
+                const double f0 = f0_.empty() ? 0.0 : f0_[p.base * m_ + o];
+                if (k.textbook == 1) {
+                    D = (Y_[(at + 0) * m_ + o] - f0) / t;
+                } else if (k.textbook == 2) {
+                    D = (f0 - Y_[(at + 0) * m_ + o]) / t;
+                } else {
+                    // nodes -1, (0), +1 with the zero-weight centre skipped
+                    D = (Y_[(at + 1) * m_ + o] - Y_[(at + 0) * m_ + o]) / (2 * t);
+                }
+            } else {
+                std::size_t row = at;
+                for (std::size_t n = 0; n < k.w.size(); ++n) {
+                    double y;
+                    if (k.off_a[n] == 0.0 && k.off_b[n] == 0.0) y = f0_[p.base * m_ + o];
+                    else y = Y_[(row++) * m_ + o];
+                    S += k.w[n] * y;
+                    Sabs += std::fabs(k.w[n] * y);
+                }
+                D = S / denom;
+            }
+            if (fixed) {
+                r.value[e] = D;
+                r.step[q] = t;
+                if (!std::isfinite(D)) r.status[e] |= FD_NONFINITE;
+                continue;
+            }
+            if (!done_[e]) update(e, D, Sabs / denom, k, t * p.sa, q, r);
+        }
+        return at + np;
+    }
+
+    // One new row of the Richardson tableau for estimate e (Ridders' scheme).
+    void update(std::size_t e, double D, double roundoff, const Kind& k, double h, std::size_t q, FDResult& r) {
+        if (!std::isfinite(D)) {
+            r.status[e] |= FD_NONFINITE;
+            rowlen_[e] = 0;  // start the extrapolation afresh from the next finite level
+            return;
+        }
+        double* prev = prev_.data() + e * K_;
+        const std::size_t len = rowlen_[e];
+        const std::size_t newlen = std::min(len + 1, K_);
+        row_.assign(newlen, 0.0);
+        row_[0] = D;
+        if (len == 0 && std::isinf(r.error[e])) {  // unextrapolated fallback
+            r.value[e] = D;
+            r.step[q] = h;
+        }
+        for (std::size_t c = 1; c < newlen; ++c) {
+            const double fac = std::ldexp(1.0, k.lead + static_cast<int>(c - 1) * k.step) - 1.0;
+            row_[c] = row_[c - 1] + (row_[c - 1] - prev[c - 1]) / fac;
+            const double err = std::max(std::fabs(row_[c] - row_[c - 1]), std::fabs(row_[c] - prev[c - 1]));
+            if (err <= r.error[e]) {
+                r.error[e] = err;
+                r.value[e] = row_[c];
+                r.step[q] = h;
+                round_[e] = 4 * kEps * roundoff;
+            }
+        }
+        if (len >= 1 && std::fabs(row_[newlen - 1] - prev[len - 1]) >= kSafe * r.error[e]) done_[e] = 1;
+        std::copy(row_.begin(), row_.end(), prev);
+        rowlen_[e] = newlen;
+    }
+
+    const BatchFunction& f_;
+    const double* X_;
+    std::size_t nbase_, d_, m_;
+    std::vector<Kind> kinds_;
+    std::vector<Probe> probes_;
+    FDOptions opt_;
+    double t0_;
+    const Interrupt& intr_;
+    std::size_t K_ = 1;
+    std::vector<double> f0_, pts_, Y_, prev_, row_, round_;
+    std::vector<std::size_t> rowlen_;
+    std::vector<unsigned char> done_;
+};
+
+void check_options(const FDOptions& opt) {
+    if (!(opt.h >= 0) || std::isinf(opt.h)) throw invalid_argument("step h must be positive and finite");
+}
+
+}  // namespace
+
+double initial_step(const FDOptions& opt, int n) {
+    // Coarse enough that Richardson extrapolation removes truncation error before round-off
+    // grows: eps**(1/(accuracy+n)) is the optimum for one stencil; extrapolation allows more.
+    const double base = opt.method == Method::Central ? 1.0 / 16 : 1.0 / 32;
+    return std::ldexp(base, std::min(n - 1, 3));
+}
+
+FDResult derivative(const BatchFunction& f, const double* x, std::size_t count, int n, const FDOptions& opt,
+                    const Interrupt& intr) {
+    check_options(opt);
+    if (f.in_dim() != 1) throw invalid_argument("derivative: f must be a function of one variable");
+    const Stencil s = make_stencil(opt.method, n, opt.accuracy);
+    std::vector<Kind> kinds{single_kind(s, textbook_of(opt, n))};
+    std::vector<Probe> probes(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        const double sc = step_scale(x[i]);
+        probes[i] = Probe{i, 0, 0, 0, sc, sc};
+    }
+    return Engine(f, x, count, std::move(kinds), std::move(probes), opt, initial_step(opt, n), intr).run();
+}
+
+FDResult first_partials(const BatchFunction& f, const double* X, std::size_t count, const FDOptions& opt,
+                        const Interrupt& intr) {
+    check_options(opt);
+    const std::size_t d = f.in_dim();
+    const Stencil s = make_stencil(opt.method, 1, opt.accuracy);
+    std::vector<Kind> kinds{single_kind(s, textbook_of(opt, 1))};
+    std::vector<Probe> probes;
+    probes.reserve(count * d);
+    for (std::size_t i = 0; i < count; ++i)
+        for (std::size_t a = 0; a < d; ++a) {
+            const double sc = step_scale(X[i * d + a]);
+            probes.push_back(Probe{i, 0, a, a, sc, sc});
+        }
+    return Engine(f, X, count, std::move(kinds), std::move(probes), opt, initial_step(opt, 1), intr).run();
+}
+
+FDResult hessian(const BatchFunction& f, const double* X, std::size_t count, const FDOptions& opt,
+                 const Interrupt& intr) {
+    check_options(opt);
+    if (f.out_dim() != 1) throw invalid_argument("hessian: f must be scalar-valued");
+    const std::size_t d = f.in_dim();
+    // Diagonal: the second-derivative stencil; off-diagonal: the mixed tensor stencil.
+    std::vector<Kind> kinds{single_kind(make_stencil(opt.method, 2, opt.accuracy), 0),
+                            mixed_kind(make_stencil(opt.method, 1, opt.accuracy))};
+    std::vector<Probe> probes;
+    probes.reserve(count * d * (d + 1) / 2);
+    for (std::size_t i = 0; i < count; ++i)
+        for (std::size_t a = 0; a < d; ++a)
+            for (std::size_t b = a; b < d; ++b)
+                probes.push_back(Probe{i, a == b ? 0 : 1, a, b, step_scale(X[i * d + a]), step_scale(X[i * d + b])});
+    FDResult packed = Engine(f, X, count, std::move(kinds), std::move(probes), opt, initial_step(opt, 2), intr).run();
+    // Unpack the upper triangle into full symmetric (count, d, d) matrices.
+    FDResult r;
+    const std::size_t DD = d * d;
+    r.value.resize(count * DD);
+    r.error.resize(count * DD);
+    r.status.resize(count * DD);
+    r.step.resize(count * DD);
+    r.nfev.resize(count * DD);
+    std::size_t q = 0;
+    for (std::size_t i = 0; i < count; ++i)
+        for (std::size_t a = 0; a < d; ++a)
+            for (std::size_t b = a; b < d; ++b, ++q)
+                for (std::size_t idx : {i * DD + a * d + b, i * DD + b * d + a}) {
+                    r.value[idx] = packed.value[q];
+                    r.error[idx] = packed.error[q];
+                    r.status[idx] = packed.status[q];
+                    r.step[idx] = packed.step[q];
+                    r.nfev[idx] = packed.nfev[q];
+                }
+    return r;
+}
+
+}  // namespace fastcalc

@@ -1,0 +1,9 @@
+"""fastcalc: the calculus that machine learning runs on, with a C++ core.
+
+>>> import fastcalc as fc
+>>> fc.derivative(lambda x: x**2, 3.0, method="forward", h=0.01)
+6.009999999999849
+"""
+from ._version import __version__
+
+__all__ = ["__version__"]

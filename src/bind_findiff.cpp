@@ -1,0 +1,111 @@
+#include "pybind.hpp"
+
+#include "pycallback.hpp"
+
+#include <fastcalc/findiff.hpp>
+#include <fastcalc/stencil.hpp>
+
+using namespace fastcalc;
+using fastcalc_py::to_array;
+
+namespace {
+
+FDOptions options(int method, int accuracy, double h) {
+    if (method < 0 || method > 2) throw py::value_error("unknown method code");
+    FDOptions o;
+    o.method = static_cast<Method>(method);
+    o.accuracy = accuracy;
+    o.h = h;
+    return o;
+}
+
+// value/error shaped (count, *extra); step/nfev shaped (count, *per_probe)
+py::dict pack(FDResult&& r, std::vector<py::ssize_t> vshape, std::vector<py::ssize_t> pshape) {
+    py::dict d;
+    d["value"] = to_array(std::move(r.value), vshape);
+    d["error"] = to_array(std::move(r.error), vshape);
+    d["status"] = to_array(std::move(r.status), vshape);
+    d["step"] = to_array(std::move(r.step), pshape);
+    d["nfev"] = to_array(std::move(r.nfev), pshape);
+    return d;
+}
+
+}  // namespace
+
+void register_findiff(py::module_& m) {
+    m.def(
+        "fornberg_weights",
+        [](int deriv, std::vector<double> nodes, double z) { return fornberg_weights(deriv, nodes, z); },
+        py::arg("deriv"), py::arg("nodes"), py::arg("z") = 0.0);
+    m.def(
+        "stencil",
+        [](int method, int deriv, int accuracy) {
+            Stencil s = make_stencil(static_cast<Method>(method), deriv, accuracy);
+            return py::make_tuple(s.nodes, s.weights);
+        },
+        py::arg("method"), py::arg("deriv"), py::arg("accuracy"));
+    m.def(
+        "initial_step", [](int method, int accuracy, int n) { return initial_step(options(method, accuracy, 0), n); },
+        py::arg("method"), py::arg("accuracy"), py::arg("n"));
+
+    m.def(
+        "derivative",
+        [](py::object f, darray x, int n, int method, int accuracy, double h, bool vectorized, py::object user_data) {
+            auto fn = fastcalc_py::as_batch_function(f, 1, 1, true, vectorized, user_data);
+            const FDOptions o = options(method, accuracy, h);
+            const auto count = static_cast<std::size_t>(x.size());
+            const double* px = x.data();
+            fastcalc_py::PyInterrupt intr;
+            FDResult r;
+            {
+                py::gil_scoped_release release;
+                r = derivative(*fn, px, count, n, o, intr);
+            }
+            const auto c = static_cast<py::ssize_t>(count);
+            return pack(std::move(r), {c}, {c});
+        },
+        py::arg("f"), py::arg("x"), py::arg("n"), py::arg("method"), py::arg("accuracy"), py::arg("h"),
+        py::arg("vectorized"), py::arg("user_data") = py::none());
+
+    m.def(
+        "first_partials",
+        [](py::object f, darray X, std::size_t out_dim, int method, int accuracy, double h, bool vectorized,
+           py::object user_data) {
+            if (X.ndim() != 2) throw py::value_error("X must be 2-d (count, n)");
+            const auto count = static_cast<std::size_t>(X.shape(0)), d = static_cast<std::size_t>(X.shape(1));
+            auto fn = fastcalc_py::as_batch_function(f, d, out_dim, false, vectorized, user_data);
+            const FDOptions o = options(method, accuracy, h);
+            const double* px = X.data();
+            fastcalc_py::PyInterrupt intr;
+            FDResult r;
+            {
+                py::gil_scoped_release release;
+                r = first_partials(*fn, px, count, o, intr);
+            }
+            const auto c = static_cast<py::ssize_t>(count), dd = static_cast<py::ssize_t>(d),
+                       mm = static_cast<py::ssize_t>(out_dim);
+            return pack(std::move(r), {c, dd, mm}, {c, dd});
+        },
+        py::arg("f"), py::arg("X"), py::arg("out_dim"), py::arg("method"), py::arg("accuracy"), py::arg("h"),
+        py::arg("vectorized"), py::arg("user_data") = py::none());
+
+    m.def(
+        "hessian",
+        [](py::object f, darray X, int method, int accuracy, double h, bool vectorized, py::object user_data) {
+            if (X.ndim() != 2) throw py::value_error("X must be 2-d (count, n)");
+            const auto count = static_cast<std::size_t>(X.shape(0)), d = static_cast<std::size_t>(X.shape(1));
+            auto fn = fastcalc_py::as_batch_function(f, d, 1, false, vectorized, user_data);
+            const FDOptions o = options(method, accuracy, h);
+            const double* px = X.data();
+            fastcalc_py::PyInterrupt intr;
+            FDResult r;
+            {
+                py::gil_scoped_release release;
+                r = hessian(*fn, px, count, o, intr);
+            }
+            const auto c = static_cast<py::ssize_t>(count), dd = static_cast<py::ssize_t>(d);
+            return pack(std::move(r), {c, dd, dd}, {c, dd, dd});
+        },
+        py::arg("f"), py::arg("X"), py::arg("method"), py::arg("accuracy"), py::arg("h"), py::arg("vectorized"),
+        py::arg("user_data") = py::none());
+}

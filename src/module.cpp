@@ -1,0 +1,7 @@
+#include "pybind.hpp"
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "fastcalc's compiled core (internal; use the fastcalc package).";
+    register_callbacks(m);
+    register_findiff(m);
+}
