@@ -41,9 +41,12 @@ double step_scale(double x) {
 
 Kind single_kind(const Stencil& s, int textbook) {
     Kind k;
-    k.off_a = s.nodes;
-    k.off_b.assign(s.nodes.size(), 0.0);
-    k.w = s.weights;
+    for (std::size_t j = 0; j < s.nodes.size(); ++j) {
+        if (s.weights[j] == 0.0) continue;  // e.g. the centre of a first-derivative stencil
+        k.off_a.push_back(s.nodes[j]);
+        k.off_b.push_back(0.0);
+        k.w.push_back(s.weights[j]);
+    }
     k.pow_a = s.deriv;
     k.pow_b = 0;
     k.lead = s.accuracy;
