@@ -30,9 +30,11 @@ struct Probe {
     double sa, sb;     // step scales per direction
 };
 
-// Smallest power of two >= max(1, |x|): steps stay powers of two, so x + h is usually exact.
+// Steps grow with |x| only logarithmically (as numdifftools does): a function need not vary
+// more slowly far from 0 (sin, exp). Rounded up to a power of two so that steps stay powers of
+// two and x + h is exact for |x| >= h.
 double step_scale(double x) {
-    const double v = std::max(1.0, std::fabs(x));
+    const double v = std::max(1.0, std::log1p(std::fabs(x)));
     if (!std::isfinite(v)) return 1.0;
     int e;
     const double m = std::frexp(v, &e);

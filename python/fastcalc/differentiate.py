@@ -1,0 +1,278 @@
+"""Numerical differentiation: derivatives, gradients, Jacobians and Hessians.
+
+With a step ``h`` the plain textbook formula is used; without one the step is chosen
+automatically and refined by Richardson extrapolation, which also yields an error estimate.
+All the work happens in the C++ core; a Python ``f`` is called once per refinement level with
+every perturbed point of that level.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Union
+
+import numpy as np
+
+from . import _core
+from ._callbacks import as_compiled
+
+__all__ = ["derivative", "gradient", "jacobian", "hessian", "optimal_step", "step_error", "eps",
+           "DerivativeInfo"]
+
+#: float64 machine epsilon: the gap between 1.0 and the next double.
+eps: float = float(np.finfo(np.float64).eps)
+
+_METHODS = {"central": 0, "forward": 1, "backward": 2}
+
+
+@dataclass(frozen=True)
+class DerivativeInfo:
+    """What ``full_output=True`` returns beside the value (attributes, or ``info["error"]``)."""
+
+    error: Any  #: error estimate per value (NaN with a fixed step: no estimate)
+    h: Any      #: the step the value came from
+    nfev: Any   #: evaluations of f spent per value
+    status: Any  #: 0 ok; 1 f was not finite at some probed point; 2 could not extrapolate
+    message: str
+
+    def __getitem__(self, key: str) -> Any:
+        return getattr(self, key)
+
+
+def _method(method: str) -> int:
+    try:
+        return _METHODS[method]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown method {method!r}; expected one of {sorted(_METHODS)}") from None
+
+
+def _order(method: str, order: Optional[int]) -> int:
+    if order is None:
+        return 2 if method == "central" else 1
+    if isinstance(order, bool) or not isinstance(order, (int, np.integer)):
+        raise TypeError(f"order must be an integer, got {order!r}")
+    valid = (2, 4, 6, 8) if method == "central" else tuple(range(1, 9))
+    if int(order) not in valid:
+        raise ValueError(f"order {order} is not available for method {method!r}; expected one of {valid}")
+    return int(order)
+
+
+def _deriv_order(n: int) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"derivative order n must be an integer, got {n!r}")
+    if not 1 <= n <= 6:
+        raise ValueError(f"derivative order n must be between 1 and 6, got {n}")
+    return int(n)
+
+
+def _step(h: Optional[float]) -> float:
+    if h is None:
+        return 0.0
+    try:
+        hv = float(h)
+    except (TypeError, ValueError):
+        raise TypeError(f"step h must be a number, got {h!r}") from None
+    if not (hv > 0 and np.isfinite(hv)):
+        raise ValueError(f"step h must be positive and finite, got {h!r}")
+    return hv
+
+
+def _points(x: Any, name: str = "x") -> np.ndarray:
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be numeric: {exc}") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be real numbers, got an array of dtype {arr.dtype}")
+    arr = np.asarray(arr, dtype=np.float64, order="C")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{name} must be finite; {name}{list(where) if where else ''} is {arr[bad][0]}")
+    return arr
+
+
+def _core_function(f: Any):
+    """(object for the core, user_data, keepalive)."""
+    tape = getattr(f, "_fastcalc_tape_", None)
+    if tape is not None:
+        return tape(), None, f
+    compiled = as_compiled(f)
+    if compiled is not None:
+        return compiled
+    if not callable(f):
+        raise TypeError(f"f must be callable or a compiled callback, got {type(f).__name__}")
+    return f, None, f
+
+
+def _info(res: dict, shape, step_shape) -> DerivativeInfo:
+    status = res["status"].reshape(shape)
+    nonfinite = int(np.count_nonzero(status & 1))
+    noext = int(np.count_nonzero(status & 2))
+    parts = []
+    if nonfinite:
+        parts.append(f"f was not finite at some probed points for {nonfinite} value(s)")
+    if noext:
+        parts.append(f"{noext} value(s) could not be extrapolated (too few finite steps)")
+    return DerivativeInfo(
+        error=_scalar(res["error"].reshape(shape)),
+        h=_scalar(res["step"].reshape(step_shape)),
+        nfev=_scalar(res["nfev"].reshape(step_shape)),
+        status=_scalar(status),
+        message="; ".join(parts) or "ok",
+    )
+
+
+def _scalar(a: np.ndarray) -> Any:
+    return a.item() if a.ndim == 0 else a
+
+
+def derivative(f: Union[Callable, Any], x: Any, n: int = 1, *, method: str = "central",
+               order: Optional[int] = None, h: Optional[float] = None, vectorized: bool = True,
+               full_output: bool = False):
+    """The n-th derivative of a function of one variable at each point of ``x``.
+
+    f: a vectorized callable (an array of points in, an array of the same shape out), a scalar
+        callable with ``vectorized=False``, a compiled callback, or an ``Expr``.
+    x: a number or an array of any shape; the result has the same shape.
+    method: "central", "forward" or "backward"; order: the stencil's accuracy order (default 2
+        for central, 1 for one-sided, i.e. the textbook formulas).
+    h: a fixed step (the textbook formula, e.g. ``(f(x+h) - f(x))/h`` for forward); None chooses
+        steps automatically with Richardson extrapolation and an error estimate.
+    full_output: also return a DerivativeInfo (error, h, nfev, status, message).
+    """
+    code = _method(method)
+    acc = _order(method, order)
+    n = _deriv_order(n)
+    hv = _step(h)
+    xa = _points(x)
+    exact = getattr(f, "_fastcalc_derivative_", None)
+    if exact is not None and h is None and method == "central" and order is None:
+        return exact(xa, n, full_output)
+    fn, user_data, _keep = _core_function(f)
+    with np.errstate(all="ignore"):  # probing may leave f's domain; NaN is handled and reported
+        res = _core.derivative(fn, xa.reshape(-1), n, code, acc, hv, bool(vectorized), user_data)
+    value = _scalar(res["value"].reshape(xa.shape))
+    if not full_output:
+        return value
+    return value, _info(res, xa.shape, xa.shape)
+
+
+def _batch_points(x: Any):
+    xa = _points(x)
+    if xa.ndim not in (1, 2) or xa.shape[-1] == 0:
+        raise ValueError(f"x must have shape (n,) or (batch, n), got {xa.shape}")
+    return xa, xa.ndim == 1, np.ascontiguousarray(xa.reshape(-1, xa.shape[-1]))
+
+
+def _out_dim(f: Any, X: np.ndarray, vectorized: bool, compiled: bool) -> int:
+    if compiled:
+        return 1
+    probe = f(X[:1]) if vectorized else f(X[0].copy())
+    y = np.asarray(probe, dtype=np.float64)
+    if vectorized:
+        if y.ndim == 1 and y.shape[0] == 1:
+            return 1
+        if y.ndim == 2 and y.shape[0] == 1:
+            return int(y.shape[1])
+        raise ValueError(f"f returned shape {y.shape} for 1 point of shape (1, {X.shape[1]}); "
+                         "expected (1,) or (1, m)")
+    return int(y.size)
+
+
+def gradient(f: Any, x: Any, *, method: str = "central", order: Optional[int] = None,
+             h: Optional[float] = None, vectorized: bool = True, full_output: bool = False):
+    """The gradient of f: R^n -> R at x of shape (n,) or (batch, n); same shape out.
+
+    A vectorized f maps an array (k, n) to (k,); with ``vectorized=False`` it maps (n,) to a
+    number. Other options as in :func:`derivative`.
+    """
+    return _first(f, x, method, order, h, vectorized, full_output, jac=False)
+
+
+def jacobian(f: Any, x: Any, *, method: str = "central", order: Optional[int] = None,
+             h: Optional[float] = None, vectorized: bool = True, full_output: bool = False):
+    """The Jacobian of f: R^n -> R^m: an (m, n) matrix at x of shape (n,), (batch, m, n) for a batch.
+
+    A vectorized f maps (k, n) to (k, m). Other options as in :func:`derivative`.
+    """
+    return _first(f, x, method, order, h, vectorized, full_output, jac=True)
+
+
+def _first(f, x, method, order, h, vectorized, full_output, jac):
+    code = _method(method)
+    acc = _order(method, order)
+    hv = _step(h)
+    xa, single, X = _batch_points(x)
+    exact = getattr(f, "_fastcalc_first_", None)
+    if exact is not None and h is None and method == "central" and order is None:
+        return exact(xa, jac, full_output)
+    fn, user_data, _keep = _core_function(f)
+    m = _out_dim(f, X, vectorized, fn is not f) if jac else 1
+    with np.errstate(all="ignore"):
+        res = _core.first_partials(fn, X, m, code, acc, hv, bool(vectorized), user_data)
+    k, n = X.shape
+    if jac:
+        value = np.ascontiguousarray(res["value"].transpose(0, 2, 1))  # (k, m, n): m x n per point
+        for key in ("value", "error", "status"):
+            res[key] = res[key].transpose(0, 2, 1)
+        shape = (m, n) if single else (k, m, n)
+    else:
+        value = res["value"].reshape(k, n)
+        shape = (n,) if single else (k, n)
+    value = value.reshape(shape)
+    if not full_output:
+        return value
+    return value, _info(res, shape, (n,) if single else (k, n))
+
+
+def hessian(f: Any, x: Any, *, method: str = "central", order: Optional[int] = None,
+            h: Optional[float] = None, vectorized: bool = True, full_output: bool = False):
+    """The Hessian of f: R^n -> R: (n, n) at x of shape (n,), (batch, n, n) for a batch.
+
+    Diagonal entries use the second-derivative stencil, the others the mixed (tensor) stencil;
+    the result is exactly symmetric. Other options as in :func:`derivative`.
+    """
+    code = _method(method)
+    acc = _order(method, order)
+    hv = _step(h)
+    xa, single, X = _batch_points(x)
+    exact = getattr(f, "_fastcalc_hessian_", None)
+    if exact is not None and h is None and method == "central" and order is None:
+        return exact(xa, full_output)
+    fn, user_data, _keep = _core_function(f)
+    with np.errstate(all="ignore"):
+        res = _core.hessian(fn, X, code, acc, hv, bool(vectorized), user_data)
+    k, n = X.shape
+    shape = (n, n) if single else (k, n, n)
+    value = res["value"].reshape(shape)
+    if not full_output:
+        return value
+    return value, _info(res, shape, shape)
+
+
+def optimal_step(x: Any, method: str = "central", n: int = 1, order: Optional[int] = None):
+    """The step that balances truncation against round-off: eps**(1/(order+n)) * max(1, |x|).
+
+    For n = 1 that is sqrt(eps)*max(1,|x|) one-sided and cbrt(eps)*max(1,|x|) central.
+    """
+    acc = _order(method, order)
+    n = _deriv_order(n)
+    xa = _points(x)
+    return _scalar(eps ** (1.0 / (acc + n)) * np.maximum(1.0, np.abs(xa)))
+
+
+def step_error(f: Any, x: float, hs: Any, method: str = "forward", exact: Optional[float] = None,
+               *, n: int = 1, order: Optional[int] = None, vectorized: bool = True) -> np.ndarray:
+    """|f'(x) - D_h f(x)| for each step h in ``hs``: the truncation vs round-off trade-off.
+
+    ``exact`` defaults to the automatic (extrapolated) derivative.
+    """
+    hs = _points(hs, "hs")
+    if hs.ndim != 1 or (hs <= 0).any():
+        raise ValueError("hs must be a 1-d array of positive steps")
+    x0 = float(_points(x))
+    if exact is None:
+        exact = derivative(f, x0, n, vectorized=vectorized)
+    approx = np.array([derivative(f, x0, n, method=method, order=order, h=float(hv), vectorized=vectorized)
+                       for hv in hs])
+    return np.abs(approx - exact)

@@ -1,0 +1,5 @@
+"""Plain-NumPy twins of fastcalc's C++ algorithms, written to be read; the tests run the same
+cases through both. Slow by design: use the main package for real work."""
+from .findiff import derivative, fornberg_weights, gradient, hessian, jacobian, stencil
+
+__all__ = ["derivative", "fornberg_weights", "gradient", "hessian", "jacobian", "stencil"]

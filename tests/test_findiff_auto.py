@@ -1,0 +1,125 @@
+"""With h=None: Richardson extrapolation reaches the accuracy targets and its error estimate is honest."""
+import numpy as np
+import pytest
+
+import fastcalc as fc
+from fastcalc import reference as ref
+
+# (f, f', f'', points where f', f'' are not tiny against f: "ordinary points")
+FUNCS = {
+    "exp": (np.exp, np.exp, np.exp, [-2.0, -0.3, 0.5, 1.0, 4.0, 30.0]),
+    "log": (np.log, lambda x: 1 / x, lambda x: -1 / x**2, [0.05, 0.3, 1.0, 2.5, 17.0]),
+    "sin": (np.sin, np.cos, lambda x: -np.sin(x), [-2.0, 0.4, 1.0, 2.2, 40.0]),
+    "tanh": (np.tanh, lambda x: 1 - np.tanh(x) ** 2, lambda x: -2 * np.tanh(x) * (1 - np.tanh(x) ** 2),
+             [-1.5, -0.4, 0.3, 1.1, 2.0]),
+    "poly": (lambda x: 3 * x**4 - 2 * x**3 + x - 7, lambda x: 12 * x**3 - 6 * x**2 + 1,
+             lambda x: 36 * x**2 - 12 * x, [-3.0, -0.5, 0.9, 2.0, 11.0]),
+    "rational": (lambda x: x**2 / (x + 1), lambda x: (x**2 + 2 * x) / (x + 1) ** 2, lambda x: 2 / (x + 1) ** 3,
+                 [-0.5, 0.2, 1.0, 3.0, 6.0]),
+    "x2expsin": (lambda x: x**2 * np.exp(np.sin(x)), lambda x: np.exp(np.sin(x)) * (2 * x + x**2 * np.cos(x)),
+                 lambda x: np.exp(np.sin(x)) * (2 + 4 * x * np.cos(x) + x**2 * np.cos(x) ** 2 - x**2 * np.sin(x)),
+                 [-2.0, 0.7, 1.3, 2.9, 5.0]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FUNCS))
+def test_first_derivative_relative_error_below_1e10(name):
+    f, d1, _, pts = FUNCS[name]
+    x = np.array(pts)
+    got = fc.derivative(f, x)
+    np.testing.assert_allclose(got, d1(x), rtol=1e-10, atol=0)
+
+
+@pytest.mark.parametrize("name", sorted(FUNCS))
+def test_second_derivative_relative_error_below_1e7(name):
+    f, _, d2, pts = FUNCS[name]
+    x = np.array(pts)
+    got = fc.derivative(f, x, 2)
+    np.testing.assert_allclose(got, d2(x), rtol=1e-7, atol=0)
+
+
+@pytest.mark.parametrize("name", sorted(FUNCS))
+def test_error_estimate_bounds_the_actual_error(name):
+    f, d1, d2, pts = FUNCS[name]
+    x = np.array(pts)
+    for n, exact in ((1, d1), (2, d2)):
+        value, info = fc.derivative(f, x, n, full_output=True)
+        assert np.all(np.abs(value - exact(x)) <= info.error + 4 * fc.eps * np.abs(exact(x)))
+        assert np.all(info.status & 2 == 0)  # log at 0.05 may probe x < 0: bit 1 allowed there
+        if name != "log":
+            assert np.all(info.status == 0) and info.message == "ok"
+
+
+@pytest.mark.parametrize("method", ["forward", "backward"])
+def test_one_sided_automatic_is_accurate(method):
+    x = np.array([0.3, 1.0, 2.0])
+    got = fc.derivative(np.exp, x, method=method)
+    np.testing.assert_allclose(got, np.exp(x), rtol=1e-10)
+
+
+@pytest.mark.parametrize("n, order", [(3, 2), (4, 2), (1, 4), (2, 6), (3, 4)])
+def test_higher_orders_and_derivatives(n, order):
+    x = np.array([0.2, 1.0, 1.7])
+    got = fc.derivative(np.sin, x, n, order=order)
+    exact = [np.cos, lambda t: -np.sin(t), lambda t: -np.cos(t), np.sin][n - 1](x)
+    np.testing.assert_allclose(got, exact, rtol=10.0 ** (-9 + 1.5 * n))
+
+
+def test_core_agrees_with_reference_within_error_estimates(rng):
+    x = rng.uniform(-3, 3, 40)
+    f = lambda t: t**2 * np.exp(np.sin(t))  # noqa: E731
+    for n in (1, 2):
+        value, info = fc.derivative(f, x, n, full_output=True)
+        rvalue, rerr = ref.derivative(f, x, n)
+        assert np.all(np.abs(value - rvalue) <= np.maximum(info.error, rerr) * 2)
+
+
+def test_shape_of_x_is_kept():
+    x = np.linspace(0.1, 1, 12).reshape(3, 2, 2)
+    value, info = fc.derivative(np.sin, x, full_output=True)
+    assert value.shape == x.shape and info.error.shape == x.shape and info.nfev.shape == x.shape
+    assert isinstance(fc.derivative(np.sin, 0.5), float)
+
+
+def test_nfev_counts_each_evaluation():
+    calls = []
+
+    def f(x):
+        calls.append(x.size)
+        return np.exp(x)
+
+    _, info = fc.derivative(f, np.array([0.1, 0.2, 0.3]), full_output=True)
+    assert sum(calls) == info.nfev.sum()
+
+
+def test_nan_at_a_point_stays_at_that_point():
+    def f(x):
+        return np.where(np.abs(x - 2.0) < 0.5, np.nan, np.sin(x))
+
+    value, info = fc.derivative(f, np.array([0.0, 2.0, 4.0]), full_output=True)
+    assert np.isnan(value[1]) and info.status[1] & 1
+    np.testing.assert_allclose(value[[0, 2]], np.cos([0.0, 4.0]), rtol=1e-10)
+    assert "not finite" in info.message
+
+
+def test_steps_near_a_singularity_fall_back_to_smaller_steps():
+    # log is NaN left of 0: the coarse steps at x = 0.02 probe there and are discarded
+    value, info = fc.derivative(np.log, 0.02, full_output=True)
+    assert value == pytest.approx(50.0, rel=1e-9)
+
+
+def test_optimal_step_formulas():
+    assert fc.optimal_step(0.5, "forward") == pytest.approx(np.sqrt(fc.eps))
+    assert fc.optimal_step(0.5, "central") == pytest.approx(np.cbrt(fc.eps))
+    assert fc.optimal_step(10.0, "central") == pytest.approx(10 * np.cbrt(fc.eps))
+    assert fc.optimal_step(1.0, "central", n=2) == pytest.approx(fc.eps ** 0.25)
+
+
+def test_step_error_shows_the_tradeoff():
+    hs = np.logspace(-15, -1, 29)
+    err = fc.step_error(lambda x: x**2, 3.0, hs, method="forward", exact=6.0)
+    best = hs[np.argmin(err)]
+    # truncation error h for large h, round-off eps/h for small h, best near sqrt(eps)
+    assert 1e-9 < best < 1e-7
+    assert err[-1] == pytest.approx(0.1, rel=1e-6)
+    assert err[0] > 1e-2

@@ -1,0 +1,105 @@
+"""Gradients, Jacobians (m x n) and Hessians against analytic results and the NumPy reference."""
+import numpy as np
+import pytest
+
+import fastcalc as fc
+from fastcalc import reference as ref
+
+
+def rosen(X):
+    X = np.atleast_2d(X)
+    return np.sum(100.0 * (X[:, 1:] - X[:, :-1] ** 2) ** 2 + (1 - X[:, :-1]) ** 2, axis=1)
+
+
+def rosen_grad(x):
+    g = np.zeros_like(x)
+    g[:-1] = -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
+    g[1:] += 200 * (x[1:] - x[:-1] ** 2)
+    return g
+
+
+def rosen_hess(x):
+    n = x.size
+    H = np.zeros((n, n))
+    for i in range(n - 1):
+        H[i, i] += 1200 * x[i] ** 2 - 400 * x[i + 1] + 2
+        H[i + 1, i + 1] += 200
+        H[i, i + 1] = H[i + 1, i] = -400 * x[i]
+    return H
+
+
+def test_gradient_of_rosenbrock(rng):
+    x = rng.uniform(-1.5, 1.5, 7)
+    np.testing.assert_allclose(fc.gradient(rosen, x), rosen_grad(x), rtol=1e-10, atol=1e-9)
+
+
+def test_gradient_batch_shape(rng):
+    X = rng.uniform(-1, 1, (5, 4))
+    G = fc.gradient(rosen, X)
+    assert G.shape == (5, 4)
+    for i in range(5):
+        np.testing.assert_allclose(G[i], rosen_grad(X[i]), rtol=1e-10, atol=1e-9)
+
+
+def test_gradient_calls_f_once_per_level_whatever_n():
+    calls = []
+
+    def f(X):
+        calls.append(X.shape)
+        return rosen(X)
+
+    _, info = fc.gradient(f, np.full(50, 0.3), full_output=True)
+    assert len(calls) <= 12  # one call per Richardson level (+ nothing per component)
+    assert sum(s[0] for s in calls) == info.nfev.sum()
+
+
+def test_jacobian_is_m_by_n():
+    # f: R^3 -> R^2
+    def f(X):
+        x, y, z = X.T
+        return np.stack([x * y * z, np.sin(x) + y**2], axis=1)
+
+    x = np.array([0.5, -1.0, 2.0])
+    J = fc.jacobian(f, x)
+    assert J.shape == (2, 3)
+    exact = np.array([[-2.0, 1.0, -0.5], [np.cos(0.5), -2.0, 0.0]])
+    np.testing.assert_allclose(J, exact, rtol=1e-10, atol=1e-12)
+    Jr, _ = ref.jacobian(f, x)
+    np.testing.assert_allclose(J, Jr, rtol=1e-10, atol=1e-12)
+    assert fc.jacobian(f, np.stack([x, x])).shape == (2, 2, 3)
+
+
+def test_hessian_of_rosenbrock_is_symmetric_and_accurate(rng):
+    x = rng.uniform(-1, 1, 5)
+    H, info = fc.hessian(rosen, x, full_output=True)
+    np.testing.assert_array_equal(H, H.T)
+    np.testing.assert_allclose(H, rosen_hess(x), rtol=1e-7, atol=1e-6)
+    assert info.error.shape == (5, 5)
+
+
+def test_mixed_partial_is_not_the_sum_of_partials():
+    # the course's slip: d2z/dxdy of x**2 + y**2 is 0, not 2x + 2y
+    f = lambda X: X[:, 0] ** 2 + X[:, 1] ** 2  # noqa: E731
+    H = fc.hessian(f, [1.0, 2.0])
+    np.testing.assert_allclose(H, [[2.0, 0.0], [0.0, 2.0]], atol=1e-7)
+
+
+def test_per_point_callables(rng):
+    x = rng.uniform(-1, 1, 3)
+    g = fc.gradient(lambda p: float(rosen(p[None, :])[0]), x, vectorized=False)
+    np.testing.assert_allclose(g, rosen_grad(x), rtol=1e-10, atol=1e-9)
+    d = fc.derivative(lambda t: float(np.sin(t)), [0.1, 0.2], vectorized=False)
+    np.testing.assert_allclose(d, np.cos([0.1, 0.2]), rtol=1e-10)
+
+
+def test_gradient_with_reference_within_error(rng):
+    x = rng.uniform(-1, 1, 4)
+    g, info = fc.gradient(rosen, x, full_output=True)
+    gr, er = ref.gradient(rosen, x)
+    assert np.all(np.abs(g - gr) <= 2 * np.maximum(info.error.ravel(), er))
+
+
+@pytest.mark.parametrize("method", ["forward", "backward"])
+def test_one_sided_gradient(method, rng):
+    x = rng.uniform(-1, 1, 3)
+    np.testing.assert_allclose(fc.gradient(rosen, x, method=method), rosen_grad(x), rtol=1e-8, atol=1e-7)
