@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <string>
 
 namespace fastcalc {
@@ -13,6 +14,14 @@ constexpr double kEps = std::numeric_limits<double>::epsilon();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kSafe = 2.0;  // Ridders: stop once the extrapolation error grows by this factor
+constexpr int kMaxLevels = 32;
+constexpr double kGoodEnough = 0x1p-42;  // ~2.3e-13 relative
+
+std::vector<double> inverse_richardson_factors() {  // 1/(2**e - 1), e >= 1
+    std::vector<double> v(8 * kMaxLevels + 16, 0.0);
+    for (std::size_t e = 1; e < v.size(); ++e) v[e] = 1.0 / (std::ldexp(1.0, static_cast<int>(e)) - 1.0);
+    return v;
+}
 
 // A stencil over at most two directions: point = x + off_a*h_a*e_a + off_b*h_b*e_b and the
 // estimate is sum w_j f(point_j) / (h_a**pow_a * h_b**pow_b).
@@ -21,7 +30,23 @@ struct Kind {
     int pow_a = 1, pow_b = 0;
     int lead = 2, step = 2;  // error expansion in h: lead, lead+step, ...
     int textbook = 0;        // fixed h, n = 1, lowest order: 1 forward, 2 backward, 3 central
+    std::size_t moved = 0;   // nodes with a non-zero offset (each costs one evaluation)
 };
+
+void count_moved(Kind& k) {
+    k.moved = 0;
+    for (std::size_t n = 0; n < k.w.size(); ++n)
+        if (k.off_a[n] != 0.0 || k.off_b[n] != 0.0) ++k.moved;
+}
+
+// h**p for the automatic steps (powers of two: exact by multiplication); std::pow for a
+// user's step, as the reference's h**p does.
+double step_power(double h, int p, bool fixed) {
+    if (fixed) return std::pow(h, p);
+    double r = 1.0;
+    for (int i = 0; i < p; ++i) r *= h;
+    return r;
+}
 
 struct Probe {
     std::size_t base;
@@ -54,6 +79,7 @@ Kind single_kind(const Stencil& s, int textbook) {
     k.lead = s.accuracy;
     k.step = s.error_step;
     k.textbook = textbook;
+    count_moved(k);
     return k;
 }
 
@@ -72,6 +98,7 @@ Kind mixed_kind(const Stencil& s1) {
     k.pow_b = 1;
     k.lead = s1.accuracy;
     k.step = s1.error_step;
+    count_moved(k);
     return k;
 }
 
@@ -84,7 +111,7 @@ int textbook_of(const FDOptions& opt, int n) {
 }
 
 int default_levels(const FDOptions& opt) {
-    if (opt.max_levels > 0) return opt.max_levels;
+    if (opt.max_levels > 0) return std::min(opt.max_levels, kMaxLevels);
     return opt.method == Method::Central ? 8 : 12;
 }
 
@@ -106,7 +133,7 @@ public:
         r.step.assign(Q, kNaN);
         r.nfev.assign(Q, 0);
         r.status.assign(E, FD_OK);
-        prev_.assign(E * K_, 0.0);
+        prev_.reset(new double[E * K_]);  // rows are written before they are read
         rowlen_.assign(E, 0);
         done_.assign(E, 0);
         round_.assign(E, 0.0);
@@ -160,19 +187,17 @@ private:
         std::size_t i = 0;
         while (i < active.size()) {
             // Gather as many probes as fit in one call of f.
-            pts_.clear();
             std::size_t j = i, npts = 0;
             while (j < active.size()) {
-                const Kind& k = kinds_[probes_[active[j]].kind];
-                std::size_t np = 0;
-                for (std::size_t n = 0; n < k.w.size(); ++n)
-                    if (k.off_a[n] != 0.0 || k.off_b[n] != 0.0) ++np;
+                const std::size_t np = kinds_[probes_[active[j]].kind].moved;
                 if (npts > 0 && npts + np > cap) break;
-                add_points(probes_[active[j]], k, t, fixed);
                 npts += np;
                 ++j;
             }
-            Y_.resize(npts * m_);
+            if (pts_.size() < npts * d_) pts_.resize(npts * d_);
+            double* out = pts_.data();
+            for (std::size_t s = i; s < j; ++s) out = add_points(probes_[active[s]], t, fixed, out);
+            if (Y_.size() < npts * m_) Y_.resize(npts * m_);
             f_.eval(pts_.data(), npts, Y_.data());
             std::size_t at = 0;
             for (std::size_t s = i; s < j; ++s) at = combine(active[s], t, fixed, at, r);
@@ -180,16 +205,18 @@ private:
         }
     }
 
-    void add_points(const Probe& p, const Kind& k, double t, bool fixed) {
+    double* add_points(const Probe& p, double t, bool fixed, double* out) const {
+        const Kind& k = kinds_[p.kind];
         const double ha = fixed ? t : t * p.sa, hb = fixed ? t : t * p.sb;
         const double* x = X_ + p.base * d_;
         for (std::size_t n = 0; n < k.w.size(); ++n) {
             if (k.off_a[n] == 0.0 && k.off_b[n] == 0.0) continue;
-            const std::size_t at = pts_.size();
-            pts_.insert(pts_.end(), x, x + d_);
-            if (k.off_a[n] != 0.0) pts_[at + p.a] = x[p.a] + k.off_a[n] * ha;
-            if (k.off_b[n] != 0.0) pts_[at + p.b] = pts_[at + p.b] + k.off_b[n] * hb;
+            for (std::size_t i = 0; i < d_; ++i) out[i] = x[i];
+            if (k.off_a[n] != 0.0) out[p.a] = x[p.a] + k.off_a[n] * ha;
+            if (k.off_b[n] != 0.0) out[p.b] = out[p.b] + k.off_b[n] * hb;
+            out += d_;
         }
+        return out;
     }
 
     // Consumes this probe's values from Y_ starting at row `at`; returns the next row.
@@ -197,11 +224,9 @@ private:
         const Probe& p = probes_[q];
         const Kind& k = kinds_[p.kind];
         const double ha = fixed ? t : t * p.sa, hb = fixed ? t : t * p.sb;
-        double denom = std::pow(ha, k.pow_a);
-        if (k.pow_b) denom *= std::pow(hb, k.pow_b);
-        std::size_t np = 0;
-        for (std::size_t n = 0; n < k.w.size(); ++n)
-            if (k.off_a[n] != 0.0 || k.off_b[n] != 0.0) ++np;
+        double denom = step_power(ha, k.pow_a, fixed);
+        if (k.pow_b) denom *= step_power(hb, k.pow_b, fixed);
+        const std::size_t np = k.moved;
         r.nfev[q] += static_cast<std::uint32_t>(np);
         for (std::size_t o = 0; o < m_; ++o) {
             const std::size_t e = q * m_ + o;
@@ -246,18 +271,18 @@ private:
             rowlen_[e] = 0;  // start the extrapolation afresh from the next finite level
             return;
         }
-        double* prev = prev_.data() + e * K_;
+        double* prev = prev_.get() + e * K_;
         const std::size_t len = rowlen_[e];
         const std::size_t newlen = std::min(len + 1, K_);
-        row_.assign(newlen, 0.0);
+        double row_[kMaxLevels];
         row_[0] = D;
         if (len == 0 && std::isinf(r.error[e])) {  // unextrapolated fallback
             r.value[e] = D;
             r.step[q] = h;
         }
         for (std::size_t c = 1; c < newlen; ++c) {
-            const double fac = std::ldexp(1.0, k.lead + static_cast<int>(c - 1) * k.step) - 1.0;
-            row_[c] = row_[c - 1] + (row_[c - 1] - prev[c - 1]) / fac;
+            const double inv = inv_fac_[static_cast<std::size_t>(k.lead + static_cast<int>(c - 1) * k.step)];
+            row_[c] = row_[c - 1] + (row_[c - 1] - prev[c - 1]) * inv;
             const double err = std::max(std::fabs(row_[c] - row_[c - 1]), std::fabs(row_[c] - prev[c - 1]));
             if (err <= r.error[e]) {
                 r.error[e] = err;
@@ -266,8 +291,11 @@ private:
                 round_[e] = 4 * kEps * roundoff;
             }
         }
+        // Stop once round-off starts to win (Ridders), or once the estimate is as good as double
+        // precision allows for a derivative anyway (saves the levels that would only confirm it).
         if (len >= 1 && std::fabs(row_[newlen - 1] - prev[len - 1]) >= kSafe * r.error[e]) done_[e] = 1;
-        std::copy(row_.begin(), row_.end(), prev);
+        if (r.error[e] <= kGoodEnough * std::fabs(r.value[e])) done_[e] = 1;
+        for (std::size_t c = 0; c < newlen; ++c) prev[c] = row_[c];  // short: no memmove call
         rowlen_[e] = newlen;
     }
 
@@ -280,7 +308,9 @@ private:
     double t0_;
     const Interrupt& intr_;
     std::size_t K_ = 1;
-    std::vector<double> f0_, pts_, Y_, prev_, row_, round_;
+    std::vector<double> f0_, pts_, Y_, round_;
+    std::unique_ptr<double[]> prev_;
+    std::vector<double> inv_fac_ = inverse_richardson_factors();
     std::vector<std::size_t> rowlen_;
     std::vector<unsigned char> done_;
 };

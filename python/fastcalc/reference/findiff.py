@@ -8,7 +8,8 @@ from typing import Callable, List, Optional, Tuple
 import numpy as np
 
 EPS = float(np.finfo(float).eps)
-SAFE = 2.0
+SAFE = 2.0  # stop once the extrapolation error grows by this factor
+GOOD_ENOUGH = 2.0**-42  # or once the estimate is as good as doubles allow
 
 
 def fornberg_weights(deriv: int, nodes, z: float = 0.0) -> List[float]:
@@ -98,13 +99,15 @@ class _Ridders:
             if length == 0 and np.isinf(self.error[e]):
                 self.value[e], self.h[e] = d, h[j]
             for c in range(1, newlen):
-                fac = math.ldexp(1.0, self.lead + (c - 1) * self.step) - 1.0
-                row[c] = row[c - 1] + (row[c - 1] - prev[c - 1]) / fac
+                inv = 1.0 / (math.ldexp(1.0, self.lead + (c - 1) * self.step) - 1.0)
+                row[c] = row[c - 1] + (row[c - 1] - prev[c - 1]) * inv
                 err = max(abs(row[c] - row[c - 1]), abs(row[c] - prev[c - 1]))
                 if err <= self.error[e]:
                     self.error[e], self.value[e], self.h[e] = err, row[c], h[j]
                     self.round[e] = 4 * EPS * roundoff[j]
             if length >= 1 and abs(row[newlen - 1] - prev[length - 1]) >= SAFE * self.error[e]:
+                self.done[e] = True
+            if self.error[e] <= GOOD_ENOUGH * abs(self.value[e]):
                 self.done[e] = True
             self.rows[e] = np.pad(row, (0, kmax - newlen))
             self.rowlen[e] = newlen

@@ -1,0 +1,98 @@
+"""compare.py rows for numerical differentiation: fastcalc against scipy, numdifftools, NumPy."""
+from __future__ import annotations
+
+from typing import List
+
+import numpy as np
+
+from _timing import Row, best_time
+
+import fastcalc as fc
+from fastcalc import ccallbacks
+
+
+def f_np(x):
+    return x**2 * np.exp(np.sin(x))
+
+
+def df_np(x):
+    return np.exp(np.sin(x)) * (2 * x + x**2 * np.cos(x))
+
+
+def rosen_v(X):
+    return np.sum(100.0 * (X[..., 1:] - X[..., :-1] ** 2) ** 2 + (1 - X[..., :-1]) ** 2, axis=-1)
+
+
+def _err(got, exact) -> float:
+    """Largest error relative to the largest exact value (robust where f' crosses 0)."""
+    return float(np.max(np.abs(np.asarray(got) - exact)) / np.max(np.abs(exact)))
+
+
+def derivative_rows(quick: bool) -> List[Row]:
+    from scipy.differentiate import derivative as sp_derivative
+    import numdifftools as nd
+
+    n = 1000 if quick else 100_000
+    x = np.linspace(0.1, 3.0, n)
+    ex = df_np(x)
+    cap = fc.ccallback(ccallbacks, "exp_sin")
+    h = float(np.cbrt(fc.eps))
+    task = f"f'(x), f = x²·exp(sin x), {n:,} points"
+    cases = [
+        ("fastcalc (NumPy f)", lambda: fc.derivative(f_np, x)),
+        ("fastcalc (compiled f)", lambda: fc.derivative(cap, x)),
+        ("scipy.differentiate.derivative", lambda: sp_derivative(f_np, x).df),
+        ("numdifftools.Derivative", lambda: nd.Derivative(f_np)(x)),
+        ("NumPy central difference, h = cbrt(eps)", lambda: (f_np(x + h) - f_np(x - h)) / (2 * h)),
+    ]
+    rows = []
+    for who, fn in cases:
+        rows.append(Row(task, who, best_time(fn), _err(fn(), ex)))
+    _, info = fc.derivative(f_np, x, full_output=True)
+    rows[0].note = f"{info.nfev.mean():.1f} f-evals/pt"
+    rows[2].note = f"{sp_derivative(f_np, x).nfev.mean():.1f} f-evals/pt"
+    return rows
+
+
+def gradient_rows(quick: bool) -> List[Row]:
+    from scipy.optimize import approx_fprime, rosen, rosen_der, rosen_hess
+    import scipy.differentiate as sdiff
+    import numdifftools as nd
+
+    cap = fc.ccallback(ccallbacks, "rosenbrock")
+    rows: List[Row] = []
+    for n in ((10, 100) if quick else (10, 100, 1000)):
+        x = np.linspace(-1.2, 1.2, n)
+        ex = rosen_der(x)
+        task = f"gradient, Rosenbrock n={n}"
+        cases = [
+            ("fastcalc (compiled f)", lambda: fc.gradient(cap, x)),
+            ("fastcalc (NumPy f)", lambda: fc.gradient(rosen_v, x)),
+            ("scipy.optimize.approx_fprime", lambda: approx_fprime(x, rosen)),
+            ("scipy.differentiate.jacobian", lambda: sdiff.jacobian(lambda X: rosen_v(np.moveaxis(X, 0, -1)), x).df),
+        ]
+        if n <= 100:
+            cases.append(("numdifftools.Gradient", lambda: nd.Gradient(rosen)(x)))
+        for who, fn in cases:
+            rows.append(Row(task, who, best_time(fn), _err(fn(), ex)))
+        if n > 100:
+            rows.append(Row(task, "numdifftools.Gradient", None, note="not run: minutes at this size"))
+    for n in ((10,) if quick else (10, 100)):
+        x = np.linspace(-1.2, 1.2, n)
+        ex = rosen_hess(x)
+        task = f"Hessian, Rosenbrock n={n}"
+        cases = [
+            ("fastcalc (compiled f)", lambda: fc.hessian(cap, x)),
+            ("fastcalc (NumPy f)", lambda: fc.hessian(rosen_v, x)),
+            ("scipy.differentiate.hessian", lambda: sdiff.hessian(lambda X: rosen_v(np.moveaxis(X, 0, -1)), x).ddf),
+        ]
+        if n <= 10:
+            cases.append(("numdifftools.Hessian", lambda: nd.Hessian(rosen)(x)))
+        for who, fn in cases:
+            rows.append(Row(task, who, best_time(fn, repeat=2, budget=1.0), _err(fn(), ex)))
+        if n > 10:
+            rows.append(Row(task, "numdifftools.Hessian", None, note="not run: minutes at this size"))
+    return rows
+
+
+SECTIONS = [("Numerical differentiation", derivative_rows), ("Gradients and Hessians", gradient_rows)]
