@@ -59,7 +59,9 @@ struct Probe {
 // more slowly far from 0 (sin, exp). Rounded up to a power of two so that steps stay powers of
 // two and x + h is exact for |x| >= h.
 double step_scale(double x) {
-    const double v = std::max(1.0, std::log1p(std::fabs(x)));
+    const double ax = std::fabs(x);
+    if (ax <= 1.7) return 1.0;  // log1p(|x|) <= 1: skip the log
+    const double v = std::max(1.0, std::log1p(ax));
     if (!std::isfinite(v)) return 1.0;
     int e;
     const double m = std::frexp(v, &e);

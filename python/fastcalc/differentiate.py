@@ -38,14 +38,17 @@ class DerivativeInfo:
         return getattr(self, key)
 
 
-def _method(method: str) -> int:
+def _method(method: Optional[str]) -> int:
+    if method is None:
+        return 0
     try:
         return _METHODS[method]
     except (KeyError, TypeError):
         raise ValueError(f"unknown method {method!r}; expected one of {sorted(_METHODS)}") from None
 
 
-def _order(method: str, order: Optional[int]) -> int:
+def _order(method: Optional[str], order: Optional[int]) -> int:
+    method = method or "central"
     if order is None:
         return 2 if method == "central" else 1
     if isinstance(order, bool) or not isinstance(order, (int, np.integer)):
@@ -91,11 +94,23 @@ def _points(x: Any, name: str = "x") -> np.ndarray:
     return arr
 
 
+def _is_expr(f: Any) -> bool:
+    try:
+        from .expressions import Expr
+    except ImportError:  # pragma: no cover - the expressions package is part of fastcalc
+        return False
+    return isinstance(f, Expr)
+
+
+def _exact(f: Any, method: Optional[str], order: Optional[int], h: Optional[float]) -> bool:
+    """An Expr with no stencil asked for: exact derivatives by automatic differentiation."""
+    return method is None and order is None and h is None and _is_expr(f)
+
+
 def _core_function(f: Any):
     """(object for the core, user_data, keepalive)."""
-    tape = getattr(f, "_fastcalc_tape_", None)
-    if tape is not None:
-        return tape(), None, f
+    if _is_expr(f):
+        return f._tape(), None, f
     compiled = as_compiled(f)
     if compiled is not None:
         return compiled
@@ -126,7 +141,7 @@ def _scalar(a: np.ndarray) -> Any:
     return a.item() if a.ndim == 0 else a
 
 
-def derivative(f: Union[Callable, Any], x: Any, n: int = 1, *, method: str = "central",
+def derivative(f: Union[Callable, Any], x: Any, n: int = 1, *, method: Optional[str] = None,
                order: Optional[int] = None, h: Optional[float] = None, vectorized: bool = True,
                full_output: bool = False):
     """The n-th derivative of a function of one variable at each point of ``x``.
@@ -134,8 +149,10 @@ def derivative(f: Union[Callable, Any], x: Any, n: int = 1, *, method: str = "ce
     f: a vectorized callable (an array of points in, an array of the same shape out), a scalar
         callable with ``vectorized=False``, a compiled callback, or an ``Expr``.
     x: a number or an array of any shape; the result has the same shape.
-    method: "central", "forward" or "backward"; order: the stencil's accuracy order (default 2
-        for central, 1 for one-sided, i.e. the textbook formulas).
+    method: "central", "forward" or "backward"; None (the default) means "central" for a function
+        and exact automatic differentiation for an ``Expr`` (a stencil, order or h asks for finite
+        differences on the compiled expression instead). order: the stencil's accuracy order
+        (default 2 for central, 1 for one-sided, i.e. the textbook formulas).
     h: a fixed step (the textbook formula, e.g. ``(f(x+h) - f(x))/h`` for forward); None chooses
         steps automatically with Richardson extrapolation and an error estimate.
     full_output: also return a DerivativeInfo (error, h, nfev, status, message).
@@ -145,9 +162,10 @@ def derivative(f: Union[Callable, Any], x: Any, n: int = 1, *, method: str = "ce
     n = _deriv_order(n)
     hv = _step(h)
     xa = _points(x)
-    exact = getattr(f, "_fastcalc_derivative_", None)
-    if exact is not None and h is None and method == "central" and order is None:
-        return exact(xa, n, full_output)
+    if _exact(f, method, order, h):
+        from ._exact import derivative as exact_derivative
+
+        return exact_derivative(f, xa, n, full_output)
     fn, user_data, _keep = _core_function(f)
     with np.errstate(all="ignore"):  # probing may leave f's domain; NaN is handled and reported
         res = _core.derivative(fn, xa.reshape(-1), n, code, acc, hv, bool(vectorized), user_data)
@@ -179,7 +197,7 @@ def _out_dim(f: Any, X: np.ndarray, vectorized: bool, compiled: bool) -> int:
     return int(y.size)
 
 
-def gradient(f: Any, x: Any, *, method: str = "central", order: Optional[int] = None,
+def gradient(f: Any, x: Any, *, method: Optional[str] = None, order: Optional[int] = None,
              h: Optional[float] = None, vectorized: bool = True, full_output: bool = False):
     """The gradient of f: R^n -> R at x of shape (n,) or (batch, n); same shape out.
 
@@ -189,7 +207,7 @@ def gradient(f: Any, x: Any, *, method: str = "central", order: Optional[int] = 
     return _first(f, x, method, order, h, vectorized, full_output, jac=False)
 
 
-def jacobian(f: Any, x: Any, *, method: str = "central", order: Optional[int] = None,
+def jacobian(f: Any, x: Any, *, method: Optional[str] = None, order: Optional[int] = None,
              h: Optional[float] = None, vectorized: bool = True, full_output: bool = False):
     """The Jacobian of f: R^n -> R^m: an (m, n) matrix at x of shape (n,), (batch, m, n) for a batch.
 
@@ -203,11 +221,17 @@ def _first(f, x, method, order, h, vectorized, full_output, jac):
     acc = _order(method, order)
     hv = _step(h)
     xa, single, X = _batch_points(x)
-    exact = getattr(f, "_fastcalc_first_", None)
-    if exact is not None and h is None and method == "central" and order is None:
-        return exact(xa, jac, full_output)
+    if _exact(f, method, order, h):
+        from ._exact import first as exact_first
+
+        return exact_first(f, xa, jac, full_output)
     fn, user_data, _keep = _core_function(f)
-    m = _out_dim(f, X, vectorized, fn is not f) if jac else 1
+    if _is_expr(f):
+        m = f._tape().n_outputs
+        if X.shape[1] != f._tape().n_vars:
+            raise ValueError(f"x has {X.shape[1]} components but the expression has variables {f.vars}")
+    else:
+        m = _out_dim(f, X, vectorized, fn is not f) if jac else 1
     with np.errstate(all="ignore"):
         res = _core.first_partials(fn, X, m, code, acc, hv, bool(vectorized), user_data)
     k, n = X.shape
@@ -225,7 +249,7 @@ def _first(f, x, method, order, h, vectorized, full_output, jac):
     return value, _info(res, shape, (n,) if single else (k, n))
 
 
-def hessian(f: Any, x: Any, *, method: str = "central", order: Optional[int] = None,
+def hessian(f: Any, x: Any, *, method: Optional[str] = None, order: Optional[int] = None,
             h: Optional[float] = None, vectorized: bool = True, full_output: bool = False):
     """The Hessian of f: R^n -> R: (n, n) at x of shape (n,), (batch, n, n) for a batch.
 
@@ -236,9 +260,10 @@ def hessian(f: Any, x: Any, *, method: str = "central", order: Optional[int] = N
     acc = _order(method, order)
     hv = _step(h)
     xa, single, X = _batch_points(x)
-    exact = getattr(f, "_fastcalc_hessian_", None)
-    if exact is not None and h is None and method == "central" and order is None:
-        return exact(xa, full_output)
+    if _exact(f, method, order, h):
+        from ._exact import hessian as exact_hessian
+
+        return exact_hessian(f, xa, full_output)
     fn, user_data, _keep = _core_function(f)
     with np.errstate(all="ignore"):
         res = _core.hessian(fn, X, code, acc, hv, bool(vectorized), user_data)

@@ -1,0 +1,78 @@
+"""Exact derivatives of an ``Expr``: automatic differentiation on its compiled tape.
+
+``fastcalc.derivative/gradient/jacobian/hessian`` come here for an expression when no stencil,
+order or step is asked for. Reverse mode gives gradients and Jacobians, forward-over-reverse
+gives Hessians; higher derivatives of one variable differentiate symbolically first.
+"""
+from __future__ import annotations
+
+from typing import Any, Tuple
+
+import numpy as np
+
+from .differentiate import DerivativeInfo
+
+
+def _info(shape: Tuple[int, ...], step_shape: Tuple[int, ...]) -> DerivativeInfo:
+    def arr(v, dtype, shp):
+        a = np.full(shp, v, dtype=dtype)
+        return a.item() if a.ndim == 0 else a
+
+    return DerivativeInfo(error=arr(0.0, float, shape), h=arr(np.nan, float, step_shape),
+                          nfev=arr(1, np.uint32, step_shape), status=arr(0, np.uint8, shape),
+                          message="exact (automatic differentiation)")
+
+
+def _check_vars(f: Any, n: int) -> None:
+    if n != len(f.vars):
+        raise ValueError(f"x has {n} components but the expression has {len(f.vars)} variables {f.vars}")
+
+
+def _scalar_expr(f: Any, what: str) -> None:
+    if f._tape().n_outputs != 1:
+        raise ValueError(f"{what} needs a scalar expression; this one has {f._tape().n_outputs} components "
+                         "(use jacobian)")
+
+
+def derivative(f: Any, xa: np.ndarray, n: int, full_output: bool):
+    if len(f.vars) != 1:
+        raise ValueError(f"derivative needs an expression of one variable, got variables {f.vars} "
+                         "(use gradient, or diff(var) for a partial derivative)")
+    _scalar_expr(f, "derivative")
+    g = f
+    for _ in range(max(0, n - 2)):  # symbolic down to a second derivative, then AD
+        g = g.diff(f.vars[0])
+    X = xa.reshape(-1, 1)
+    if n == 1:
+        _, G = g._tape().gradient(X)
+        value = G[:, 0, 0]
+    else:
+        value = g._tape().hessian(X)[:, 0, 0, 0]
+    value = value.reshape(xa.shape)
+    out = value.item() if value.ndim == 0 else value
+    return (out, _info(xa.shape, xa.shape)) if full_output else out
+
+
+def first(f: Any, xa: np.ndarray, jac: bool, full_output: bool):
+    single = xa.ndim == 1
+    X = np.ascontiguousarray(xa.reshape(-1, xa.shape[-1]))
+    _check_vars(f, X.shape[1])
+    if not jac:
+        _scalar_expr(f, "gradient")
+    _, G = f._tape().gradient(X)  # (k, m, n)
+    k, m, n = G.shape
+    value = G.reshape(k, m, n) if jac else G[:, 0, :]
+    if single:
+        value = value[0]
+    return (value, _info(value.shape, (n,) if single else (k, n))) if full_output else value
+
+
+def hessian(f: Any, xa: np.ndarray, full_output: bool):
+    single = xa.ndim == 1
+    X = np.ascontiguousarray(xa.reshape(-1, xa.shape[-1]))
+    _check_vars(f, X.shape[1])
+    _scalar_expr(f, "hessian")
+    H = f._tape().hessian(X)[:, 0]
+    if single:
+        H = H[0]
+    return (H, _info(H.shape, H.shape)) if full_output else H
