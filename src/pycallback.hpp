@@ -6,18 +6,26 @@
 
 #include <fastcalc/function.hpp>
 
+#include <chrono>
 #include <memory>
 #include <string>
 
 namespace fastcalc_py {
 
 // Ctrl-C: Python's signal handlers run only with the GIL; a pending KeyboardInterrupt aborts.
+// Looks at most every 20 ms: taking the GIL can wait for other Python threads.
 class PyInterrupt final : public fastcalc::Interrupt {
 public:
     void check() const override {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_ < std::chrono::milliseconds(20)) return;
+        last_ = now;
         py::gil_scoped_acquire gil;
         if (PyErr_CheckSignals() != 0) throw py::error_already_set();
     }
+
+private:
+    mutable std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };
 
 // How a Python callable is called.
@@ -40,6 +48,7 @@ public:
     void eval(const double* X, std::size_t count, double* Y) const override;
     std::size_t in_dim() const override { return in_; }
     std::size_t out_dim() const override { return out_; }
+    bool batch_all() const override { return true; }
 
 private:
     void eval_vectorized(const double* X, std::size_t count, double* Y) const;

@@ -135,30 +135,38 @@ public:
         r.step.assign(Q, kNaN);
         r.nfev.assign(Q, 0);
         r.status.assign(E, FD_OK);
-        prev_.reset(new double[E * K_]);  // rows are written before they are read
-        rowlen_.assign(E, 0);
-        done_.assign(E, 0);
-        round_.assign(E, 0.0);
         eval_base_points(r);
-
-        std::vector<std::size_t> active(Q);
-        for (std::size_t q = 0; q < Q; ++q) active[q] = q;
-        for (int level = 0; level < L && !active.empty(); ++level) {
-            const double t = fixed ? opt_.h : std::ldexp(t0_, -level);
-            run_level(active, t, fixed, r);
-            intr_.check();
-            std::vector<std::size_t> still;
-            for (std::size_t q : active) {
-                bool all = true;
-                for (std::size_t o = 0; o < m_; ++o) all = all && done_[q * m_ + o];
-                if (!all) still.push_back(q);
+        // A cheap f is run through all levels a cache-sized chunk of probes at a time; a Python f
+        // gets every probe of a level in one call.
+        const std::size_t chunk =
+            (fixed || f_.batch_all()) ? std::max<std::size_t>(Q, 1) : std::max<std::size_t>(1, 4096 / m_);
+        prev_.reset(new double[std::min(Q, chunk) * m_ * K_]);  // rows are written before read
+        std::vector<std::size_t> active, still;
+        for (std::size_t q0 = 0; q0 < Q; q0 += chunk) {
+            const std::size_t q1 = std::min(Q, q0 + chunk), Ec = (q1 - q0) * m_;
+            e0_ = q0 * m_;
+            rowlen_.assign(Ec, 0);
+            done_.assign(Ec, 0);
+            round_.assign(Ec, 0.0);
+            active.resize(q1 - q0);
+            for (std::size_t q = q0; q < q1; ++q) active[q - q0] = q;
+            for (int level = 0; level < L && !active.empty(); ++level) {
+                const double t = fixed ? opt_.h : std::ldexp(t0_, -level);
+                run_level(active, t, fixed, r);
+                intr_.check();
+                still.clear();
+                for (std::size_t q : active) {
+                    bool all = true;
+                    for (std::size_t o = 0; o < m_; ++o) all = all && done_[q * m_ + o - e0_];
+                    if (!all) still.push_back(q);
+                }
+                active.swap(still);
             }
-            active.swap(still);
-        }
-        for (std::size_t e = 0; e < E; ++e) {
             if (fixed) continue;
-            if (std::isinf(r.error[e])) r.status[e] |= FD_NO_ESTIMATE;
-            else r.error[e] = std::max(r.error[e], round_[e]);
+            for (std::size_t e = e0_; e < e0_ + Ec; ++e) {
+                if (std::isinf(r.error[e])) r.status[e] |= FD_NO_ESTIMATE;
+                else r.error[e] = std::max(r.error[e], round_[e - e0_]);
+            }
         }
         return r;
     }
@@ -261,7 +269,7 @@ private:
                 if (!std::isfinite(D)) r.status[e] |= FD_NONFINITE;
                 continue;
             }
-            if (!done_[e]) update(e, D, Sabs / denom, k, t * p.sa, q, r);
+            if (!done_[e - e0_]) update(e, D, Sabs / denom, k, t * p.sa, q, r);
         }
         return at + np;
     }
@@ -270,35 +278,47 @@ private:
     void update(std::size_t e, double D, double roundoff, const Kind& k, double h, std::size_t q, FDResult& r) {
         if (!std::isfinite(D)) {
             r.status[e] |= FD_NONFINITE;
-            rowlen_[e] = 0;  // start the extrapolation afresh from the next finite level
+            rowlen_[e - e0_] = 0;  // start the extrapolation afresh from the next finite level
             return;
         }
-        double* prev = prev_.get() + e * K_;
-        const std::size_t len = rowlen_[e];
+        const std::size_t el = e - e0_;  // index within the chunk
+        double* prev = prev_.get() + el * K_;
+        const std::size_t len = rowlen_[el];
         const std::size_t newlen = std::min(len + 1, K_);
         double row_[kMaxLevels];
         row_[0] = D;
-        if (len == 0 && std::isinf(r.error[e])) {  // unextrapolated fallback
-            r.value[e] = D;
-            r.step[q] = h;
+        // Locals, not r.*[e]: the compiler cannot tell that prev does not alias the results.
+        double best = r.value[e], best_err = r.error[e];
+        bool improved = false;
+        if (len == 0 && std::isinf(best_err)) {  // unextrapolated fallback
+            best = D;
+            improved = true;
         }
         for (std::size_t c = 1; c < newlen; ++c) {
             const double inv = inv_fac_[static_cast<std::size_t>(k.lead + static_cast<int>(c - 1) * k.step)];
             row_[c] = row_[c - 1] + (row_[c - 1] - prev[c - 1]) * inv;
             const double err = std::max(std::fabs(row_[c] - row_[c - 1]), std::fabs(row_[c] - prev[c - 1]));
-            if (err <= r.error[e]) {
-                r.error[e] = err;
-                r.value[e] = row_[c];
-                r.step[q] = h;
-                round_[e] = 4 * kEps * roundoff;
+            if (err <= best_err) {
+                best_err = err;
+                best = row_[c];
+                improved = true;
+            }
+        }
+        if (improved) {
+            r.value[e] = best;
+            r.step[q] = h;
+            if (newlen > 1) {
+                r.error[e] = best_err;
+                round_[el] = 4 * kEps * roundoff;
             }
         }
         // Stop once round-off starts to win (Ridders), or once the estimate is as good as double
         // precision allows for a derivative anyway (saves the levels that would only confirm it).
-        if (len >= 1 && std::fabs(row_[newlen - 1] - prev[len - 1]) >= kSafe * r.error[e]) done_[e] = 1;
-        if (r.error[e] <= kGoodEnough * std::fabs(r.value[e])) done_[e] = 1;
+        if ((len >= 1 && std::fabs(row_[newlen - 1] - prev[len - 1]) >= kSafe * best_err) ||
+            best_err <= kGoodEnough * std::fabs(best))
+            done_[el] = 1;
         for (std::size_t c = 0; c < newlen; ++c) prev[c] = row_[c];  // short: no memmove call
-        rowlen_[e] = newlen;
+        rowlen_[el] = newlen;
     }
 
     const BatchFunction& f_;
@@ -310,6 +330,7 @@ private:
     double t0_;
     const Interrupt& intr_;
     std::size_t K_ = 1;
+    std::size_t e0_ = 0;  // first estimate of the chunk being worked on
     std::vector<double> f0_, pts_, Y_, round_;
     std::unique_ptr<double[]> prev_;
     std::vector<double> inv_fac_ = inverse_richardson_factors();

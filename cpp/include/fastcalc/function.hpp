@@ -16,6 +16,9 @@ public:
     virtual void eval(const double* X, std::size_t count, double* Y) const = 0;
     virtual std::size_t in_dim() const = 0;
     virtual std::size_t out_dim() const = 0;
+    // True when each call has a high fixed cost (a Python function): callers then pass as many
+    // points per call as they can. Otherwise they may work in cache-sized chunks.
+    virtual bool batch_all() const { return false; }
 };
 
 // Polled between units of work. check() throws to abort; the default never does.
