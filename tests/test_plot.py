@@ -1,0 +1,64 @@
+"""Plot hooks render non-trivial PNGs with the Agg backend; fastcalc never imports matplotlib itself."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+mpl = pytest.importorskip("matplotlib")
+mpl.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+import fastcalc as fc  # noqa: E402
+from fastcalc import plot  # noqa: E402
+
+
+def _png_ok(fig, tmp_path, name):
+    path = tmp_path / f"{name}.png"
+    fig.savefig(path, dpi=60)
+    img = plt.imread(path)
+    assert img.shape[0] > 100 and img.shape[1] > 100
+    assert float(np.std(img[..., :3])) > 0.02, "blank image"
+    plt.close(fig)
+
+
+def test_importing_fastcalc_does_not_import_matplotlib():
+    code = "import sys, fastcalc, fastcalc.plot; sys.exit('matplotlib' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_step_error_plot(tmp_path):
+    ax = plot.step_error(lambda x: x**2, 3.0, exact=6.0)
+    assert len(ax.lines) >= 5 and ax.get_xscale() == "log"
+    _png_ok(ax.figure, tmp_path, "step_error")
+
+
+def test_tangent_plot(tmp_path):
+    ax = plot.tangent(np.sin, 1.0)
+    slope = np.polyfit(*ax.lines[1].get_data(), 1)[0]
+    assert slope == pytest.approx(np.cos(1.0), rel=1e-9)
+    _png_ok(ax.figure, tmp_path, "tangent")
+
+
+@pytest.mark.parametrize("c", [0.0, np.inf])
+def test_limit_plot(tmp_path, c):
+    f = (lambda x: 1 / x) if c == 0 else np.sin
+    ax = plot.limit(f, c)
+    assert len(ax.lines) >= 2
+    _png_ok(ax.figure, tmp_path, "limit")
+
+
+def f2(P):
+    x, y = P[:, 0], P[:, 1]
+    return x * np.exp(-(x**2 + y**2))
+
+
+def test_surface_contour_gradient_partial(tmp_path):
+    _png_ok(plot.surface(f2).figure, tmp_path, "surface")
+    _png_ok(plot.contour(f2).figure, tmp_path, "contour")
+    ax = plot.gradient_field(f2)
+    assert any(type(c).__name__ == "Quiver" for c in ax.collections)
+    _png_ok(ax.figure, tmp_path, "gradient_field")
+    fig = plot.partial(f2, at=(0.5, 0.5), var="x")
+    assert len(fig.axes) >= 2
+    _png_ok(fig, tmp_path, "partial")
