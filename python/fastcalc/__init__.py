@@ -5,11 +5,12 @@
 6.009999999999849
 """
 from ._version import __version__
+from . import plot
 from ._callbacks import ccallback
 from .differentiate import (DerivativeInfo, derivative, eps, gradient, hessian, jacobian,
                             optimal_step, step_error)
 
 __all__ = [
     "__version__", "ccallback", "DerivativeInfo", "derivative", "eps", "gradient", "hessian",
-    "jacobian", "optimal_step", "step_error",
+    "jacobian", "optimal_step", "plot", "step_error",
 ]
