@@ -148,3 +148,12 @@ def test_as_accurate_as_numdifftools_in_fewer_evaluations(name, n):
     floor = 1e-13 if n == 1 else 1e-11
     assert ours_err <= max(2 * theirs_err, floor)
     assert our_evals < their_evals
+
+
+def test_accurate_where_the_derivative_crosses_zero():
+    # f' = exp(sin x)(2x + x**2 cos x) vanishes near x = 2.23: early stops there once gave 1e-5
+    f, d1, _, _ = FUNCS["x2expsin"]
+    x = np.linspace(2.2, 2.3, 2001)
+    value, info = fc.derivative(f, x, full_output=True)
+    assert np.max(np.abs(value - d1(x))) < 1e-10 * np.max(np.abs(d1(np.linspace(0.1, 3, 100))))
+    assert np.mean(np.abs(value - d1(x)) <= info.error) > 0.99

@@ -16,6 +16,9 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kSafe = 2.0;  // Ridders: stop once the extrapolation error grows by this factor
 constexpr int kMaxLevels = 32;
 constexpr double kGoodEnough = 0x1p-42;  // ~2.3e-13 relative
+// Early tableau rows extrapolate from too few steps for their error estimate to be trusted
+// (seen where f' crosses zero): the growth test starts at this row.
+constexpr std::size_t kMinRows = 4;
 
 std::vector<double> inverse_richardson_factors() {  // 1/(2**e - 1), e >= 1
     std::vector<double> v(8 * kMaxLevels + 16, 0.0);
@@ -314,7 +317,7 @@ private:
         }
         // Stop once round-off starts to win (Ridders), or once the estimate is as good as double
         // precision allows for a derivative anyway (saves the levels that would only confirm it).
-        if ((len >= 1 && std::fabs(row_[newlen - 1] - prev[len - 1]) >= kSafe * best_err) ||
+        if ((len + 1 >= kMinRows && std::fabs(row_[newlen - 1] - prev[len - 1]) >= kSafe * best_err) ||
             best_err <= kGoodEnough * std::fabs(best))
             done_[el] = 1;
         for (std::size_t c = 0; c < newlen; ++c) prev[c] = row_[c];  // short: no memmove call
