@@ -1,4 +1,5 @@
 """A user's own Cython module cimports fastcalc's .pxd and its compiled function runs in the core."""
+import os
 import subprocess
 import sys
 import textwrap
@@ -39,7 +40,10 @@ def test_user_cython_callback_compiles_against_the_pxd(tmp_path):
     pytest.importorskip("setuptools")
     (tmp_path / "usercb.pyx").write_text(USER_PYX)
     (tmp_path / "setup.py").write_text(SETUP)
-    r = subprocess.run([sys.executable, "setup.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(fc.__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([pkg_parent, os.environ.get("PYTHONPATH", "")]))
+    r = subprocess.run([sys.executable, "setup.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                       env=env)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     sys.path.insert(0, str(tmp_path))
     try:

@@ -288,8 +288,10 @@ private:
         double* prev = prev_.get() + el * K_;
         const std::size_t len = rowlen_[el];
         const std::size_t newlen = std::min(len + 1, K_);
-        double row_[kMaxLevels];
-        row_[0] = D;
+        // The new row overwrites the old one in place; `old` carries the entry it replaced.
+        const double last_old = len ? prev[len - 1] : 0.0;
+        double old = prev[0], up = D;
+        prev[0] = D;
         // Locals, not r.*[e]: the compiler cannot tell that prev does not alias the results.
         double best = r.value[e], best_err = r.error[e];
         bool improved = false;
@@ -299,13 +301,15 @@ private:
         }
         for (std::size_t c = 1; c < newlen; ++c) {
             const double inv = inv_fac_[static_cast<std::size_t>(k.lead + static_cast<int>(c - 1) * k.step)];
-            row_[c] = row_[c - 1] + (row_[c - 1] - prev[c - 1]) * inv;
-            const double err = std::max(std::fabs(row_[c] - row_[c - 1]), std::fabs(row_[c] - prev[c - 1]));
+            const double val = up + (up - old) * inv;
+            const double err = std::max(std::fabs(val - up), std::fabs(val - old));
             if (err <= best_err) {
                 best_err = err;
-                best = row_[c];
+                best = val;
                 improved = true;
             }
+            old = prev[c];
+            prev[c] = up = val;
         }
         if (improved) {
             r.value[e] = best;
@@ -317,10 +321,9 @@ private:
         }
         // Stop once round-off starts to win (Ridders), or once the estimate is as good as double
         // precision allows for a derivative anyway (saves the levels that would only confirm it).
-        if ((len + 1 >= kMinRows && std::fabs(row_[newlen - 1] - prev[len - 1]) >= kSafe * best_err) ||
+        if ((len + 1 >= kMinRows && std::fabs(up - last_old) >= kSafe * best_err) ||
             best_err <= kGoodEnough * std::fabs(best))
             done_[el] = 1;
-        for (std::size_t c = 0; c < newlen; ++c) prev[c] = row_[c];  // short: no memmove call
         rowlen_[el] = newlen;
     }
 
