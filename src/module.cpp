@@ -4,4 +4,5 @@ PYBIND11_MODULE(_core, m) {
     m.doc() = "fastcalc's compiled core (internal; use the fastcalc package).";
     register_callbacks(m);
     register_findiff(m);
+    register_tape(m);
 }

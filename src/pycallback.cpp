@@ -2,6 +2,8 @@
 
 #include "pycallback.hpp"
 
+#include <fastcalc/tape.hpp>
+
 #include <cstring>
 #include <sstream>
 
@@ -117,6 +119,14 @@ namespace fastcalc_py {
 std::unique_ptr<fastcalc::BatchFunction> as_batch_function(const py::object& f, std::size_t in_dim,
                                                            std::size_t out_dim, bool scalar_points,
                                                            bool vectorized, const py::object& user_data) {
+    if (py::isinstance<fastcalc::Tape>(f)) {
+        auto tape = f.cast<std::shared_ptr<fastcalc::Tape>>();
+        if (static_cast<std::size_t>(tape->n_vars()) != in_dim || static_cast<std::size_t>(tape->n_outputs()) != out_dim)
+            throw py::value_error("the expression has " + std::to_string(tape->n_vars()) + " variable(s) and " +
+                                  std::to_string(tape->n_outputs()) + " component(s); this needs " + std::to_string(in_dim) +
+                                  " and " + std::to_string(out_dim));
+        return std::make_unique<fastcalc::TapeFunction>(tape);
+    }
     if (auto cb = compiled_callback(f, user_data, in_dim)) {
         if (out_dim != 1) throw py::value_error("compiled callbacks are scalar-valued; use a Python function for a Jacobian");
         return cb;

@@ -1,0 +1,574 @@
+#include <fastcalc/tape.hpp>
+#include <fastcalc/vmath.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <string>
+
+namespace fastcalc {
+
+namespace {
+
+constexpr std::size_t kBlock = 256;  // points per block: a slot's values stay in L1
+
+int arity(Op op) {
+    switch (op) {
+        case Op::Const:
+        case Op::Var: return 0;
+        case Op::Add:
+        case Op::Sub:
+        case Op::Mul:
+        case Op::Div:
+        case Op::Pow: return 2;
+        default: return 1;
+    }
+}
+
+double ipow(double x, long n) {  // exact repeated squaring, as x*x*... would give
+    if (n < 0) return 1.0 / ipow(x, -n);
+    double r = 1.0;
+    while (n) {
+        if (n & 1) r *= x;
+        x *= x;
+        n >>= 1;
+    }
+    return r;
+}
+
+// Scratch for one block; one per thread.
+struct Scratch {
+    std::vector<double> v, da, db, daa, dab, dbb, t, adj, tadj;
+    std::vector<unsigned char> touched;
+    void size(std::size_t n, bool first, bool second) {
+        v.resize(n * kBlock);
+        if (first) {
+            da.resize(n * kBlock);
+            db.resize(n * kBlock);
+            adj.resize(n * kBlock);
+            t.resize(n * kBlock);
+            touched.resize(n);
+        }
+        if (second) {
+            daa.resize(n * kBlock);
+            dab.resize(n * kBlock);
+            dbb.resize(n * kBlock);
+            tadj.resize(n * kBlock);
+        }
+    }
+};
+
+}  // namespace
+
+Tape::Tape(std::vector<std::int32_t> ops, std::vector<std::int32_t> args, std::vector<double> consts, int n_vars,
+           std::vector<std::int32_t> outputs)
+    : ops_(std::move(ops)), args_(std::move(args)), outputs_(std::move(outputs)), consts_(std::move(consts)),
+      n_vars_(n_vars) {
+    const std::size_t n = ops_.size();
+    if (n_vars_ < 0) throw invalid_argument("tape: n_vars must be >= 0");
+    if (args_.size() != 2 * n) throw invalid_argument("tape: args must have shape (n_instr, 2)");
+    if (consts_.size() != n) throw invalid_argument("tape: consts must have one entry per instruction");
+    if (outputs_.empty()) throw invalid_argument("tape: no outputs");
+    active_.assign(n, 0);
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::string at = "tape instruction " + std::to_string(i);
+        if (ops_[i] < 0 || ops_[i] >= static_cast<std::int32_t>(Op::Count))
+            throw invalid_argument(at + ": unknown opcode " + std::to_string(ops_[i]));
+        const Op op = static_cast<Op>(ops_[i]);
+        const int k = arity(op);
+        for (int j = 0; j < 2; ++j) {
+            const std::int32_t a = args_[2 * i + j];
+            if (j < k && (a < 0 || static_cast<std::size_t>(a) >= i))
+                throw invalid_argument(at + ": operand " + std::to_string(a) + " must be an earlier instruction");
+        }
+        if (op == Op::Var) {
+            const double c = consts_[i];
+            if (!(c >= 0 && c < n_vars_ && c == std::floor(c)))
+                throw invalid_argument(at + ": variable index " + std::to_string(c) + " out of range");
+            active_[i] = 1;
+        }
+        if (op == Op::PowI && consts_[i] != std::floor(consts_[i]))
+            throw invalid_argument(at + ": POWI needs an integer exponent");
+        for (int j = 0; j < k; ++j) active_[i] |= active_[args_[2 * i + j]];
+    }
+    for (std::int32_t o : outputs_)
+        if (o < 0 || static_cast<std::size_t>(o) >= n)
+            throw invalid_argument("tape: output slot " + std::to_string(o) + " out of range");
+}
+
+template <class Body>
+void Tape::for_blocks(std::size_t N, const TapeOptions& o, Body body) const {
+    const std::size_t nb = (N + kBlock - 1) / kBlock;
+#ifdef FASTCALC_HAVE_OPENMP
+    if (o.parallel && nb >= 16) {
+        std::exception_ptr err;
+#pragma omp parallel
+        {
+            Scratch s;
+#pragma omp for schedule(static)
+            for (long b = 0; b < static_cast<long>(nb); ++b) {
+                try {
+                    const std::size_t s0 = static_cast<std::size_t>(b) * kBlock;
+                    body(s, s0, std::min(kBlock, N - s0));
+                } catch (...) {
+#pragma omp critical
+                    err = std::current_exception();
+                }
+            }
+        }
+        if (err) std::rethrow_exception(err);
+        return;
+    }
+#else
+    (void)o;
+#endif
+    Scratch s;
+    for (std::size_t b = 0; b < nb; ++b) body(s, b * kBlock, std::min(kBlock, N - b * kBlock));
+}
+
+namespace {
+
+// Values of every slot for rows [s0, s0 + nb) of X.
+void values(const Tape& t, const double* X, std::size_t s0, std::size_t nb, double* v, bool simd) {
+    const std::size_t n = t.size(), nv = static_cast<std::size_t>(t.n_vars());
+    const auto& ops = t.ops();
+    const auto& args = t.args();
+    const auto& c = t.consts();
+    for (std::size_t i = 0; i < n; ++i) {
+        double* out = v + i * kBlock;
+        const double* a = args[2 * i] >= 0 ? v + static_cast<std::size_t>(args[2 * i]) * kBlock : nullptr;
+        const double* b = args[2 * i + 1] >= 0 ? v + static_cast<std::size_t>(args[2 * i + 1]) * kBlock : nullptr;
+        switch (static_cast<Op>(ops[i])) {
+            case Op::Const: std::fill(out, out + nb, c[i]); break;
+            case Op::Var: {
+                const std::size_t k = static_cast<std::size_t>(c[i]);
+                for (std::size_t p = 0; p < nb; ++p) out[p] = X[(s0 + p) * nv + k];
+                break;
+            }
+            case Op::Add: for (std::size_t p = 0; p < nb; ++p) out[p] = a[p] + b[p]; break;
+            case Op::Sub: for (std::size_t p = 0; p < nb; ++p) out[p] = a[p] - b[p]; break;
+            case Op::Mul: for (std::size_t p = 0; p < nb; ++p) out[p] = a[p] * b[p]; break;
+            case Op::Div: for (std::size_t p = 0; p < nb; ++p) out[p] = a[p] / b[p]; break;
+            case Op::Neg: for (std::size_t p = 0; p < nb; ++p) out[p] = -a[p]; break;
+            case Op::Pow: vmath::pow(a, b, out, nb, simd); break;
+            case Op::PowI: {
+                const long e = static_cast<long>(c[i]);
+                if (e == 2) {
+                    for (std::size_t p = 0; p < nb; ++p) out[p] = a[p] * a[p];
+                } else {
+                    for (std::size_t p = 0; p < nb; ++p) out[p] = ipow(a[p], e);
+                }
+                break;
+            }
+            case Op::Exp: vmath::apply(vmath::Exp, a, out, nb, simd); break;
+            case Op::Log: vmath::apply(vmath::Log, a, out, nb, simd); break;
+            case Op::Sin: vmath::apply(vmath::Sin, a, out, nb, simd); break;
+            case Op::Cos: vmath::apply(vmath::Cos, a, out, nb, simd); break;
+            case Op::Tan: vmath::apply(vmath::Tan, a, out, nb, simd); break;
+            case Op::Asin: vmath::apply(vmath::Asin, a, out, nb, simd); break;
+            case Op::Acos: vmath::apply(vmath::Acos, a, out, nb, simd); break;
+            case Op::Atan: vmath::apply(vmath::Atan, a, out, nb, simd); break;
+            case Op::Sinh: vmath::apply(vmath::Sinh, a, out, nb, simd); break;
+            case Op::Cosh: vmath::apply(vmath::Cosh, a, out, nb, simd); break;
+            case Op::Tanh: vmath::apply(vmath::Tanh, a, out, nb, simd); break;
+            case Op::Sqrt: for (std::size_t p = 0; p < nb; ++p) out[p] = std::sqrt(a[p]); break;
+            case Op::Abs: for (std::size_t p = 0; p < nb; ++p) out[p] = std::fabs(a[p]); break;
+            case Op::Sigmoid: {
+                // 1/(1+exp(-x)) for x >= 0, exp(x)/(1+exp(x)) otherwise: never overflows.
+                for (std::size_t p = 0; p < nb; ++p) out[p] = -std::fabs(a[p]);
+                vmath::apply(vmath::Exp, out, out, nb, simd);
+                for (std::size_t p = 0; p < nb; ++p) {
+                    const double e = out[p];
+                    out[p] = a[p] >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+                }
+                break;
+            }
+            default: break;
+        }
+    }
+}
+
+// Local partial derivatives of every active slot w.r.t. its operands (and, with `second`,
+// the second partials), given the slot values v.
+void partials(const Tape& t, std::size_t nb, const double* v, double* da, double* db, double* daa, double* dab,
+              double* dbb, bool second, bool simd, const std::vector<unsigned char>& which,
+              const std::vector<unsigned char>& active) {
+    const std::size_t n = t.size();
+    const auto& ops = t.ops();
+    const auto& args = t.args();
+    const auto& c = t.consts();
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!which[i]) continue;
+        const double* x = v + i * kBlock;  // this slot's value
+        const double* a = args[2 * i] >= 0 ? v + static_cast<std::size_t>(args[2 * i]) * kBlock : nullptr;
+        const double* b = args[2 * i + 1] >= 0 ? v + static_cast<std::size_t>(args[2 * i + 1]) * kBlock : nullptr;
+        double* A = da + i * kBlock;
+        double* Bv = db + i * kBlock;
+        double* AA = second ? daa + i * kBlock : nullptr;
+        double* AB = second ? dab + i * kBlock : nullptr;
+        double* BB = second ? dbb + i * kBlock : nullptr;
+        if (second) {
+            std::fill(AA, AA + nb, 0.0);
+            std::fill(AB, AB + nb, 0.0);
+            std::fill(BB, BB + nb, 0.0);
+        }
+        switch (static_cast<Op>(ops[i])) {
+            case Op::Add:
+                std::fill(A, A + nb, 1.0);
+                std::fill(Bv, Bv + nb, 1.0);
+                break;
+            case Op::Sub:
+                std::fill(A, A + nb, 1.0);
+                std::fill(Bv, Bv + nb, -1.0);
+                break;
+            case Op::Neg: std::fill(A, A + nb, -1.0); break;
+            case Op::Mul:
+                for (std::size_t p = 0; p < nb; ++p) {
+                    A[p] = b[p];
+                    Bv[p] = a[p];
+                }
+                if (second) std::fill(AB, AB + nb, 1.0);
+                break;
+            case Op::Div:
+                for (std::size_t p = 0; p < nb; ++p) {
+                    A[p] = 1.0 / b[p];
+                    Bv[p] = -x[p] / b[p];
+                }
+                if (second)
+                    for (std::size_t p = 0; p < nb; ++p) {
+                        AB[p] = -1.0 / (b[p] * b[p]);
+                        BB[p] = 2.0 * x[p] / (b[p] * b[p]);
+                    }
+                break;
+            case Op::Pow: {
+                // d/da a^b = b a^(b-1); d/db a^b = a^b log a (only when b varies)
+                for (std::size_t p = 0; p < nb; ++p) Bv[p] = b[p] - 1.0;
+                vmath::pow(a, Bv, A, nb, simd);  // A = a^(b-1)
+                const bool bvar = active[static_cast<std::size_t>(args[2 * i + 1])];
+                if (second) {
+                    for (std::size_t p = 0; p < nb; ++p) BB[p] = b[p] - 2.0;
+                    vmath::pow(a, BB, AA, nb, simd);  // AA = a^(b-2)
+                    for (std::size_t p = 0; p < nb; ++p) AA[p] *= b[p] * (b[p] - 1.0);
+                    std::fill(BB, BB + nb, 0.0);
+                }
+                if (bvar) {
+                    vmath::apply(vmath::Log, a, Bv, nb, simd);  // Bv = log a
+                    for (std::size_t p = 0; p < nb; ++p) {
+                        const double la = Bv[p];
+                        if (second) {
+                            AB[p] = A[p] * (1.0 + b[p] * la);
+                            BB[p] = x[p] * la * la;
+                        }
+                        Bv[p] = x[p] * la;
+                    }
+                } else {
+                    std::fill(Bv, Bv + nb, 0.0);
+                }
+                for (std::size_t p = 0; p < nb; ++p) A[p] *= b[p];
+                break;
+            }
+            case Op::PowI: {
+                const long e = static_cast<long>(c[i]);
+                for (std::size_t p = 0; p < nb; ++p) A[p] = e == 0 ? 0.0 : static_cast<double>(e) * ipow(a[p], e - 1);
+                if (second)
+                    for (std::size_t p = 0; p < nb; ++p)
+                        AA[p] = (e == 0 || e == 1) ? 0.0 : static_cast<double>(e) * static_cast<double>(e - 1) * ipow(a[p], e - 2);
+                break;
+            }
+            case Op::Exp:
+                std::copy(x, x + nb, A);
+                if (second) std::copy(x, x + nb, AA);
+                break;
+            case Op::Log:
+                for (std::size_t p = 0; p < nb; ++p) A[p] = 1.0 / a[p];
+                if (second) for (std::size_t p = 0; p < nb; ++p) AA[p] = -A[p] * A[p];
+                break;
+            case Op::Sin:
+                vmath::apply(vmath::Cos, a, A, nb, simd);
+                if (second) for (std::size_t p = 0; p < nb; ++p) AA[p] = -x[p];
+                break;
+            case Op::Cos:
+                vmath::apply(vmath::Sin, a, A, nb, simd);
+                for (std::size_t p = 0; p < nb; ++p) A[p] = -A[p];
+                if (second) for (std::size_t p = 0; p < nb; ++p) AA[p] = -x[p];
+                break;
+            case Op::Tan:
+                for (std::size_t p = 0; p < nb; ++p) A[p] = 1.0 + x[p] * x[p];
+                if (second) for (std::size_t p = 0; p < nb; ++p) AA[p] = 2.0 * x[p] * A[p];
+                break;
+            case Op::Asin:
+            case Op::Acos: {
+                const double sg = static_cast<Op>(ops[i]) == Op::Asin ? 1.0 : -1.0;
+                for (std::size_t p = 0; p < nb; ++p) A[p] = sg / std::sqrt(1.0 - a[p] * a[p]);
+                if (second) for (std::size_t p = 0; p < nb; ++p) AA[p] = a[p] * A[p] * A[p] * A[p];
+                break;
+            }
+            case Op::Atan:
+                for (std::size_t p = 0; p < nb; ++p) A[p] = 1.0 / (1.0 + a[p] * a[p]);
+                if (second) for (std::size_t p = 0; p < nb; ++p) AA[p] = -2.0 * a[p] * A[p] * A[p];
+                break;
+            case Op::Sinh:
+                vmath::apply(vmath::Cosh, a, A, nb, simd);
+                if (second) std::copy(x, x + nb, AA);
+                break;
+            case Op::Cosh:
+                vmath::apply(vmath::Sinh, a, A, nb, simd);
+                if (second) std::copy(x, x + nb, AA);
+                break;
+            case Op::Tanh:
+                for (std::size_t p = 0; p < nb; ++p) A[p] = 1.0 - x[p] * x[p];
+                if (second) for (std::size_t p = 0; p < nb; ++p) AA[p] = -2.0 * x[p] * A[p];
+                break;
+            case Op::Sqrt:
+                for (std::size_t p = 0; p < nb; ++p) A[p] = 0.5 / x[p];
+                if (second) for (std::size_t p = 0; p < nb; ++p) AA[p] = -0.25 / (x[p] * x[p] * x[p]);
+                break;
+            case Op::Abs:
+                for (std::size_t p = 0; p < nb; ++p) A[p] = a[p] > 0 ? 1.0 : (a[p] < 0 ? -1.0 : (a[p] == 0 ? 0.0 : a[p]));
+                break;
+            case Op::Sigmoid:
+                for (std::size_t p = 0; p < nb; ++p) A[p] = x[p] * (1.0 - x[p]);
+                if (second) for (std::size_t p = 0; p < nb; ++p) AA[p] = A[p] * (1.0 - 2.0 * x[p]);
+                break;
+            default: break;  // Var: no operands
+        }
+    }
+}
+
+}  // namespace
+
+void Tape::eval(const double* X, std::size_t N, double* Y, const TapeOptions& o) const {
+    const std::size_t m = outputs_.size(), n = ops_.size();
+    for_blocks(N, o, [&](Scratch& s, std::size_t s0, std::size_t nb) {
+        s.size(n, false, false);
+        values(*this, X, s0, nb, s.v.data(), o.simd);
+        for (std::size_t k = 0; k < m; ++k) {
+            const double* src = s.v.data() + static_cast<std::size_t>(outputs_[k]) * kBlock;
+            for (std::size_t p = 0; p < nb; ++p) Y[(s0 + p) * m + k] = src[p];
+        }
+    });
+}
+
+namespace {
+
+// Adds (or, on a slot's first contribution, stores) into an adjoint: no zeroing pass needed.
+struct Adjoints {
+    double* adj;
+    unsigned char* touched;
+    std::size_t nb;
+    template <class F>
+    void add(std::size_t j, F term) {
+        double* g = adj + j * kBlock;
+        if (touched[j]) {
+            for (std::size_t p = 0; p < nb; ++p) g[p] += term(p);
+        } else {
+            for (std::size_t p = 0; p < nb; ++p) g[p] = term(p);
+            touched[j] = 1;
+        }
+    }
+};
+
+bool needs_partials(Op op) {
+    switch (op) {
+        case Op::Const: case Op::Var: case Op::Add: case Op::Sub: case Op::Mul: case Op::Div: case Op::Neg:
+            return false;
+        default: return true;
+    }
+}
+
+}  // namespace
+
+void Tape::gradient(const double* X, std::size_t N, double* Y, double* G, const TapeOptions& o) const {
+    const std::size_t m = outputs_.size(), n = ops_.size(), nv = static_cast<std::size_t>(n_vars_);
+    // Only nonlinear unary operations and powers keep partials; sums, products and quotients
+    // read the values directly in the reverse sweep.
+    std::vector<unsigned char> lin(n);
+    for (std::size_t i = 0; i < n; ++i) lin[i] = active_[i] && needs_partials(static_cast<Op>(ops_[i]));
+    for_blocks(N, o, [&](Scratch& s, std::size_t s0, std::size_t nb) {
+        s.size(n, true, false);
+        double* v = s.v.data();
+        values(*this, X, s0, nb, v, o.simd);
+        partials(*this, nb, v, s.da.data(), s.db.data(), nullptr, nullptr, nullptr, false, o.simd, lin, active_);
+        std::vector<unsigned char>& touched = s.touched;
+        std::fill(G + s0 * m * nv, G + (s0 + nb) * m * nv, 0.0);
+        for (std::size_t k = 0; k < m; ++k) {
+            const std::size_t out = static_cast<std::size_t>(outputs_[k]);
+            for (std::size_t p = 0; p < nb; ++p) Y[(s0 + p) * m + k] = v[out * kBlock + p];
+            if (!active_[out]) continue;
+            std::fill(touched.begin(), touched.end(), 0);
+            Adjoints adj{s.adj.data(), touched.data(), nb};
+            adj.add(out, [](std::size_t) { return 1.0; });
+            for (std::size_t i = out + 1; i-- > 0;) {
+                if (!active_[i] || !touched[i]) continue;
+                const double* g = s.adj.data() + i * kBlock;
+                const Op op = static_cast<Op>(ops_[i]);
+                if (op == Op::Var) {
+                    const std::size_t var = static_cast<std::size_t>(consts_[i]);
+                    for (std::size_t p = 0; p < nb; ++p) G[((s0 + p) * m + k) * nv + var] += g[p];
+                    continue;
+                }
+                const std::size_t a = static_cast<std::size_t>(args_[2 * i]);
+                const std::size_t b = arity(op) == 2 ? static_cast<std::size_t>(args_[2 * i + 1]) : a;
+                const bool ua = active_[a], ub = arity(op) == 2 && active_[b];
+                const double* va = v + a * kBlock;
+                const double* vb = v + b * kBlock;
+                const double* vi = v + i * kBlock;
+                switch (op) {
+                    case Op::Add:
+                        if (ua) adj.add(a, [&](std::size_t p) { return g[p]; });
+                        if (ub) adj.add(b, [&](std::size_t p) { return g[p]; });
+                        break;
+                    case Op::Sub:
+                        if (ua) adj.add(a, [&](std::size_t p) { return g[p]; });
+                        if (ub) adj.add(b, [&](std::size_t p) { return -g[p]; });
+                        break;
+                    case Op::Neg:
+                        adj.add(a, [&](std::size_t p) { return -g[p]; });
+                        break;
+                    case Op::Mul:
+                        if (ua) adj.add(a, [&](std::size_t p) { return g[p] * vb[p]; });
+                        if (ub) adj.add(b, [&](std::size_t p) { return g[p] * va[p]; });
+                        break;
+                    case Op::Div:
+                        if (ua) adj.add(a, [&](std::size_t p) { return g[p] / vb[p]; });
+                        if (ub) adj.add(b, [&](std::size_t p) { return -g[p] * vi[p] / vb[p]; });
+                        break;
+                    default: {
+                        const double* A = s.da.data() + i * kBlock;
+                        if (ua) adj.add(a, [&](std::size_t p) { return g[p] * A[p]; });
+                        if (ub) {
+                            const double* Bd = s.db.data() + i * kBlock;
+                            adj.add(b, [&](std::size_t p) { return g[p] * Bd[p]; });
+                        }
+                    }
+                }
+            }
+        }
+    });
+}
+
+void Tape::jvp(const double* X, const double* V, std::size_t N, double* Y, double* JV, const TapeOptions& o) const {
+    const std::size_t m = outputs_.size(), n = ops_.size(), nv = static_cast<std::size_t>(n_vars_);
+    for_blocks(N, o, [&](Scratch& s, std::size_t s0, std::size_t nb) {
+        s.size(n, true, false);
+        double* v = s.v.data();
+        values(*this, X, s0, nb, v, o.simd);
+        partials(*this, nb, v, s.da.data(), s.db.data(), nullptr, nullptr, nullptr, false, o.simd, active_, active_);
+        double* t = s.t.data();
+        for (std::size_t i = 0; i < n; ++i) {
+            double* ti = t + i * kBlock;
+            if (!active_[i]) {
+                std::fill(ti, ti + nb, 0.0);
+                continue;
+            }
+            const Op op = static_cast<Op>(ops_[i]);
+            if (op == Op::Var) {
+                const std::size_t var = static_cast<std::size_t>(consts_[i]);
+                for (std::size_t p = 0; p < nb; ++p) ti[p] = V[(s0 + p) * nv + var];
+                continue;
+            }
+            const double* ta = t + static_cast<std::size_t>(args_[2 * i]) * kBlock;
+            const double* A = s.da.data() + i * kBlock;
+            for (std::size_t p = 0; p < nb; ++p) ti[p] = A[p] * ta[p];
+            if (arity(op) == 2 && active_[args_[2 * i + 1]]) {
+                const double* tb = t + static_cast<std::size_t>(args_[2 * i + 1]) * kBlock;
+                const double* Bd = s.db.data() + i * kBlock;
+                for (std::size_t p = 0; p < nb; ++p) ti[p] += Bd[p] * tb[p];
+            }
+            if (!active_[args_[2 * i]]) {  // only b varies
+                const double* tb = t + static_cast<std::size_t>(args_[2 * i + 1]) * kBlock;
+                const double* Bd = s.db.data() + i * kBlock;
+                for (std::size_t p = 0; p < nb; ++p) ti[p] = Bd[p] * tb[p];
+            }
+        }
+        for (std::size_t k = 0; k < m; ++k) {
+            const std::size_t out = static_cast<std::size_t>(outputs_[k]);
+            for (std::size_t p = 0; p < nb; ++p) {
+                Y[(s0 + p) * m + k] = v[out * kBlock + p];
+                JV[(s0 + p) * m + k] = t[out * kBlock + p];
+            }
+        }
+    });
+}
+
+void Tape::hessian(const double* X, std::size_t N, double* H, const TapeOptions& o) const {
+    const std::size_t m = outputs_.size(), n = ops_.size(), nv = static_cast<std::size_t>(n_vars_);
+    for_blocks(N, o, [&](Scratch& s, std::size_t s0, std::size_t nb) {
+        s.size(n, true, true);
+        double* v = s.v.data();
+        values(*this, X, s0, nb, v, o.simd);
+        partials(*this, nb, v, s.da.data(), s.db.data(), s.daa.data(), s.dab.data(), s.dbb.data(), true, o.simd,
+                 active_, active_);
+        std::fill(H + s0 * m * nv * nv, H + (s0 + nb) * m * nv * nv, 0.0);
+        double* t = s.t.data();
+        for (std::size_t j = 0; j < nv; ++j) {
+            // Forward: tangents along e_j.
+            for (std::size_t i = 0; i < n; ++i) {
+                double* ti = t + i * kBlock;
+                const Op op = static_cast<Op>(ops_[i]);
+                if (!active_[i]) {
+                    std::fill(ti, ti + nb, 0.0);
+                } else if (op == Op::Var) {
+                    std::fill(ti, ti + nb, static_cast<std::size_t>(consts_[i]) == j ? 1.0 : 0.0);
+                } else {
+                    const std::int32_t a = args_[2 * i], b = args_[2 * i + 1];
+                    const double* A = s.da.data() + i * kBlock;
+                    const double* Bd = s.db.data() + i * kBlock;
+                    std::fill(ti, ti + nb, 0.0);
+                    if (active_[a]) for (std::size_t p = 0; p < nb; ++p) ti[p] += A[p] * t[a * kBlock + p];
+                    if (arity(op) == 2 && active_[b])
+                        for (std::size_t p = 0; p < nb; ++p) ti[p] += Bd[p] * t[b * kBlock + p];
+                }
+            }
+            // Reverse, carrying each adjoint's tangent: column j of the Hessian.
+            for (std::size_t k = 0; k < m; ++k) {
+                const std::size_t out = static_cast<std::size_t>(outputs_[k]);
+                if (!active_[out]) continue;
+                double* adj = s.adj.data();
+                double* tadj = s.tadj.data();
+                std::fill(adj, adj + (out + 1) * kBlock, 0.0);
+                std::fill(tadj, tadj + (out + 1) * kBlock, 0.0);
+                std::fill(adj + out * kBlock, adj + out * kBlock + nb, 1.0);
+                for (std::size_t i = out + 1; i-- > 0;) {
+                    if (!active_[i]) continue;
+                    const double* g = adj + i * kBlock;
+                    const double* tg = tadj + i * kBlock;
+                    const Op op = static_cast<Op>(ops_[i]);
+                    if (op == Op::Var) {
+                        const std::size_t var = static_cast<std::size_t>(consts_[i]);
+                        for (std::size_t p = 0; p < nb; ++p) H[(((s0 + p) * m + k) * nv + var) * nv + j] += tg[p];
+                        continue;
+                    }
+                    const std::size_t a = static_cast<std::size_t>(args_[2 * i]);
+                    const bool two = arity(op) == 2;
+                    const std::size_t b = two ? static_cast<std::size_t>(args_[2 * i + 1]) : a;
+                    const double* A = s.da.data() + i * kBlock;
+                    const double* Bd = s.db.data() + i * kBlock;
+                    const double* AA = s.daa.data() + i * kBlock;
+                    const double* AB = s.dab.data() + i * kBlock;
+                    const double* BB = s.dbb.data() + i * kBlock;
+                    const double* ta = t + a * kBlock;
+                    const double* tb = t + b * kBlock;
+                    if (active_[a]) {
+                        double* ga = adj + a * kBlock;
+                        double* tga = tadj + a * kBlock;
+                        for (std::size_t p = 0; p < nb; ++p) {
+                            ga[p] += g[p] * A[p];
+                            tga[p] += tg[p] * A[p] + g[p] * (AA[p] * ta[p] + (two ? AB[p] * tb[p] : 0.0));
+                        }
+                    }
+                    if (two && active_[b]) {
+                        double* gb = adj + b * kBlock;
+                        double* tgb = tadj + b * kBlock;
+                        for (std::size_t p = 0; p < nb; ++p) {
+                            gb[p] += g[p] * Bd[p];
+                            tgb[p] += tg[p] * Bd[p] + g[p] * (AB[p] * ta[p] + BB[p] * tb[p]);
+                        }
+                    }
+                }
+            }
+        }
+    });
+}
+
+}  // namespace fastcalc

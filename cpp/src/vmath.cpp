@@ -1,0 +1,170 @@
+#include <fastcalc/vmath.hpp>
+
+#include <cmath>
+#include <string>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(FASTCALC_NO_LIBMVEC)
+#define FASTCALC_LIBMVEC 1
+#include <dlfcn.h>
+#include <immintrin.h>
+#endif
+
+namespace fastcalc {
+namespace vmath {
+
+namespace {
+
+double scalar(Fn fn, double x) {
+    switch (fn) {
+        case Exp: return std::exp(x);
+        case Log: return std::log(x);
+        case Sin: return std::sin(x);
+        case Cos: return std::cos(x);
+        case Tan: return std::tan(x);
+        case Asin: return std::asin(x);
+        case Acos: return std::acos(x);
+        case Atan: return std::atan(x);
+        case Sinh: return std::sinh(x);
+        case Cosh: return std::cosh(x);
+        case Tanh: return std::tanh(x);
+        default: return std::nan("");
+    }
+}
+
+#ifdef FASTCALC_LIBMVEC
+using V1 = __m256d (*)(__m256d);
+using V2 = __m256d (*)(__m256d, __m256d);
+using W1 = __m512d (*)(__m512d);
+using W2 = __m512d (*)(__m512d, __m512d);
+
+const char* const kNames[NumFn] = {"exp", "log", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh"};
+
+// AVX-512 variants (8 lanes) where the CPU has them, else AVX2 (4 lanes).
+struct Table {
+    V1 f[NumFn] = {};
+    V2 pow = nullptr;
+    W1 g[NumFn] = {};
+    W2 gpow = nullptr;
+    bool ok = false;
+    Table() {
+        __builtin_cpu_init();
+        if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return;
+        void* lib = dlopen("libmvec.so.1", RTLD_NOW | RTLD_LOCAL);
+        if (!lib) return;
+        const bool wide = __builtin_cpu_supports("avx512f");
+        for (int i = 0; i < NumFn; ++i) {
+            f[i] = reinterpret_cast<V1>(dlsym(lib, (std::string("_ZGVdN4v_") + kNames[i]).c_str()));
+            if (wide) g[i] = reinterpret_cast<W1>(dlsym(lib, (std::string("_ZGVeN8v_") + kNames[i]).c_str()));
+        }
+        pow = reinterpret_cast<V2>(dlsym(lib, "_ZGVdN4vv_pow"));
+        if (wide) gpow = reinterpret_cast<W2>(dlsym(lib, "_ZGVeN8vv_pow"));
+        ok = true;  // individual functions missing from an old libmvec stay scalar
+    }
+};
+
+const Table& table() {
+    static const Table t;  // C++11: initialized once, thread-safe; read-only afterwards
+    return t;
+}
+
+__attribute__((target("avx2,fma"))) void run1(V1 f, const double* x, double* y, std::size_t n) {
+    std::size_t i = 0;
+    for (; i + 4 <= n; i += 4) _mm256_storeu_pd(y + i, f(_mm256_loadu_pd(x + i)));
+    if (i < n) {  // pad the tail with a value inside every function's domain
+        alignas(32) double t[4] = {0.5, 0.5, 0.5, 0.5};
+        for (std::size_t j = i; j < n; ++j) t[j - i] = x[j];
+        _mm256_store_pd(t, f(_mm256_load_pd(t)));
+        for (std::size_t j = i; j < n; ++j) y[j] = t[j - i];
+    }
+}
+
+__attribute__((target("avx512f"))) void wide1(W1 f, const double* x, double* y, std::size_t n) {
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm512_storeu_pd(y + i, f(_mm512_loadu_pd(x + i)));
+    if (i < n) {
+        alignas(64) double t[8] = {0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5};
+        for (std::size_t j = i; j < n; ++j) t[j - i] = x[j];
+        _mm512_store_pd(t, f(_mm512_load_pd(t)));
+        for (std::size_t j = i; j < n; ++j) y[j] = t[j - i];
+    }
+}
+
+__attribute__((target("avx512f"))) void wide2(W2 f, const double* x, const double* y, double* z, std::size_t n) {
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm512_storeu_pd(z + i, f(_mm512_loadu_pd(x + i), _mm512_loadu_pd(y + i)));
+    if (i < n) {
+        alignas(64) double a[8] = {1, 1, 1, 1, 1, 1, 1, 1}, b[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+        for (std::size_t j = i; j < n; ++j) {
+            a[j - i] = x[j];
+            b[j - i] = y[j];
+        }
+        _mm512_store_pd(a, f(_mm512_load_pd(a), _mm512_load_pd(b)));
+        for (std::size_t j = i; j < n; ++j) z[j] = a[j - i];
+    }
+}
+
+__attribute__((target("avx2,fma"))) void run2(V2 f, const double* x, const double* y, double* z, std::size_t n) {
+    std::size_t i = 0;
+    for (; i + 4 <= n; i += 4) _mm256_storeu_pd(z + i, f(_mm256_loadu_pd(x + i), _mm256_loadu_pd(y + i)));
+    if (i < n) {
+        alignas(32) double a[4] = {1, 1, 1, 1}, b[4] = {1, 1, 1, 1};
+        for (std::size_t j = i; j < n; ++j) {
+            a[j - i] = x[j];
+            b[j - i] = y[j];
+        }
+        _mm256_store_pd(a, f(_mm256_load_pd(a), _mm256_load_pd(b)));
+        for (std::size_t j = i; j < n; ++j) z[j] = a[j - i];
+    }
+}
+#endif
+
+}  // namespace
+
+bool simd_available() {
+#ifdef FASTCALC_LIBMVEC
+    return table().ok;
+#else
+    return false;
+#endif
+}
+
+void apply(Fn fn, const double* x, double* y, std::size_t n, bool simd) {
+#ifdef FASTCALC_LIBMVEC
+    if (simd) {
+        const Table& t = table();
+        if (t.ok && t.g[fn]) {
+            wide1(t.g[fn], x, y, n);
+            return;
+        }
+        if (t.ok && t.f[fn]) {
+            run1(t.f[fn], x, y, n);
+            return;
+        }
+    }
+#else
+    (void)simd;
+#endif
+    for (std::size_t i = 0; i < n; ++i) y[i] = scalar(fn, x[i]);
+}
+
+void pow(const double* x, const double* y, double* z, std::size_t n, bool simd) {
+#ifdef FASTCALC_LIBMVEC
+    if (simd) {
+        const Table& t = table();
+        if (t.ok && t.gpow) {
+            wide2(t.gpow, x, y, z, n);
+            return;
+        }
+        if (t.ok && t.pow) {
+            run2(t.pow, x, y, z, n);
+            return;
+        }
+    }
+#else
+    (void)simd;
+#endif
+    for (std::size_t i = 0; i < n; ++i) z[i] = std::pow(x[i], y[i]);
+}
+
+}  // namespace vmath
+}  // namespace fastcalc

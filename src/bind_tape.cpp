@@ -1,0 +1,128 @@
+#include "pybind.hpp"
+
+#include "pycallback.hpp"
+
+#include <fastcalc/tape.hpp>
+#include <fastcalc/vmath.hpp>
+
+#include <string>
+#include <vector>
+
+using fastcalc::Tape;
+using fastcalc::TapeOptions;
+using fastcalc_py::to_array;
+
+namespace {
+
+using iarray = py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>;
+
+std::vector<std::int32_t> ivec(const iarray& a) { return std::vector<std::int32_t>(a.data(), a.data() + a.size()); }
+
+std::shared_ptr<Tape> make_tape(const iarray& ops, const iarray& args, const darray& consts, int n_vars,
+                                const iarray& outputs) {
+    if (args.size() != 2 * ops.size()) throw py::value_error("tape: args must have shape (n_instr, 2)");
+    return std::make_shared<Tape>(ivec(ops), ivec(args), std::vector<double>(consts.data(), consts.data() + consts.size()),
+                                  n_vars, ivec(outputs));
+}
+
+// X must be (N, n_vars); returns N.
+std::size_t rows(const Tape& t, const darray& X, const char* name = "X") {
+    if (X.ndim() != 2 || X.shape(1) != t.n_vars())
+        throw py::value_error(std::string(name) + " must have shape (N, " + std::to_string(t.n_vars()) + "), got ndim " +
+                              std::to_string(X.ndim()) + (X.ndim() == 2 ? " with " + std::to_string(X.shape(1)) + " columns" : ""));
+    return static_cast<std::size_t>(X.shape(0));
+}
+
+TapeOptions opts(bool simd) {
+    TapeOptions o;
+    o.simd = simd;
+    return o;
+}
+
+}  // namespace
+
+void register_tape(py::module_& m) {
+    m.def("simd_available", &fastcalc::vmath::simd_available,
+          "Whether the vectorized math library (glibc libmvec, AVX2) is used on this machine.");
+
+    py::class_<Tape, std::shared_ptr<Tape>>(m, "Tape", "A compiled expression: see fastcalc.expressions.")
+        .def(py::init(&make_tape), py::arg("ops"), py::arg("args"), py::arg("consts"), py::arg("n_vars"),
+             py::arg("outputs"))
+        .def_property_readonly("n_vars", &Tape::n_vars)
+        .def_property_readonly("n_outputs", &Tape::n_outputs)
+        .def_property_readonly("ops", [](const Tape& t) { return py::array_t<std::int32_t>(t.ops().size(), t.ops().data()); })
+        .def_property_readonly("args", [](const Tape& t) {
+            return py::array_t<std::int32_t>({static_cast<py::ssize_t>(t.size()), py::ssize_t(2)}, t.args().data());
+        })
+        .def_property_readonly("consts", [](const Tape& t) { return py::array_t<double>(t.consts().size(), t.consts().data()); })
+        .def_property_readonly("outputs",
+                               [](const Tape& t) { return py::array_t<std::int32_t>(t.outputs().size(), t.outputs().data()); })
+        .def("__len__", &Tape::size)
+        .def(
+            "eval",
+            [](const Tape& t, darray X, bool simd) {
+                const std::size_t N = rows(t, X);
+                std::vector<double> Y(N * static_cast<std::size_t>(t.n_outputs()));
+                {
+                    py::gil_scoped_release release;
+                    t.eval(X.data(), N, Y.data(), opts(simd));
+                }
+                return to_array(std::move(Y), {static_cast<py::ssize_t>(N), t.n_outputs()});
+            },
+            py::arg("X"), py::arg("simd") = true)
+        .def(
+            "gradient",
+            [](const Tape& t, darray X, bool simd) {
+                const std::size_t N = rows(t, X), m = static_cast<std::size_t>(t.n_outputs()),
+                                  n = static_cast<std::size_t>(t.n_vars());
+                std::vector<double> Y(N * m), G(N * m * n);
+                {
+                    py::gil_scoped_release release;
+                    t.gradient(X.data(), N, Y.data(), G.data(), opts(simd));
+                }
+                const auto sN = static_cast<py::ssize_t>(N);
+                return py::make_tuple(to_array(std::move(Y), {sN, t.n_outputs()}),
+                                      to_array(std::move(G), {sN, t.n_outputs(), t.n_vars()}));
+            },
+            py::arg("X"), py::arg("simd") = true)
+        .def(
+            "jvp",
+            [](const Tape& t, darray X, darray V, bool simd) {
+                const std::size_t N = rows(t, X), m = static_cast<std::size_t>(t.n_outputs());
+                if (V.ndim() != 2 || V.shape(0) != X.shape(0) || V.shape(1) != X.shape(1))
+                    throw py::value_error("V must have the shape of X");
+                std::vector<double> Y(N * m), JV(N * m);
+                {
+                    py::gil_scoped_release release;
+                    t.jvp(X.data(), V.data(), N, Y.data(), JV.data(), opts(simd));
+                }
+                const auto sN = static_cast<py::ssize_t>(N);
+                return py::make_tuple(to_array(std::move(Y), {sN, t.n_outputs()}), to_array(std::move(JV), {sN, t.n_outputs()}));
+            },
+            py::arg("X"), py::arg("V"), py::arg("simd") = true)
+        .def(
+            "hessian",
+            [](const Tape& t, darray X, bool simd) {
+                const std::size_t N = rows(t, X), m = static_cast<std::size_t>(t.n_outputs()),
+                                  n = static_cast<std::size_t>(t.n_vars());
+                std::vector<double> H(N * m * n * n);
+                {
+                    py::gil_scoped_release release;
+                    t.hessian(X.data(), N, H.data(), opts(simd));
+                }
+                return to_array(std::move(H), {static_cast<py::ssize_t>(N), t.n_outputs(), t.n_vars(), t.n_vars()});
+            },
+            py::arg("X"), py::arg("simd") = true)
+        .def(py::pickle(
+            [](const Tape& t) {
+                return py::make_tuple(py::array_t<std::int32_t>(t.ops().size(), t.ops().data()),
+                                      py::array_t<std::int32_t>(t.args().size(), t.args().data()),
+                                      py::array_t<double>(t.consts().size(), t.consts().data()), t.n_vars(),
+                                      py::array_t<std::int32_t>(t.outputs().size(), t.outputs().data()));
+            },
+            [](py::tuple s) {
+                if (s.size() != 5) throw py::value_error("bad Tape pickle state");
+                return make_tape(s[0].cast<iarray>(), s[1].cast<iarray>(), s[2].cast<darray>(), s[3].cast<int>(),
+                                 s[4].cast<iarray>());
+            }));
+}
