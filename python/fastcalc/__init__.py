@@ -7,10 +7,11 @@
 from ._version import __version__
 from . import plot
 from ._callbacks import ccallback
+from .expressions import Expr, ExprError, expr
 from .differentiate import (DerivativeInfo, derivative, eps, gradient, hessian, jacobian,
                             optimal_step, step_error)
 
 __all__ = [
-    "__version__", "ccallback", "DerivativeInfo", "derivative", "eps", "gradient", "hessian",
+    "__version__", "Expr", "ExprError", "expr", "ccallback", "DerivativeInfo", "derivative", "eps", "gradient", "hessian",
     "jacobian", "optimal_step", "plot", "step_error",
 ]

@@ -1,0 +1,113 @@
+"""Parsing is safe and strict: a whitelist over Python's ast, errors that say what and where."""
+import pickle
+import re
+
+import numpy as np
+import pytest
+
+import fastcalc as fc
+
+
+@pytest.mark.parametrize("text, x, expected", [
+    ("-x**2", 3.0, -9.0), ("2**3**2", 0.0, 512.0), ("x - 1 - 1", 5.0, 3.0), ("x/2/2", 8.0, 2.0),
+    ("+x", 2.0, 2.0), ("-(x + 1)*2", 1.0, -4.0), ("log(x, 2)", 8.0, 3.0), ("pi*x", 1.0, np.pi),
+    ("e**x", 1.0, np.e), ("sec(x)", 0.5, 1 / np.cos(0.5)), ("sigmoid(x)", 0.3, 1 / (1 + np.exp(-0.3))),
+    ("abs(x)", -2.5, 2.5), ("sqrt(x)", 2.0, np.sqrt(2.0)), ("1e-3*x", 2.0, 2e-3),
+])
+def test_python_precedence_and_functions(text, x, expected):
+    assert fc.expr(text, vars=["x"])(x) == pytest.approx(expected, rel=1e-15)
+
+
+@pytest.mark.parametrize("name", ["sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "exp",
+                                  "log", "sqrt"])
+def test_every_function_matches_numpy(name, rng):
+    x = rng.uniform(0.1, 0.9, 101)
+    np_name = {"asin": "arcsin", "acos": "arccos", "atan": "arctan"}.get(name, name)
+    np.testing.assert_allclose(fc.expr(f"{name}(x)")(x), getattr(np, np_name)(x), rtol=4e-16 * 8)
+
+
+@pytest.mark.parametrize("text, message, column", [
+    ("x.real", "attribute access", 1),
+    ("foo(x)", "unknown function 'foo'", 1),
+    ("sin(x, y)", "sin() takes 1 argument, got 2", 1),
+    ("log(x, 2, 3)", "log() takes 1 or 2 arguments", 1),
+    ("x +* 2", "syntax error", 4),
+    ("x ^ 2", "use '**'", 1),
+    ("__import__('os')", "unknown function '__import__'", 1),
+    ("x if x else 1", "IfExp is not allowed", 1),
+    ("x < 1", "Compare is not allowed", 1),
+    ("'a'", "only real numbers", 1),
+    ("1j*x", "only real numbers", 1),
+    ("sin", "needs an argument", 1),
+    ("sin(x=1)", "positional arguments", 1),
+    ("", "empty expression", 1),
+    ("2 * [x]", "List is not allowed", 5),
+])
+def test_bad_text_names_the_problem_and_position(text, message, column):
+    with pytest.raises(fc.ExprError, match=re.escape(message)) as info:
+        fc.expr(text)
+    assert isinstance(info.value, ValueError)
+    assert info.value.column == column
+
+
+def test_variables_in_order_of_first_appearance_or_as_given():
+    assert fc.expr("y*exp(x) + z").vars == ("y", "x", "z")
+    assert fc.expr("y*exp(x)", vars=["x", "y", "w"]).vars == ("x", "y", "w")
+    with pytest.raises(ValueError, match="misses"):
+        fc.expr("x*y", vars=["x"])
+    with pytest.raises(ValueError, match="duplicates"):
+        fc.expr("x", vars=["x", "x"])
+
+
+def test_vector_expressions_share_variables():
+    F = fc.expr(["x*y", "z + x"])
+    assert F.vars == ("x", "y", "z") and F.is_vector and len(F.components) == 2
+    np.testing.assert_allclose(F([1.0, 2.0, 3.0]), [2.0, 4.0])
+
+
+def test_immutable_hashable_picklable():
+    f = fc.expr("x*exp(-(x**2 + y**2))")
+    with pytest.raises(AttributeError):
+        f.foo = 1
+    assert {f: 1}[fc.expr("x*exp(-(y**2 + x**2))")] == 1
+    g = pickle.loads(pickle.dumps(f))
+    assert g == f and g.vars == f.vars and g(0.3, 0.4) == f(0.3, 0.4)
+    F = fc.expr(["x", "y**2"])
+    assert pickle.loads(pickle.dumps(F)) == F
+
+
+def test_str_round_trip_and_repr():
+    for text in ["x**2 - 4*x + 4", "x*exp(-(x**2 + y**2))", "-(x + 1)**2/(y*z)", "2**x*log(2)", "(-2)**x",
+                 "x**(y + 1)", "x**y**z", "sin(x)/(1 - cos(x))", "1/x", "-1/x", "0.1*x + 1e-20", "x**-0.5"]:
+        e = fc.expr(text)
+        assert fc.expr(str(e)) == fc.expr(text), text
+    assert repr(fc.expr("x + 1")) == "Expr('x + 1')"
+
+
+def test_calling_conventions_and_errors():
+    f = fc.expr("x*y + z")
+    assert f(1.0, 2.0, 3.0) == 5.0 and isinstance(f(1.0, 2.0, 3.0), float)
+    np.testing.assert_allclose(f(x=np.arange(3.0), y=2.0, z=np.ones((2, 1))), [[1, 3, 5], [1, 3, 5]])
+    X = np.ones((4, 5, 3))
+    assert f(X).shape == (4, 5)
+    g = fc.expr("sin(t)")
+    assert g(np.zeros((2, 3))).shape == (2, 3)
+    with pytest.raises(ValueError, match="unknown variable.*'w'"):
+        f(x=1, y=2, z=3, w=4)
+    with pytest.raises(ValueError, match="missing value.*'z'"):
+        f(x=1, y=2)
+    with pytest.raises(ValueError, match=r"shape \(\.\.\., 3\)"):
+        f(np.ones((4, 2)))
+
+
+def test_domain_errors_give_nan_without_warnings():
+    assert np.isnan(fc.expr("log(x)")(-1.0))
+    assert np.isnan(fc.expr("sqrt(x)")(np.array([-1.0, 4.0]))[0])
+
+
+def test_arithmetic_builds_expressions():
+    x, y = fc.expr("x"), fc.expr("y")
+    f = 2 * x**2 - x / y + 1
+    assert f == fc.expr("2*x**2 - x/y + 1")
+    assert (-f)(1.0, 2.0) == -f(1.0, 2.0)
+    assert (1 - x)(0.25) == 0.75 and (2 ** x)(3.0) == 8.0
