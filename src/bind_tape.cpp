@@ -33,6 +33,19 @@ std::size_t rows(const Tape& t, const darray& X, const char* name = "X") {
     return static_cast<std::size_t>(X.shape(0));
 }
 
+std::pair<fastcalc::TapeInput, std::size_t> columns(const Tape& t, const std::vector<darray>& cols) {
+    if (static_cast<int>(cols.size()) != t.n_vars())
+        throw py::value_error("expected " + std::to_string(t.n_vars()) + " columns, got " + std::to_string(cols.size()));
+    fastcalc::TapeInput in;
+    std::size_t N = cols.empty() ? 1 : static_cast<std::size_t>(cols[0].size());
+    for (const darray& c : cols) {
+        if (c.ndim() != 1 || static_cast<std::size_t>(c.size()) != N)
+            throw py::value_error("columns must be 1-d arrays of one length");
+        in.cols.push_back(c.data());
+    }
+    return {in, N};
+}
+
 TapeOptions opts(bool simd) {
     TapeOptions o;
     o.simd = simd;
@@ -113,6 +126,34 @@ void register_tape(py::module_& m) {
                 return to_array(std::move(H), {static_cast<py::ssize_t>(N), t.n_outputs(), t.n_vars(), t.n_vars()});
             },
             py::arg("X"), py::arg("simd") = true)
+        .def(
+            "eval_columns",
+            [](const Tape& t, std::vector<darray> cols, bool simd) {
+                const auto [in, N] = columns(t, cols);
+                std::vector<double> Y(N * static_cast<std::size_t>(t.n_outputs()));
+                {
+                    py::gil_scoped_release release;
+                    t.eval(in, N, Y.data(), opts(simd));
+                }
+                return to_array(std::move(Y), {static_cast<py::ssize_t>(N), t.n_outputs()});
+            },
+            py::arg("cols"), py::arg("simd") = true,
+            "Like eval, with each variable's values in its own 1-d array (no copy into rows).")
+        .def(
+            "gradient_columns",
+            [](const Tape& t, std::vector<darray> cols, bool simd) {
+                const auto [in, N] = columns(t, cols);
+                const std::size_t m = static_cast<std::size_t>(t.n_outputs()), n = static_cast<std::size_t>(t.n_vars());
+                std::vector<double> Y(N * m), G(N * m * n);
+                {
+                    py::gil_scoped_release release;
+                    t.gradient(in, N, Y.data(), G.data(), opts(simd));
+                }
+                const auto sN = static_cast<py::ssize_t>(N);
+                return py::make_tuple(to_array(std::move(Y), {sN, t.n_outputs()}),
+                                      to_array(std::move(G), {sN, t.n_outputs(), t.n_vars()}));
+            },
+            py::arg("cols"), py::arg("simd") = true)
         .def(py::pickle(
             [](const Tape& t) {
                 return py::make_tuple(py::array_t<std::int32_t>(t.ops().size(), t.ops().data()),

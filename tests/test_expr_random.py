@@ -10,7 +10,7 @@ from fastcalc.reference import lambdify
 VARS = ["x", "y", "z"]
 # functions kept inside their domains: arguments pass through squashing first
 SAFE_UNARY = ["sin({})", "cos({})", "tanh({})", "atan({})", "exp(tanh({}))", "log(2 + sin({}))",
-              "sqrt(1 + {}**2)", "sigmoid({})", "sinh(tanh({}))", "cosh(tanh({}))", "abs({}) + 1",
+              "sqrt(1 + ({})**2)", "sigmoid({})", "sinh(tanh({}))", "cosh(tanh({}))", "abs({}) + 1",
               "asin(0.5*tanh({}))", "acos(0.5*tanh({}))", "tan(0.5*tanh({}))"]
 
 

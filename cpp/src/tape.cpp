@@ -129,8 +129,8 @@ void Tape::for_blocks(std::size_t N, const TapeOptions& o, Body body) const {
 namespace {
 
 // Values of every slot for rows [s0, s0 + nb) of X.
-void values(const Tape& t, const double* X, std::size_t s0, std::size_t nb, double* v, bool simd) {
-    const std::size_t n = t.size(), nv = static_cast<std::size_t>(t.n_vars());
+void values(const Tape& t, const TapeInput& in, std::size_t s0, std::size_t nb, double* v, bool simd) {
+    const std::size_t n = t.size();
     const auto& ops = t.ops();
     const auto& args = t.args();
     const auto& c = t.consts();
@@ -141,8 +141,12 @@ void values(const Tape& t, const double* X, std::size_t s0, std::size_t nb, doub
         switch (static_cast<Op>(ops[i])) {
             case Op::Const: std::fill(out, out + nb, c[i]); break;
             case Op::Var: {
-                const std::size_t k = static_cast<std::size_t>(c[i]);
-                for (std::size_t p = 0; p < nb; ++p) out[p] = X[(s0 + p) * nv + k];
+                const double* col = in.cols[static_cast<std::size_t>(c[i])] + s0 * in.stride;
+                if (in.stride == 1) {
+                    std::copy(col, col + nb, out);
+                } else {
+                    for (std::size_t p = 0; p < nb; ++p) out[p] = col[p * in.stride];
+                }
                 break;
             }
             case Op::Add: for (std::size_t p = 0; p < nb; ++p) out[p] = a[p] + b[p]; break;
@@ -337,7 +341,7 @@ void partials(const Tape& t, std::size_t nb, const double* v, double* da, double
 
 }  // namespace
 
-void Tape::eval(const double* X, std::size_t N, double* Y, const TapeOptions& o) const {
+void Tape::eval(const TapeInput& X, std::size_t N, double* Y, const TapeOptions& o) const {
     const std::size_t m = outputs_.size(), n = ops_.size();
     for_blocks(N, o, [&](Scratch& s, std::size_t s0, std::size_t nb) {
         s.size(n, false, false);
@@ -378,7 +382,7 @@ bool needs_partials(Op op) {
 
 }  // namespace
 
-void Tape::gradient(const double* X, std::size_t N, double* Y, double* G, const TapeOptions& o) const {
+void Tape::gradient(const TapeInput& X, std::size_t N, double* Y, double* G, const TapeOptions& o) const {
     const std::size_t m = outputs_.size(), n = ops_.size(), nv = static_cast<std::size_t>(n_vars_);
     // Only nonlinear unary operations and powers keep partials; sums, products and quotients
     // read the values directly in the reverse sweep.
@@ -447,8 +451,9 @@ void Tape::gradient(const double* X, std::size_t N, double* Y, double* G, const 
     });
 }
 
-void Tape::jvp(const double* X, const double* V, std::size_t N, double* Y, double* JV, const TapeOptions& o) const {
+void Tape::jvp(const double* Xr, const double* V, std::size_t N, double* Y, double* JV, const TapeOptions& o) const {
     const std::size_t m = outputs_.size(), n = ops_.size(), nv = static_cast<std::size_t>(n_vars_);
+    const TapeInput X = TapeInput::rows(Xr, n_vars_);
     for_blocks(N, o, [&](Scratch& s, std::size_t s0, std::size_t nb) {
         s.size(n, true, false);
         double* v = s.v.data();
@@ -491,8 +496,9 @@ void Tape::jvp(const double* X, const double* V, std::size_t N, double* Y, doubl
     });
 }
 
-void Tape::hessian(const double* X, std::size_t N, double* H, const TapeOptions& o) const {
+void Tape::hessian(const double* Xr, std::size_t N, double* H, const TapeOptions& o) const {
     const std::size_t m = outputs_.size(), n = ops_.size(), nv = static_cast<std::size_t>(n_vars_);
+    const TapeInput X = TapeInput::rows(Xr, n_vars_);
     for_blocks(N, o, [&](Scratch& s, std::size_t s0, std::size_t nb) {
         s.size(n, true, true);
         double* v = s.v.data();

@@ -19,6 +19,19 @@ enum class Op : std::int32_t {
     Count
 };
 
+// Where the variables' values are: variable k of point p is cols[k][p * stride]. Row-major X
+// (N, n_vars) is cols[k] = X + k with stride n_vars; separate arrays have stride 1.
+struct TapeInput {
+    std::vector<const double*> cols;
+    std::size_t stride = 1;
+    static TapeInput rows(const double* X, int n_vars) {
+        TapeInput in;
+        for (int k = 0; k < n_vars; ++k) in.cols.push_back(X + k);
+        in.stride = static_cast<std::size_t>(n_vars);
+        return in;
+    }
+};
+
 struct TapeOptions {
     bool simd = true;  // vectorized math (libmvec) when available; false: the scalar C library
     bool parallel = true;  // OpenMP across blocks for large batches, when built with it
@@ -39,9 +52,15 @@ public:
     const std::vector<std::int32_t>& outputs() const { return outputs_; }
 
     // X (N, n_vars) -> Y (N, n_out)
-    void eval(const double* X, std::size_t N, double* Y, const TapeOptions& o = {}) const;
+    void eval(const double* X, std::size_t N, double* Y, const TapeOptions& o = {}) const {
+        eval(TapeInput::rows(X, n_vars_), N, Y, o);
+    }
+    void eval(const TapeInput& in, std::size_t N, double* Y, const TapeOptions& o = {}) const;
     // Reverse mode: Y (N, n_out) and G (N, n_out, n_vars)
-    void gradient(const double* X, std::size_t N, double* Y, double* G, const TapeOptions& o = {}) const;
+    void gradient(const double* X, std::size_t N, double* Y, double* G, const TapeOptions& o = {}) const {
+        gradient(TapeInput::rows(X, n_vars_), N, Y, G, o);
+    }
+    void gradient(const TapeInput& in, std::size_t N, double* Y, double* G, const TapeOptions& o = {}) const;
     // Forward mode: Y (N, n_out) and JV (N, n_out), the derivative along V (N, n_vars)
     void jvp(const double* X, const double* V, std::size_t N, double* Y, double* JV, const TapeOptions& o = {}) const;
     // H (N, n_out, n_vars, n_vars)

@@ -227,15 +227,45 @@ class Expr:
 
     def _eval_columns(self, cols: List[Any]):
         arrays = [np.asarray(c, dtype=np.float64) for c in cols]
-        if arrays and all(a.ndim == 0 for a in arrays):
+        if all(a.ndim == 0 for a in arrays):
             X = np.array([[float(a) for a in arrays]])
             Y = self._tape().eval(X)[0]
             return Y if self._vector else float(Y[0])
-        shape = np.broadcast_shapes(*(a.shape for a in arrays)) if arrays else ()
-        X = np.empty(shape + (len(arrays),))
-        for j, a in enumerate(arrays):
-            X[..., j] = a
-        return self._eval_matrix(X)
+        arrays = np.broadcast_arrays(*arrays)
+        shape = arrays[0].shape
+        # one 1-d array per variable, passed to the tape as is (copied only when broadcast)
+        Y = self._tape().eval_columns([a.reshape(-1) for a in arrays])
+        if self._vector:
+            return Y.reshape(shape + (Y.shape[1],))
+        return Y[:, 0].reshape(shape)
+
+    def value_and_gradient(self, *args: Any, **kwargs: Any):
+        """(f, grad f) at the points, in one pass of the tape (reverse mode); arguments as for
+        calling. The gradient has the variables on a last axis."""
+        if self._vector:
+            raise ValueError("value_and_gradient needs a scalar expression; use fastcalc.jacobian")
+        n = len(self._vars)
+        if kwargs:
+            unknown = [k for k in kwargs if k not in self._vars]
+            missing = [v for v in self._vars if v not in kwargs]
+            if unknown or missing or args:
+                raise ValueError(f"pass exactly the variables {self._vars} by name")
+            cols = [np.asarray(kwargs[v], dtype=np.float64) for v in self._vars]
+        elif len(args) == 1 and n != 1:
+            X = np.asarray(args[0], dtype=np.float64)
+            if X.ndim == 0 or X.shape[-1] != n:
+                raise ValueError(f"X must have shape (..., {n}) for the variables {self._vars}, got shape {X.shape}")
+            cols = [X[..., j] for j in range(n)]
+        elif len(args) == n:
+            cols = [np.asarray(a, dtype=np.float64) for a in args]
+        else:
+            raise ValueError(f"the expression has {n} variable(s) {self._vars}; got {len(args)} argument(s)")
+        arrays = np.broadcast_arrays(*cols)
+        shape = arrays[0].shape
+        Y, G = self._tape().gradient_columns([np.ascontiguousarray(a).reshape(-1) for a in arrays])
+        value = Y[:, 0].reshape(shape)
+        grad = G[:, 0, :].reshape(shape + (n,))
+        return (float(value) if value.ndim == 0 else value), grad
 
     def _eval_matrix(self, X: np.ndarray):
         lead = X.shape[:-1]
