@@ -1,0 +1,336 @@
+"""Limits and continuity: ``limit(f, c, side)`` and ``is_continuous(f, a)``.
+
+``f`` is a Python callable or an ``Expr``. The numerics approach ``c`` from each side through
+geometric and dense irregular samples (``x = c ± t`` with ``t`` from 1/2 down to the last
+distinguishable offset, or ``x = ±1/t`` at infinity), cut the samples where round-off takes
+over, classify the tail (converges, diverges to ±inf, oscillates, unbounded, undefined) and
+accelerate convergence by Richardson (Neville) extrapolation. For an ``Expr`` exact direct
+substitution and L'Hôpital's rule (symbolic ``diff``) come first.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+__all__ = ["limit", "is_continuous", "LimitResult", "Continuity"]
+
+_EPS = float(np.finfo(np.float64).eps)
+_SIDES = ("both", "+", "-")
+_PHI = (math.sqrt(5.0) - 1.0) / 2.0
+_DENSE = 24         # irregular samples per decade of t
+_RISE = 50.0        # a block this much noisier than the best one so far: round-off
+
+
+@dataclass(frozen=True)
+class LimitResult:
+    """The limit of f at c: ``value`` (NaN when it does not exist), ``exists``, the one-sided
+    values ``left``/``right`` (None where not computed), ``error`` (estimate), ``reason``
+    (why it does not exist) and ``method`` ("substitution", "lhopital" or "numeric").
+    A limit of +inf or -inf counts as existing (``exists`` True, ``value`` ±inf)."""
+
+    value: float
+    exists: bool
+    left: Optional[float] = None
+    right: Optional[float] = None
+    error: float = math.nan
+    reason: Optional[str] = None
+    method: str = "numeric"
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    def __repr__(self) -> str:
+        sides = ", ".join(f"{k}={v!r}" for k, v in (("left", self.left), ("right", self.right))
+                          if v is not None)
+        sides = f", {sides}" if sides else ""
+        if self.exists:
+            return f"LimitResult(value={self.value!r}, error={self.error:.2g}{sides}, method={self.method!r})"
+        return f"LimitResult(does not exist: {self.reason}{sides})"
+
+
+@dataclass(frozen=True)
+class Continuity:
+    """Result of ``is_continuous``: truthy when continuous; ``failed`` names the failed
+    condition otherwise; ``value`` is f(a) and ``limit`` the LimitResult at a."""
+
+    continuous: bool
+    failed: Optional[str]
+    value: float
+    limit: LimitResult
+
+    def __bool__(self) -> bool:
+        return self.continuous
+
+    def __repr__(self) -> str:
+        if self.continuous:
+            return f"Continuity(continuous, f(a)={self.value!r})"
+        return f"Continuity(not continuous: {self.failed}; f(a)={self.value!r}, limit={self.limit!r})"
+
+
+# ---------------------------------------------------------------- evaluation
+def _evaluator(f: Callable) -> Callable[[np.ndarray], np.ndarray]:
+    """Vectorized f: one try with an array, else per-point calls. f's exceptions propagate."""
+    vec = [None]
+
+    def point(v: float) -> float:
+        y = f(np.float64(v))
+        if isinstance(y, complex) or np.iscomplexobj(y):
+            y = complex(y)
+            return y.real if y.imag == 0 else math.nan
+        return float(np.asarray(y, dtype=float).reshape(()))
+
+    def F(x: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            if vec[0] is not False:
+                try:
+                    y = f(x)
+                    if np.iscomplexobj(y):
+                        y = np.where(np.imag(y) == 0, np.real(y), np.nan)
+                    y = np.broadcast_to(np.asarray(y, dtype=float), x.shape).copy()
+                    vec[0] = True
+                    return y
+                except Exception:
+                    if vec[0]:
+                        raise
+                    vec[0] = False
+            return np.array([point(v) for v in x], dtype=float)
+
+    return F
+
+
+def _offsets(c: float) -> np.ndarray:
+    """Offsets t (descending) where f is sampled: geometric 2^-k plus irregular per decade."""
+    if math.isinf(c) or c == 0.0:
+        t0, tmin = 0.5 if c == 0.0 else 1.0, 1e-300
+    else:
+        t0, tmin = 0.5 * max(1.0, abs(c)), 8.0 * _EPS * abs(c)
+    decades = math.log10(t0 / tmin)
+    geo = t0 * 0.5 ** np.arange(int(math.log2(t0 / tmin)) + 1)
+    u = (np.arange(1, int(decades * _DENSE) + 1) * _PHI) % 1.0
+    dense = t0 * 10.0 ** -(np.floor(np.arange(u.size) / _DENSE) + u)
+    return np.unique(np.concatenate([geo, dense[dense >= tmin]]))[::-1]
+
+
+def _points(c: float, s: int, t: np.ndarray):
+    """x for offsets t from side s (+1 right, -1 left); the effective offsets."""
+    if math.isinf(c):
+        x = math.copysign(1.0, c) / t
+        return x, t
+    x = c + s * t
+    return x, np.abs(x - c)
+
+
+# ---------------------------------------------------------------- one side
+@dataclass
+class _Side:
+    value: float
+    exists: bool
+    error: float = math.nan
+    reason: Optional[str] = None
+
+
+def _blocks(t: np.ndarray, y: np.ndarray, t0: float):
+    """Split samples into decades of t; per block (indices, spread, noisy)."""
+    b = np.floor(np.log10(t0 / t) + 1e-12).astype(int)
+    out = []
+    for k in np.unique(b):
+        idx = np.nonzero(b == k)[0]
+        v = y[idx]
+        spread = float(v.max() - v.min())
+        floor = 32 * _EPS * float(np.abs(v).max()) + 1e-300
+        d = np.diff(v)
+        d = d[np.abs(d) > floor]
+        noisy = d.size >= 3 and np.count_nonzero(np.diff(np.sign(d))) >= 0.3 * (d.size - 1)
+        out.append((idx, spread, floor, noisy))
+    return out
+
+
+def _neville(t: np.ndarray, y: np.ndarray, depth: int = 8):
+    """Best polynomial extrapolation to t=0 over the sequence: (value, error estimate)."""
+    best = (float(y[-1]), math.inf)
+    prev = y.astype(float)          # column j-1: P over points k-j+1..k, indexed by k
+    prev_prev = None
+    scale = float(np.abs(y).max()) if y.size else 0.0
+    for j in range(1, min(depth, y.size - 1) + 1):
+        tk, tkj = t[j:], t[:-j]
+        cur = (tkj * prev[1:] - tk * prev[:-1]) / (tkj - tk)
+        e = np.abs(cur - prev[1:])
+        e[1:] = np.maximum(e[1:], np.abs(np.diff(cur)))
+        e[0] = max(e[0], e[0] * 10)
+        if prev_prev is not None:
+            e = np.maximum(e, np.abs(cur - prev_prev[2:]))
+        e = e + 4 * _EPS * scale * (j + 1)
+        i = int(np.argmin(e[::-1]))
+        i = e.size - 1 - i
+        if e[i] < best[1]:
+            best = (float(cur[i]), float(e[i]))
+        prev_prev, prev = prev, cur
+    return best
+
+
+def _one_side(F, c: float, s: int, tol: float) -> _Side:
+    t = _offsets(c)
+    x, te = _points(c, s, t)
+    y = F(x)
+    # undefined far away but defined near c: drop the leading NaNs; cut at the next NaN
+    nan = np.isnan(y)
+    start = int(np.argmin(nan)) if not nan.all() else y.size
+    y, te, t = y[start:], te[start:], t[start:]
+    if y.size == 0:
+        return _Side(math.nan, False, reason="undefined")
+    nan = np.isnan(y)
+    if nan.any():
+        stop = int(np.argmax(nan))
+        if math.log10(t[0] / t[stop]) < 2 and nan[stop:].mean() > 0.5:
+            return _Side(math.nan, False, reason="undefined")
+        y, te, t = y[:stop], te[:stop], t[:stop]
+    inf = np.isinf(y)
+    if inf.any():
+        k = int(np.argmax(inf))
+        tail = y[k:]
+        if not (np.all(np.isinf(tail[-8:])) and np.all(np.sign(tail) == np.sign(tail[0]))):
+            if np.all(np.isinf(tail[-8:])):
+                return _Side(math.nan, False, reason="unbounded")
+            y, te, t = y[:k], te[:k], t[:k]
+        else:  # +-inf from here on: overflow of the limit, or of an intermediate only?
+            r = _classify(t[:k], te[:k], y[:k], tol) if k >= 8 else None
+            if r is not None and r.exists:
+                return r
+            return _Side(float(tail[0]), True, 0.0)
+    if y.size < 8:
+        return _Side(math.nan, False, reason="undefined")
+    return _classify(t, te, y, tol)
+
+
+def _classify(t: np.ndarray, te: np.ndarray, y: np.ndarray, tol: float) -> _Side:
+    """Finite samples approaching c: converges (value), diverges, oscillates or unbounded."""
+    blocks = _blocks(t, y, t[0])
+    # cut before round-off: a noisy block far above the best spread after a real decrease
+    cut, m, mi, top, top_at_min = len(blocks), math.inf, 0, 0.0, 0.0
+    for i, (idx, sp, fl, noisy) in enumerate(blocks):
+        ref = max(m, fl)
+        if i and noisy and sp > _RISE * ref and top_at_min > _RISE * ref:
+            cut = mi + 1
+            break
+        top = max(top, sp)
+        if max(sp, fl) <= m:
+            m, mi, top_at_min = max(sp, fl), i, top
+    blocks = blocks[:cut]
+    n = len(blocks)
+    last = blocks[-1]
+    yl = y[last[0]]
+    # divergence to +-inf: one sign, |y| growing and not slowing down
+    if n >= 2:
+        half = blocks[max(0, n // 2 - 1):]
+        vals = np.concatenate([y[b[0]] for b in half])
+        mags = [float(np.median(np.abs(y[b[0]]))) for b in half]
+        first_max = float(np.abs(y[half[0][0]]).max())
+        if (np.all(vals > 0) or np.all(vals < 0)) and float(np.abs(yl).min()) >= 1.5 * first_max:
+            w = mags[-4:]
+            inc = np.diff(w)
+            if np.all(inc > 0) and (inc.size < 2 or inc[-1] >= 0.5 * inc[0]):
+                return _Side(math.copysign(math.inf, vals[-1]), True, 0.0)
+    # convergence: the spread per decade settles or keeps shrinking
+    sps = [b[1] for b in blocks[-4:]]
+    mid = float(yl[-1])
+    settled = sps[-1] <= max(last[2], tol * max(1.0, abs(mid)))
+    if not (settled or (len(sps) >= 2 and sps[-1] <= 0.3 * sps[0])):
+        first = float(np.abs(y[blocks[max(0, n // 2 - 1)][0]]).max())
+        grow = float(np.abs(yl).max()) >= 1e3 * max(first, 1e-300) and float(np.abs(yl).max()) > 1e3
+        return _Side(math.nan, False, reason="unbounded" if grow else "oscillates")
+    # value: the best decade's sample nearest c, or Richardson on the geometric levels
+    ib = min(range(n), key=lambda i: (blocks[i][1], -i))
+    raw_idx = blocks[ib][0][-1]
+    raw, raw_err = float(y[raw_idx]), blocks[ib][1] + blocks[ib][2]
+    end = int(blocks[-1][0][-1]) + 1
+    geo = np.nonzero(np.isclose(np.log2(t[:end] / t[0]) % 1.0, 0.0, atol=1e-9))[0]
+    value, err = raw, raw_err
+    if geo.size >= 3:
+        r, re = _neville(te[geo], y[geo])
+        if re < raw_err and abs(r - raw) <= 2 * raw_err + 4 * re:
+            value, err = r, re
+    return _Side(value, True, err)
+
+
+def _numeric(F, c: float, side: str, tol: float) -> LimitResult:
+    if math.isinf(c):
+        r = _one_side(F, c, -1 if c > 0 else 1, tol)
+        lr = {"left": r.value} if c > 0 else {"right": r.value}
+        return LimitResult(r.value, r.exists, error=r.error, reason=r.reason, **lr)
+    right = _one_side(F, c, 1, tol) if side in ("both", "+") else None
+    left = _one_side(F, c, -1, tol) if side in ("both", "-") else None
+    rv = right.value if right else None
+    lv = left.value if left else None
+    if side != "both":
+        r = right or left
+        return LimitResult(r.value, r.exists, lv, rv, r.error, r.reason)
+    if not (left.exists and right.exists):
+        reasons = [r.reason for r in (left, right) if not r.exists]
+        reason = next(r for r in ("oscillates", "unbounded", "undefined") if r in reasons)
+        return LimitResult(math.nan, False, lv, rv, math.nan, reason)
+    if _agree(lv, rv, left.error, right.error, tol):
+        v = lv if left.error <= right.error else rv
+        return LimitResult(v, True, lv, rv, max(left.error, right.error, abs(lv - rv) if math.isfinite(lv) else 0.0))
+    return LimitResult(math.nan, False, lv, rv, math.nan, "left and right disagree")
+
+
+def _agree(a: float, b: float, ea: float, eb: float, tol: float) -> bool:
+    if math.isinf(a) or math.isinf(b):
+        return a == b
+    return abs(a - b) <= max(tol * max(1.0, abs(a), abs(b)), 4 * (ea + eb))
+
+
+# ---------------------------------------------------------------- public API
+def _check(c: Any, side: Any) -> float:
+    if side not in _SIDES:
+        raise ValueError(f"unknown side {side!r}; expected one of {list(_SIDES)}")
+    try:
+        cv = float(c)
+    except (TypeError, ValueError):
+        raise TypeError(f"c must be a real number or +-inf, got {c!r}") from None
+    if math.isnan(cv):
+        raise ValueError("c is NaN; expected a real number or +-inf")
+    return cv
+
+
+def limit(f: Any, c: float, side: str = "both", *, tol: float = 1e-10) -> LimitResult:
+    """Limit of f(x) as x -> c from ``side`` ("both", "+" from the right, "-" from the left;
+    at c = ±inf from the only side there is). ``tol``: when two values count as equal.
+
+    >>> limit(lambda x: 2 * x, 3).value
+    6.0
+    """
+    cv = _check(c, side)
+    if not (tol > 0):
+        raise ValueError(f"tol must be positive, got {tol!r}")
+    if _is_expr(f):
+        from ._limits_expr import expr_limit
+        return expr_limit(f, cv, side, tol, _numeric, _evaluator)
+    if not callable(f):
+        raise TypeError(f"f must be a callable or an Expr, got {type(f).__name__}")
+    return _numeric(_evaluator(f), cv, side, tol)
+
+
+def is_continuous(f: Any, a: float, *, tol: float = 1e-10) -> Continuity:
+    """The course's three conditions at a: f(a) is defined, the limit at a exists (both sides
+    agree, finite), and it equals f(a). Truthy when continuous; ``failed`` says which failed."""
+    av = _check(a, "both")
+    if math.isinf(av):
+        raise ValueError(f"continuity needs a finite point a, got {a!r}")
+    F = _evaluator(f) if not _is_expr(f) else _evaluator(f)
+    fa = float(F(np.array([av]))[0])
+    lim = limit(f, av, tol=tol)
+    if not math.isfinite(fa):
+        return Continuity(False, "f(a) is not defined", fa, lim)
+    if not (lim.exists and math.isfinite(lim.value)):
+        return Continuity(False, "the limit at a does not exist", fa, lim)
+    if not _agree(fa, lim.value, 0.0, lim.error, tol):
+        return Continuity(False, "the limit at a does not equal f(a)", fa, lim)
+    return Continuity(True, None, fa, lim)
+
+
+def _is_expr(f: Any) -> bool:
+    return all(hasattr(f, a) for a in ("diff", "as_numer_denom", "free_vars"))
