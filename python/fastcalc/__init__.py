@@ -6,10 +6,11 @@
 """
 from ._version import __version__
 from ._callbacks import ccallback
+from .limits import LimitResult, is_continuous, limit
 from .differentiate import (DerivativeInfo, derivative, eps, gradient, hessian, jacobian,
                             optimal_step, step_error)
 
 __all__ = [
     "__version__", "ccallback", "DerivativeInfo", "derivative", "eps", "gradient", "hessian",
-    "jacobian", "optimal_step", "step_error",
+    "jacobian", "optimal_step", "step_error", "LimitResult", "is_continuous", "limit",
 ]

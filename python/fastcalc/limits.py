@@ -138,7 +138,7 @@ def _blocks(t: np.ndarray, y: np.ndarray, t0: float):
     out = []
     for k in np.unique(b):
         idx = np.nonzero(b == k)[0]
-        v = y[idx]
+        v = y[max(idx[0] - 1, 0):idx[-1] + 1]  # with the previous sample: jumps count
         spread = float(v.max() - v.min())
         floor = 32 * _EPS * float(np.abs(v).max()) + 1e-300
         d = np.diff(v)
@@ -150,7 +150,7 @@ def _blocks(t: np.ndarray, y: np.ndarray, t0: float):
 
 def _neville(t: np.ndarray, y: np.ndarray, depth: int = 8):
     """Best polynomial extrapolation to t=0 over the sequence: (value, error estimate)."""
-    best = (float(y[-1]), math.inf)
+    best, best_err = (float(y[-1]), math.inf), math.inf
     prev = y.astype(float)          # column j-1: P over points k-j+1..k, indexed by k
     prev_prev = None
     scale = float(np.abs(y).max()) if y.size else 0.0
@@ -163,12 +163,13 @@ def _neville(t: np.ndarray, y: np.ndarray, depth: int = 8):
         if prev_prev is not None:
             e = np.maximum(e, np.abs(cur - prev_prev[2:]))
         e = e + 4 * _EPS * scale * (j + 1)
-        i = int(np.argmin(e[::-1]))
-        i = e.size - 1 - i
-        if e[i] < best[1]:
+        i = e.size - 1 - int(np.argmin(e[::-1]))
+        if e[i] < best[1]:  # report the worst error among the neighbouring entries
             best = (float(cur[i]), float(e[i]))
+            err = float(e[max(i - 1, 0):i + 2].max())
+            best_err = err
         prev_prev, prev = prev, cur
-    return best
+    return best[0], max(best[1], best_err)
 
 
 def _one_side(F, c: float, s: int, tol: float) -> _Side:
@@ -212,9 +213,13 @@ def _classify(t: np.ndarray, te: np.ndarray, y: np.ndarray, tol: float) -> _Side
     cut, m, mi, top, top_at_min = len(blocks), math.inf, 0, 0.0, 0.0
     for i, (idx, sp, fl, noisy) in enumerate(blocks):
         ref = max(m, fl)
-        if i and noisy and sp > _RISE * ref and top_at_min > _RISE * ref:
-            cut = mi + 1
-            break
+        if i and sp > _RISE * ref and top_at_min > _RISE * ref:
+            vb = float(y[blocks[mi][0][-1]])
+            sudden = sp > 1e3 * ref and blocks[i - 1][1] <= 10 * ref        # overflow, underflow
+            close = float(np.abs(y[idx] - vb).max()) <= 1e-6 * max(1.0, abs(vb))  # c's rounding
+            if noisy or sudden or close:
+                cut = mi + 1
+                break
         top = max(top, sp)
         if max(sp, fl) <= m:
             m, mi, top_at_min = max(sp, fl), i, top
