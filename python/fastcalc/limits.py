@@ -151,9 +151,9 @@ def _blocks(t: np.ndarray, y: np.ndarray, t0: float):
 def _neville(t: np.ndarray, y: np.ndarray, depth: int = 8):
     """Best polynomial extrapolation to t=0 over the sequence: (value, error estimate)."""
     best, best_err = (float(y[-1]), math.inf), math.inf
-    prev = y.astype(float)          # column j-1: P over points k-j+1..k, indexed by k
+    scale = float(np.abs(y).max()) or 1.0
+    prev = y / scale                # column j-1: P over points k-j+1..k, indexed by k
     prev_prev = None
-    scale = float(np.abs(y).max()) if y.size else 0.0
     for j in range(1, min(depth, y.size - 1) + 1):
         tk, tkj = t[j:], t[:-j]
         cur = (tkj * prev[1:] - tk * prev[:-1]) / (tkj - tk)
@@ -162,12 +162,11 @@ def _neville(t: np.ndarray, y: np.ndarray, depth: int = 8):
         e[0] = max(e[0], e[0] * 10)
         if prev_prev is not None:
             e = np.maximum(e, np.abs(cur - prev_prev[2:]))
-        e = e + 4 * _EPS * scale * (j + 1)
+        e = e + 4 * _EPS * (j + 1)
         i = e.size - 1 - int(np.argmin(e[::-1]))
-        if e[i] < best[1]:  # report the worst error among the neighbouring entries
-            best = (float(cur[i]), float(e[i]))
-            err = float(e[max(i - 1, 0):i + 2].max())
-            best_err = err
+        if e[i] * scale < best[1]:  # report the worst error among the neighbouring entries
+            best = (float(cur[i]) * scale, float(e[i]) * scale)
+            best_err = float(e[max(i - 1, 0):i + 2].max()) * scale
         prev_prev, prev = prev, cur
     return best[0], max(best[1], best_err)
 
@@ -177,8 +176,10 @@ def _one_side(F, c: float, s: int, tol: float) -> _Side:
     x, te = _points(c, s, t)
     y = F(x)
     # undefined far away but defined near c: drop the leading NaNs; cut at the next NaN
-    nan = np.isnan(y)
-    start = int(np.argmin(nan)) if not nan.all() else y.size
+    bad = ~np.isfinite(y)
+    start = int(np.argmin(bad)) if not bad.all() else y.size
+    if bad.all() and np.isinf(y[-8:]).all() and np.all(y[-8:] == y[-1]):
+        return _Side(float(y[-1]), True, 0.0)
     y, te, t = y[start:], te[start:], t[start:]
     if y.size == 0:
         return _Side(math.nan, False, reason="undefined")
@@ -210,6 +211,12 @@ def _classify(t: np.ndarray, te: np.ndarray, y: np.ndarray, tol: float) -> _Side
     """Finite samples approaching c: converges (value), diverges, oscillates or unbounded."""
     blocks = _blocks(t, y, t[0])
     # cut before round-off: a noisy block far above the best spread after a real decrease
+    smooth = 0  # noise after three smooth decades: round-off (cancellation) took over
+    for i, b in enumerate(blocks):
+        if b[3] and smooth >= 3:
+            blocks = blocks[:i]
+            break
+        smooth = 0 if b[3] else smooth + 1
     cut, m, mi, top, top_at_min = len(blocks), math.inf, 0, 0.0, 0.0
     for i, (idx, sp, fl, noisy) in enumerate(blocks):
         ref = max(m, fl)
@@ -247,7 +254,8 @@ def _classify(t: np.ndarray, te: np.ndarray, y: np.ndarray, tol: float) -> _Side
         grow = float(np.abs(yl).max()) >= 1e3 * max(first, 1e-300) and float(np.abs(yl).max()) > 1e3
         return _Side(math.nan, False, reason="unbounded" if grow else "oscillates")
     # value: the best decade's sample nearest c, or Richardson on the geometric levels
-    ib = min(range(n), key=lambda i: (blocks[i][1], -i))
+    peak = max(range(n), key=lambda i: (blocks[i][1], i))
+    ib = min(range(peak, n), key=lambda i: (blocks[i][1], -i))
     raw_idx = blocks[ib][0][-1]
     raw, raw_err = float(y[raw_idx]), blocks[ib][1] + blocks[ib][2]
     end = int(blocks[-1][0][-1]) + 1
