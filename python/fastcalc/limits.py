@@ -173,6 +173,7 @@ def _neville(t: np.ndarray, y: np.ndarray, depth: int = 8):
 
 def _one_side(F, c: float, s: int, tol: float) -> _Side:
     t = _offsets(c)
+    t0 = float(t[0])  # the geometric levels are t0 * 2**-k
     x, te = _points(c, s, t)
     y = F(x)
     # undefined far away but defined near c: drop the leading NaNs; cut at the next NaN
@@ -198,16 +199,16 @@ def _one_side(F, c: float, s: int, tol: float) -> _Side:
                 return _Side(math.nan, False, reason="unbounded")
             y, te, t = y[:k], te[:k], t[:k]
         else:  # +-inf from here on: overflow of the limit, or of an intermediate only?
-            r = _classify(t[:k], te[:k], y[:k], tol) if k >= 8 else None
+            r = _classify(t[:k], te[:k], y[:k], tol, t0) if k >= 8 else None
             if r is not None and r.exists:
                 return r
             return _Side(float(tail[0]), True, 0.0)
     if y.size < 8:
         return _Side(math.nan, False, reason="undefined")
-    return _classify(t, te, y, tol)
+    return _classify(t, te, y, tol, t0)
 
 
-def _classify(t: np.ndarray, te: np.ndarray, y: np.ndarray, tol: float) -> _Side:
+def _classify(t: np.ndarray, te: np.ndarray, y: np.ndarray, tol: float, t0: float) -> _Side:
     """Finite samples approaching c: converges (value), diverges, oscillates or unbounded."""
     blocks = _blocks(t, y, t[0])
     # cut before round-off: a noisy block far above the best spread after a real decrease
@@ -250,6 +251,9 @@ def _classify(t: np.ndarray, te: np.ndarray, y: np.ndarray, tol: float) -> _Side
     mid = float(yl[-1])
     settled = sps[-1] <= max(last[2], tol * max(1.0, abs(mid)))
     if not (settled or (len(sps) >= 2 and sps[-1] <= 0.3 * sps[0])):
+        slow = _slow(y, t, blocks, t0) if n >= 8 else None
+        if slow is not None:
+            return slow
         first = float(np.abs(y[blocks[max(0, n // 2 - 1)][0]]).max())
         grow = float(np.abs(yl).max()) >= 1e3 * max(first, 1e-300) and float(np.abs(yl).max()) > 1e3
         return _Side(math.nan, False, reason="unbounded" if grow else "oscillates")
@@ -259,13 +263,33 @@ def _classify(t: np.ndarray, te: np.ndarray, y: np.ndarray, tol: float) -> _Side
     raw_idx = blocks[ib][0][-1]
     raw, raw_err = float(y[raw_idx]), blocks[ib][1] + blocks[ib][2]
     end = int(blocks[-1][0][-1]) + 1
-    geo = np.nonzero(np.isclose(np.log2(t[:end] / t[0]) % 1.0, 0.0, atol=1e-9))[0]
+    geo = np.nonzero(np.isclose(np.log2(t[:end] / t0) % 1.0, 0.0, atol=1e-9))[0]
     value, err = raw, raw_err
     if geo.size >= 3:
         r, re = _neville(te[geo], y[geo])
         if re < raw_err and abs(r - raw) <= 2 * raw_err + 4 * re:
             value, err = r, re
     return _Side(value, True, err)
+
+
+def _slow(y: np.ndarray, t: np.ndarray, blocks, t0: float) -> Optional[_Side]:
+    """A smooth monotone tail changing like a power of log(t): diverges when the changes per
+    decade shrink no faster than 1/log (log log x); else converges, extrapolated in 1/log(1/t)."""
+    half = blocks[len(blocks) // 2:]
+    if any(b[3] for b in half):
+        return None
+    med = np.array([float(np.median(y[b[0]])) for b in half])
+    inc = np.diff(med)
+    if not (np.all(inc > 0) or np.all(inc < 0)):
+        return None
+    if abs(inc[-1]) >= 0.4 * abs(inc[0]):
+        return _Side(math.copysign(math.inf, inc[-1]), True, 0.0)
+    idx = np.concatenate([b[0] for b in half])
+    geo = idx[np.isclose(np.log2(t[idx] / t0) % 1.0, 0.0, atol=1e-9)]
+    if geo.size < 3:
+        return None
+    v, e = _neville(1.0 / np.log(np.e * t0 / t[geo]), y[geo], depth=4)
+    return _Side(v, True, max(e, abs(v - float(y[idx[-1]])) * 1e-2))
 
 
 def _numeric(F, c: float, side: str, tol: float) -> LimitResult:
