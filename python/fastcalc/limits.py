@@ -106,7 +106,7 @@ def _offsets(c: float) -> np.ndarray:
     if math.isinf(c) or c == 0.0:
         t0, tmin = 0.5 if c == 0.0 else 1.0, 1e-300
     else:
-        t0, tmin = 0.5 * max(1.0, abs(c)), 8.0 * _EPS * abs(c)
+        t0, tmin = 0.5 * max(1.0, abs(c)), max(8.0 * _EPS * abs(c), 1e-300)
     decades = math.log10(t0 / tmin)
     geo = t0 * 0.5 ** np.arange(int(math.log2(t0 / tmin)) + 1)
     u = (np.arange(1, int(decades * _DENSE) + 1) * _PHI) % 1.0
