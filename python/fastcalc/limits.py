@@ -144,8 +144,19 @@ def _blocks(t: np.ndarray, y: np.ndarray, t0: float):
         d = np.diff(v)
         d = d[np.abs(d) > floor]
         noisy = d.size >= 3 and np.count_nonzero(np.diff(np.sign(d))) >= 0.3 * (d.size - 1)
+        if not noisy and (np.all(v > 0) or np.all(v < 0)) and v.size >= 6:
+            noisy = _log_noisy(t[max(idx[0] - 1, 0):idx[-1] + 1], v)
         out.append((idx, spread, floor, noisy))
     return out
+
+
+def _log_noisy(t: np.ndarray, v: np.ndarray) -> bool:
+    """Relative noise above 1e-6 on a trend (log|y| against log t jitters): cancellation."""
+    lt = np.log(t)
+    slope = np.diff(np.log(np.abs(v))) / np.diff(lt)
+    ds = np.diff(slope)
+    ds = ds[np.abs(ds) > 1e-6 / float(np.abs(np.diff(lt)).min()) + 1e-3 * float(np.abs(slope).max())]
+    return ds.size >= 3 and np.count_nonzero(np.diff(np.sign(ds))) >= 0.5 * (ds.size - 1)
 
 
 def _neville(t: np.ndarray, y: np.ndarray, depth: int = 8):
@@ -176,20 +187,19 @@ def _one_side(F, c: float, s: int, tol: float) -> _Side:
     t0 = float(t[0])  # the geometric levels are t0 * 2**-k
     x, te = _points(c, s, t)
     y = F(x)
-    # undefined far away but defined near c: drop the leading NaNs; cut at the next NaN
-    bad = ~np.isfinite(y)
-    start = int(np.argmin(bad)) if not bad.all() else y.size
-    if bad.all() and np.isinf(y[-8:]).all() and np.all(y[-8:] == y[-1]):
-        return _Side(float(y[-1]), True, 0.0)
-    y, te, t = y[start:], te[start:], t[start:]
-    if y.size == 0:
+    # f may be undefined (NaN) in places: use the first NaN-free run that spans 1.5 decades
+    nan = np.r_[True, np.isnan(y), True]
+    starts, stops = np.flatnonzero(nan[:-1] & ~nan[1:]), np.flatnonzero(~nan[:-1] & nan[1:])
+    run = [(a, b) for a, b in zip(starts, stops)
+           if b - a >= 8 and (b == y.size or math.log10(t[a] / t[b - 1]) >= 1.5)]
+    if not run:
         return _Side(math.nan, False, reason="undefined")
-    nan = np.isnan(y)
-    if nan.any():
-        stop = int(np.argmax(nan))
-        if math.log10(t[0] / t[stop]) < 2 and nan[stop:].mean() > 0.5:
-            return _Side(math.nan, False, reason="undefined")
-        y, te, t = y[:stop], te[:stop], t[:stop]
+    a, b = run[0]
+    y, te, t = y[a:b], te[a:b], t[a:b]
+    if np.isinf(y).all():
+        return _Side(float(y[-1]), True, 0.0) if np.all(y == y[-1]) else _Side(math.nan, False, reason="unbounded")
+    a = int(np.argmin(np.isinf(y)))  # a pole away from c
+    y, te, t = y[a:], te[a:], t[a:]
     inf = np.isinf(y)
     if inf.any():
         k = int(np.argmax(inf))
