@@ -276,9 +276,10 @@ def _classify(t: np.ndarray, te: np.ndarray, y: np.ndarray, tol: float, t0: floa
     geo = np.nonzero(np.isclose(np.log2(t[:end] / t0) % 1.0, 0.0, atol=1e-9))[0]
     value, err = raw, raw_err
     if geo.size >= 3:
-        r, re = _neville(te[geo], y[geo])
-        if re < raw_err and abs(r - raw) <= 2 * raw_err + 4 * re:
-            value, err = r, re
+        for p in (1.0, 0.5):  # expansions in powers of t, or of sqrt(t)
+            r, re = _neville(te[geo] ** p, y[geo])
+            if re < err and abs(r - raw) <= 2 * raw_err + 4 * re:
+                value, err = r, re
     return _Side(value, True, err)
 
 
