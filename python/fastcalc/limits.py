@@ -133,14 +133,14 @@ class _Side:
 
 
 def _blocks(t: np.ndarray, y: np.ndarray, t0: float):
-    """Split samples into decades of t; per block (indices, spread, noisy)."""
+    """Split samples into decades of t; per block (indices, half range, floor, noisy)."""
     b = np.floor(np.log10(t0 / t) + 1e-12).astype(int)
     out = []
     for k in np.unique(b):
         idx = np.nonzero(b == k)[0]
         v = y[max(idx[0] - 1, 0):idx[-1] + 1]  # with the previous sample: jumps count
-        spread = float(v.max() - v.min())
-        floor = 32 * _EPS * float(np.abs(v).max()) + 1e-300
+        spread = float(0.5 * v.max() - 0.5 * v.min())  # half the range: never overflows
+        floor = 16 * _EPS * float(np.abs(v).max()) + 1e-300
         d = np.diff(v)
         d = d[np.abs(d) > floor]
         noisy = d.size >= 3 and np.count_nonzero(np.diff(np.sign(d))) >= 0.3 * (d.size - 1)
@@ -183,6 +183,11 @@ def _neville(t: np.ndarray, y: np.ndarray, depth: int = 8):
 
 
 def _one_side(F, c: float, s: int, tol: float) -> _Side:
+    with np.errstate(all="ignore"):  # huge samples: overflow in spreads is expected
+        return _one_side_(F, c, s, tol)
+
+
+def _one_side_(F, c: float, s: int, tol: float) -> _Side:
     t = _offsets(c)
     t0 = float(t[0])  # the geometric levels are t0 * 2**-k
     x, te = _points(c, s, t)
@@ -271,7 +276,7 @@ def _classify(t: np.ndarray, te: np.ndarray, y: np.ndarray, tol: float, t0: floa
     peak = max(range(n), key=lambda i: (blocks[i][1], i))
     ib = min(range(peak, n), key=lambda i: (blocks[i][1], -i))
     raw_idx = blocks[ib][0][-1]
-    raw, raw_err = float(y[raw_idx]), blocks[ib][1] + blocks[ib][2]
+    raw, raw_err = float(y[raw_idx]), 2 * blocks[ib][1] + blocks[ib][2]
     end = int(blocks[-1][0][-1]) + 1
     geo = np.nonzero(np.isclose(np.log2(t[:end] / t0) % 1.0, 0.0, atol=1e-9))[0]
     value, err = raw, raw_err
