@@ -263,8 +263,7 @@ def _classify(t: np.ndarray, te: np.ndarray, y: np.ndarray, tol: float, t0: floa
                 return _Side(math.copysign(math.inf, vals[-1]), True, 0.0)
     # convergence: the spread per decade settles or keeps shrinking
     sps = [b[1] for b in blocks[-4:]]
-    mid = float(yl[-1])
-    settled = sps[-1] <= max(last[2], tol * max(1.0, abs(mid)))
+    settled = sps[-1] <= last[2]
     if not (settled or (len(sps) >= 2 and sps[-1] <= 0.3 * sps[0])):
         slow = _slow(y, t, blocks, t0) if n >= 8 else None
         if slow is not None:
@@ -351,7 +350,8 @@ def _check(c: Any, side: Any) -> float:
 
 def limit(f: Any, c: float, side: str = "both", *, tol: float = 1e-10) -> LimitResult:
     """Limit of f(x) as x -> c from ``side`` ("both", "+" from the right, "-" from the left;
-    at c = ±inf from the only side there is). ``tol``: when two values count as equal.
+    at c = ±inf from the only side there is). ``tol``: relative tolerance (to max(1, |value|))
+    within which the two one-sided limits count as equal.
 
     >>> limit(lambda x: 2 * x, 3).value
     6.0
