@@ -127,3 +127,19 @@ def test_score_against_mpmath():
     print(f"\nlimits score: fastcalc {s['fastcalc']}/{s['total']}, mpmath {s['mpmath']}/{s['total']}")
     assert s["fastcalc"] >= s["mpmath"]
     assert s["fastcalc"] == s["total"], s["fastcalc_wrong"]
+
+
+def test_expr_exact_paths():
+    if not hasattr(fc, "expr"):
+        pytest.skip("fastcalc.expr is not available yet")
+    r = fc.limit(fc.expr("sin(x)"), 1.0)
+    assert r.method == "substitution" and r.value == math.sin(1.0)
+    for text, c, value in [("sin(x)/x", 0.0, 1.0), ("(x**2 - 9)/(x - 3)", 3.0, 6.0),
+                           ("log(x)/x", inf, 0.0), ("x/exp(x)", inf, 0.0)]:
+        r = fc.limit(fc.expr(text), c)
+        assert r.method == "lhopital" and r.value == pytest.approx(value, abs=1e-14), (text, r)
+    assert fc.limit(fc.expr("(1 - cos(x))/x**4"), 0).value == inf
+    assert fc.limit(fc.expr("(1 + 1/x)**x"), inf).value == pytest.approx(math.e, rel=1e-12)
+    assert not fc.is_continuous(fc.expr("abs(x)/x"), 0) and fc.is_continuous(fc.expr("exp(x)"), 2)
+    with pytest.raises(ValueError, match="one variable"):
+        fc.limit(fc.expr("x*y"), 0)
