@@ -182,6 +182,27 @@ def _neville(t: np.ndarray, y: np.ndarray, depth: int = 8):
     return best[0], max(best[1], best_err)
 
 
+def _wynn(y: np.ndarray, depth: int = 6):
+    """Wynn's epsilon algorithm on the sequence: best (value, error estimate) of its even columns."""
+    scale = float(np.abs(y).max()) or 1.0
+    prev2, prev = np.zeros(y.size + 1), y / scale   # eps_{j-1}, eps_j
+    even, best = prev, (math.nan, math.inf)
+    for j in range(1, 2 * depth + 1):
+        if prev.size < 2:
+            break
+        cur = prev2[1:prev.size] + 1.0 / np.diff(prev)
+        if j % 2 == 0:
+            e = np.abs(cur - even[1:cur.size + 1])
+            e[1:] = np.maximum(e[1:], np.abs(np.diff(cur)))
+            e = np.where(np.isfinite(cur) & np.isfinite(e), e + 4 * _EPS * (j + 1), np.inf)
+            i = e.size - 1 - int(np.argmin(e[::-1]))
+            if e[i] * scale < best[1]:
+                best = (float(cur[i]) * scale, float(e[max(i - 1, 0):i + 2].max()) * scale)
+            even = cur
+        prev2, prev = prev, cur
+    return best
+
+
 def _one_side(F, c: float, s: int, tol: float) -> _Side:
     with np.errstate(all="ignore"):  # huge samples: overflow in spreads is expected
         return _one_side_(F, c, s, tol)
@@ -280,8 +301,8 @@ def _classify(t: np.ndarray, te: np.ndarray, y: np.ndarray, tol: float, t0: floa
     geo = np.nonzero(np.isclose(np.log2(t[:end] / t0) % 1.0, 0.0, atol=1e-9))[0]
     value, err = raw, raw_err
     if geo.size >= 3:
-        for p in (1.0, 0.5):  # expansions in powers of t, or of sqrt(t)
-            r, re = _neville(te[geo] ** p, y[geo])
+        cands = [_neville(te[geo] ** p, y[geo]) for p in (1.0, 0.5)]  # powers of t or sqrt(t)
+        for r, re in cands + [_wynn(y[geo])]:
             if re < err and abs(r - raw) <= 2 * raw_err + 4 * re:
                 value, err = r, re
     return _Side(value, True, err)
