@@ -11,6 +11,12 @@ _EPS = float(np.finfo(np.float64).eps)
 _ROUNDS = 6  # L'Hôpital rounds at most
 
 
+def _get(obj: Any, name: str) -> Any:
+    """A method's result or a property's value (either API style)."""
+    v = getattr(obj, name)
+    return v() if callable(v) else v
+
+
 def _probes(c: float, s: int) -> np.ndarray:
     """Irregular points approaching c from side s (s=-1 left, +1 right; at ±inf: inward)."""
     k = np.array([2.0, 4.0, 6.0, 8.0])
@@ -78,7 +84,7 @@ def expr_limit(f: Any, c: float, side: str, tol: float, numeric: Callable, evalu
     """limit() for an Expr: substitution, then L'Hôpital, then numerics."""
     from .limits import LimitResult
 
-    fv = list(f.free_vars())
+    fv = list(_get(f, "free_vars"))
     if len(fv) > 1:
         raise ValueError(f"limit needs an expression of one variable; f has {sorted(map(str, fv))}")
     F = evaluator(f)
@@ -89,7 +95,7 @@ def expr_limit(f: Any, c: float, side: str, tol: float, numeric: Callable, evalu
         var, g = str(fv[0]), f
         for _ in range(_ROUNDS):
             n, d = g.as_numer_denom()
-            if not hasattr(d, "diff") or d.is_constant() or not _indeterminate(n, d, c, evaluator):
+            if not hasattr(d, "diff") or _get(d, "is_constant") or not _indeterminate(n, d, c, evaluator):
                 break
             g = n.diff(var) / d.diff(var)
             if hasattr(g, "simplify"):
