@@ -10,8 +10,9 @@ from ._callbacks import ccallback
 from .expressions import Expr, ExprError, expr
 from .differentiate import (DerivativeInfo, derivative, eps, gradient, hessian, jacobian,
                             optimal_step, step_error)
+from .limits import LimitResult, is_continuous, limit
 
 __all__ = [
-    "__version__", "Expr", "ExprError", "expr", "ccallback", "DerivativeInfo", "derivative", "eps", "gradient", "hessian",
-    "jacobian", "optimal_step", "plot", "step_error",
+    "__version__", "Expr", "ExprError", "expr", "ccallback", "DerivativeInfo", "derivative", "eps", "gradient",
+    "hessian", "jacobian", "optimal_step", "plot", "step_error", "LimitResult", "is_continuous", "limit",
 ]
