@@ -99,8 +99,7 @@ def rows(quick: bool) -> List[Row]:
     task = "one point, f(0.3, 0.4)"
     out.append(Row(task, "fastcalc Expr call", best_time(lambda: [f(0.3, 0.4) for _ in range(1000)]) / 1000))
     t = f._tape()
-    X1 = np.array([[0.3, 0.4]])
-    out.append(Row(task, "fastcalc Tape.eval (binding + C++)", best_time(lambda: [t.eval(X1) for _ in range(1000)]) / 1000))
+    out.append(Row(task, "fastcalc Tape.point (the binding + C++)", best_time(lambda: [t.point(0.3, 0.4) for _ in range(1000)]) / 1000))
     if jx:
         ev = jx[0]
         out.append(Row(task, "JAX jit", best_time(lambda: [ev(0.3, 0.4).block_until_ready() for _ in range(100)]) / 100))

@@ -127,6 +127,33 @@ void register_tape(py::module_& m) {
             },
             py::arg("X"), py::arg("simd") = true)
         .def(
+            "point",
+            [](const Tape& t, const py::args& args) -> py::object {
+                // One point from Python floats: no arrays on the way in or out.
+                if (static_cast<int>(args.size()) != t.n_vars())
+                    throw py::value_error("expected " + std::to_string(t.n_vars()) + " values, got " +
+                                          std::to_string(args.size()));
+                double x[16], y[16];
+                std::vector<double> xs, ys;
+                double* px = x;
+                double* py_ = y;
+                if (t.n_vars() > 16 || t.n_outputs() > 16) {
+                    xs.resize(static_cast<std::size_t>(t.n_vars()));
+                    ys.resize(static_cast<std::size_t>(t.n_outputs()));
+                    px = xs.data();
+                    py_ = ys.data();
+                }
+                for (std::size_t k = 0; k < args.size(); ++k) px[k] = args[k].cast<double>();
+                TapeOptions o;
+                o.parallel = false;
+                t.eval(px, 1, py_, o);
+                if (t.n_outputs() == 1) return py::float_(py_[0]);
+                py::tuple out(static_cast<std::size_t>(t.n_outputs()));
+                for (int k = 0; k < t.n_outputs(); ++k) out[static_cast<std::size_t>(k)] = py::float_(py_[k]);
+                return std::move(out);
+            },
+            "The value at one point given as floats (fast path for scalar calls).")
+        .def(
             "eval_columns",
             [](const Tape& t, std::vector<darray> cols, bool simd) {
                 const auto [in, N] = columns(t, cols);

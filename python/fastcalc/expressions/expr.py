@@ -203,6 +203,9 @@ class Expr:
         """f(3.0); f(x=..., y=...) (broadcast like NumPy); f(X) with X of shape (..., n); for one
         variable f(a) with a of any shape. Evaluated by the C++ tape."""
         n = len(self._vars)
+        if not kwargs and len(args) == n and all(type(a) is float or type(a) is int for a in args):
+            y = self._tape().point(*args)  # plain numbers: the fast path, no arrays
+            return np.array(y) if self._vector else y
         if kwargs:
             if args:
                 raise ValueError("pass the variables either by position or by name, not both")
