@@ -19,6 +19,9 @@ constexpr double kGoodEnough = 0x1p-42;  // ~2.3e-13 relative
 // Early tableau rows extrapolate from too few steps for their error estimate to be trusted
 // (seen where f' crosses zero): the growth test starts at this row.
 constexpr std::size_t kMinRows = 4;
+// Nor while the estimate is still poor: steps too coarse for a fast-varying f make the tableau
+// erratic before it converges. Then the remaining (finer) levels are tried.
+constexpr double kTrusted = 0x1p-20;
 
 std::vector<double> inverse_richardson_factors() {  // 1/(2**e - 1), e >= 1
     std::vector<double> v(8 * kMaxLevels + 16, 0.0);
@@ -117,7 +120,7 @@ int textbook_of(const FDOptions& opt, int n) {
 
 int default_levels(const FDOptions& opt) {
     if (opt.max_levels > 0) return std::min(opt.max_levels, kMaxLevels);
-    return opt.method == Method::Central ? 8 : 12;
+    return opt.method == Method::Central ? 10 : 14;
 }
 
 class Engine {
@@ -321,7 +324,8 @@ private:
         }
         // Stop once round-off starts to win (Ridders), or once the estimate is as good as double
         // precision allows for a derivative anyway (saves the levels that would only confirm it).
-        if ((len + 1 >= kMinRows && std::fabs(up - last_old) >= kSafe * best_err) ||
+        if ((len + 1 >= kMinRows && best_err <= kTrusted * std::fabs(best) &&
+             std::fabs(up - last_old) >= kSafe * best_err) ||
             best_err <= kGoodEnough * std::fabs(best))
             done_[el] = 1;
         rowlen_[el] = newlen;

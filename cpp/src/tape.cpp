@@ -39,7 +39,7 @@ double ipow(double x, long n) {  // exact repeated squaring, as x*x*... would gi
 // Scratch for one block; one per thread.
 struct Scratch {
     std::vector<double> v, da, db, daa, dab, dbb, t, adj, tadj;
-    std::vector<unsigned char> touched;
+    std::vector<unsigned char> touched, written;
     void size(std::size_t n, bool first, bool second) {
         v.resize(n * kBlock);
         if (first) {
@@ -394,21 +394,28 @@ void Tape::gradient(const TapeInput& X, std::size_t N, double* Y, double* G, con
         values(*this, X, s0, nb, v, o.simd);
         partials(*this, nb, v, s.da.data(), s.db.data(), nullptr, nullptr, nullptr, false, o.simd, lin, active_);
         std::vector<unsigned char>& touched = s.touched;
-        std::fill(G + s0 * m * nv, G + (s0 + nb) * m * nv, 0.0);
+        std::vector<unsigned char>& written = s.written;
+        written.resize(nv);
         for (std::size_t k = 0; k < m; ++k) {
             const std::size_t out = static_cast<std::size_t>(outputs_[k]);
             for (std::size_t p = 0; p < nb; ++p) Y[(s0 + p) * m + k] = v[out * kBlock + p];
-            if (!active_[out]) continue;
+            std::fill(written.begin(), written.end(), 0);
             std::fill(touched.begin(), touched.end(), 0);
             Adjoints adj{s.adj.data(), touched.data(), nb};
-            adj.add(out, [](std::size_t) { return 1.0; });
-            for (std::size_t i = out + 1; i-- > 0;) {
+            if (active_[out]) adj.add(out, [](std::size_t) { return 1.0; });
+            for (std::size_t i = out + 1; active_[out] && i-- > 0;) {
                 if (!active_[i] || !touched[i]) continue;
                 const double* g = s.adj.data() + i * kBlock;
                 const Op op = static_cast<Op>(ops_[i]);
-                if (op == Op::Var) {
+                if (op == Op::Var) {  // G is written, not zeroed then added to
                     const std::size_t var = static_cast<std::size_t>(consts_[i]);
-                    for (std::size_t p = 0; p < nb; ++p) G[((s0 + p) * m + k) * nv + var] += g[p];
+                    double* col = G + (s0 * m + k) * nv + var;
+                    if (written[var]) {
+                        for (std::size_t p = 0; p < nb; ++p) col[p * m * nv] += g[p];
+                    } else {
+                        for (std::size_t p = 0; p < nb; ++p) col[p * m * nv] = g[p];
+                        written[var] = 1;
+                    }
                     continue;
                 }
                 const std::size_t a = static_cast<std::size_t>(args_[2 * i]);
@@ -446,6 +453,11 @@ void Tape::gradient(const TapeInput& X, std::size_t N, double* Y, double* G, con
                         }
                     }
                 }
+            }
+            for (std::size_t var = 0; var < nv; ++var) {  // variables this output does not depend on
+                if (written[var]) continue;
+                double* col = G + (s0 * m + k) * nv + var;
+                for (std::size_t p = 0; p < nb; ++p) col[p * m * nv] = 0.0;
             }
         }
     });

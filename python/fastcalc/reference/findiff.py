@@ -11,6 +11,7 @@ EPS = float(np.finfo(float).eps)
 SAFE = 2.0  # stop once the extrapolation error grows by this factor
 GOOD_ENOUGH = 2.0**-42  # or once the estimate is as good as doubles allow
 MIN_ROWS = 4  # the growth test starts at this tableau row: earlier error estimates are crude
+TRUSTED = 2.0**-20  # ... and only once the estimate is decent (coarse steps can be erratic)
 
 
 def fornberg_weights(deriv: int, nodes, z: float = 0.0) -> List[float]:
@@ -67,7 +68,7 @@ def initial_step(method: str, n: int) -> float:
 
 
 def _levels(method: str) -> int:
-    return 8 if method == "central" else 12
+    return 10 if method == "central" else 14
 
 
 class _Ridders:
@@ -106,7 +107,8 @@ class _Ridders:
                 if err <= self.error[e]:
                     self.error[e], self.value[e], self.h[e] = err, row[c], h[j]
                     self.round[e] = 4 * EPS * roundoff[j]
-            if length + 1 >= MIN_ROWS and abs(row[newlen - 1] - prev[length - 1]) >= SAFE * self.error[e]:
+            if (length + 1 >= MIN_ROWS and self.error[e] <= TRUSTED * abs(self.value[e])
+                    and abs(row[newlen - 1] - prev[length - 1]) >= SAFE * self.error[e]):
                 self.done[e] = True
             if self.error[e] <= GOOD_ENOUGH * abs(self.value[e]):
                 self.done[e] = True
