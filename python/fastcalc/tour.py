@@ -151,10 +151,10 @@ def gradients(o: _Out) -> None:
     o.p("The direction of the gradient is the angle atan2(df/dy, df/dx) (an arctangent, not tanh^-1).")
     g3 = fc.expr("2*x + 3*y**2 - sin(z)")
     o.p(f"grad of {g3} = ({', '.join(str(g.simplify()) for g in g3.gradient())})")
-    F = fc.expr(["x**2*y", "5*x + sin(y)", "x*y*z"], vars=["x", "y", "z"])
+    F = fc.expr(["x**2*y", "5*x + sin(y)*z"], vars=["x", "y", "z"])
     J = fc.jacobian(F, np.array([1.0, 2.0, 3.0]))
-    o.p(f"Jacobian of F: R^3 -> R^3 = ({', '.join(str(c) for c in F.components)}) at (1, 2, 3): "
-        f"{J.shape[0]}x{J.shape[1]} (m x n)")
+    o.p(f"Jacobian of F: R^3 -> R^2, F = ({', '.join(str(c) for c in F.components)}), at (1, 2, 3): "
+        f"{J.shape[0]} x {J.shape[1]}, m x n (one row per component)")
     for row in J:
         o.p("   [" + "  ".join(f"{v:9.4f}" for v in row) + "]")
     o.figure("surface", lambda: fc.plot.surface(f))

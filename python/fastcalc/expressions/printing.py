@@ -59,7 +59,15 @@ def _split(n: Node) -> Tuple[float, List[Node], List[Node]]:
             den.append(N.power(f.args[0], N.num(-f.args[1].value)))
         else:
             num.append(f)
-    return coeff, num, den
+    return coeff, _reading_order(num), _reading_order(den)
+
+
+def _reading_order(factors: List[Node]) -> List[Node]:
+    """Powers of variables first, alphabetically (x**2*y, not y*x**2); the rest as stored."""
+    def key(f: Node):
+        b = f.args[0] if f.kind == "pow" and f.args[1].kind == "num" else f
+        return (0, b.value) if b.kind == "var" else (1, "")
+    return sorted(factors, key=key)
 
 
 class _Py:
