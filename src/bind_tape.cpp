@@ -127,6 +127,21 @@ void register_tape(py::module_& m) {
             },
             py::arg("X"), py::arg("simd") = true)
         .def(
+            "hvp",
+            [](const Tape& t, darray X, darray V, bool simd) {
+                const std::size_t N = rows(t, X), m = static_cast<std::size_t>(t.n_outputs()),
+                                  n = static_cast<std::size_t>(t.n_vars());
+                if (V.ndim() != 2 || V.shape(0) != X.shape(0) || V.shape(1) != X.shape(1))
+                    throw py::value_error("V must have the shape of X");
+                std::vector<double> HV(N * m * n);
+                {
+                    py::gil_scoped_release release;
+                    t.hvp(X.data(), V.data(), N, HV.data(), opts(simd));
+                }
+                return to_array(std::move(HV), {static_cast<py::ssize_t>(N), t.n_outputs(), t.n_vars()});
+            },
+            py::arg("X"), py::arg("V"), py::arg("simd") = true, "Hessian-vector products H V, (N, n_out, n_vars).")
+        .def(
             "point",
             [](const Tape& t, const py::args& args) -> py::object {
                 // One point from Python floats: no arrays on the way in or out.

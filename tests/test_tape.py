@@ -166,3 +166,11 @@ def test_large_batches_agree_with_small(rng):
     X = rng.uniform(-0.9, 0.9, (20_000, 2))  # many blocks (and threads, with OpenMP)
     np.testing.assert_array_equal(t.eval(X)[-5:], t.eval(X[-5:]))
     np.testing.assert_array_equal(t.gradient(X)[1][:5], t.gradient(X[:5])[1])
+
+
+def test_hessian_vector_products_match_the_hessian(X, rng):
+    p, outs = every_opcode()
+    t = p.tape(outs)
+    V = rng.normal(size=X[:30].shape)
+    np.testing.assert_allclose(t.hvp(X[:30], V), np.einsum("kmij,kj->kmi", t.hessian(X[:30]), V),
+                               rtol=1e-12, atol=1e-12)

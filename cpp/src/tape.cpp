@@ -508,8 +508,10 @@ void Tape::jvp(const double* Xr, const double* V, std::size_t N, double* Y, doub
     });
 }
 
-void Tape::hessian(const double* Xr, std::size_t N, double* H, const TapeOptions& o) const {
+void Tape::second_order(const double* Xr, const double* V, std::size_t N, double* H, const TapeOptions& o) const {
+    // V == nullptr: every unit direction, H (N, m, nv, nv); else the one direction V, H (N, m, nv).
     const std::size_t m = outputs_.size(), n = ops_.size(), nv = static_cast<std::size_t>(n_vars_);
+    const std::size_t ndir = V ? 1 : nv, hcols = V ? 1 : nv;
     const TapeInput X = TapeInput::rows(Xr, n_vars_);
     for_blocks(N, o, [&](Scratch& s, std::size_t s0, std::size_t nb) {
         s.size(n, true, true);
@@ -517,9 +519,9 @@ void Tape::hessian(const double* Xr, std::size_t N, double* H, const TapeOptions
         values(*this, X, s0, nb, v, o.simd);
         partials(*this, nb, v, s.da.data(), s.db.data(), s.daa.data(), s.dab.data(), s.dbb.data(), true, o.simd,
                  active_, active_);
-        std::fill(H + s0 * m * nv * nv, H + (s0 + nb) * m * nv * nv, 0.0);
+        std::fill(H + s0 * m * nv * hcols, H + (s0 + nb) * m * nv * hcols, 0.0);
         double* t = s.t.data();
-        for (std::size_t j = 0; j < nv; ++j) {
+        for (std::size_t j = 0; j < ndir; ++j) {
             // Forward: tangents along e_j.
             for (std::size_t i = 0; i < n; ++i) {
                 double* ti = t + i * kBlock;
@@ -527,7 +529,12 @@ void Tape::hessian(const double* Xr, std::size_t N, double* H, const TapeOptions
                 if (!active_[i]) {
                     std::fill(ti, ti + nb, 0.0);
                 } else if (op == Op::Var) {
-                    std::fill(ti, ti + nb, static_cast<std::size_t>(consts_[i]) == j ? 1.0 : 0.0);
+                    const std::size_t var = static_cast<std::size_t>(consts_[i]);
+                    if (V) {
+                        for (std::size_t p = 0; p < nb; ++p) ti[p] = V[(s0 + p) * nv + var];
+                    } else {
+                        std::fill(ti, ti + nb, var == j ? 1.0 : 0.0);
+                    }
                 } else {
                     const std::int32_t a = args_[2 * i], b = args_[2 * i + 1];
                     const double* A = s.da.data() + i * kBlock;
@@ -554,7 +561,7 @@ void Tape::hessian(const double* Xr, std::size_t N, double* H, const TapeOptions
                     const Op op = static_cast<Op>(ops_[i]);
                     if (op == Op::Var) {
                         const std::size_t var = static_cast<std::size_t>(consts_[i]);
-                        for (std::size_t p = 0; p < nb; ++p) H[(((s0 + p) * m + k) * nv + var) * nv + j] += tg[p];
+                        for (std::size_t p = 0; p < nb; ++p) H[(((s0 + p) * m + k) * nv + var) * hcols + j] += tg[p];
                         continue;
                     }
                     const std::size_t a = static_cast<std::size_t>(args_[2 * i]);
@@ -587,6 +594,14 @@ void Tape::hessian(const double* Xr, std::size_t N, double* H, const TapeOptions
             }
         }
     });
+}
+
+void Tape::hessian(const double* X, std::size_t N, double* H, const TapeOptions& o) const {
+    second_order(X, nullptr, N, H, o);
+}
+
+void Tape::hvp(const double* X, const double* V, std::size_t N, double* HV, const TapeOptions& o) const {
+    second_order(X, V, N, HV, o);
 }
 
 }  // namespace fastcalc

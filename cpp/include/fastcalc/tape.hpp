@@ -63,10 +63,13 @@ public:
     void gradient(const TapeInput& in, std::size_t N, double* Y, double* G, const TapeOptions& o = {}) const;
     // Forward mode: Y (N, n_out) and JV (N, n_out), the derivative along V (N, n_vars)
     void jvp(const double* X, const double* V, std::size_t N, double* Y, double* JV, const TapeOptions& o = {}) const;
-    // H (N, n_out, n_vars, n_vars)
+    // H (N, n_out, n_vars, n_vars), forward over reverse
     void hessian(const double* X, std::size_t N, double* H, const TapeOptions& o = {}) const;
+    // Hessian-vector products: HV (N, n_out, n_vars) = H V, one forward-over-reverse pass
+    void hvp(const double* X, const double* V, std::size_t N, double* HV, const TapeOptions& o = {}) const;
 
 private:
+    void second_order(const double* X, const double* V, std::size_t N, double* H, const TapeOptions& o) const;
     template <class Body>
     void for_blocks(std::size_t N, const TapeOptions& o, Body body) const;
 
