@@ -5,4 +5,5 @@ PYBIND11_MODULE(_core, m) {
     register_callbacks(m);
     register_findiff(m);
     register_tape(m);
+    register_ode(m);
 }

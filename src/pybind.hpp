@@ -14,3 +14,4 @@ using darray = py::array_t<double, py::array::c_style | py::array::forcecast>;
 void register_findiff(py::module_& m);
 void register_callbacks(py::module_& m);
 void register_tape(py::module_& m);
+void register_ode(py::module_& m);

@@ -24,6 +24,16 @@ public:
         if (PyErr_CheckSignals() != 0) throw py::error_already_set();
     }
 
+    bool requested() const override {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_ < std::chrono::milliseconds(20)) return false;
+        last_ = now;
+        py::gil_scoped_acquire gil;
+        if (PyErr_CheckSignals() == 0) return false;
+        PyErr_Clear();  // the caller stops and reports it
+        return true;
+    }
+
 private:
     mutable std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };

@@ -11,8 +11,10 @@ from .expressions import Expr, ExprError, expr
 from .differentiate import (DerivativeInfo, derivative, eps, gradient, hessian, jacobian,
                             optimal_step, step_error)
 from .limits import LimitResult, is_continuous, limit
+from .ode import ODESolution, solve_ode
 
 __all__ = [
     "__version__", "Expr", "ExprError", "expr", "ccallback", "DerivativeInfo", "derivative", "eps", "gradient",
     "hessian", "jacobian", "optimal_step", "plot", "step_error", "LimitResult", "is_continuous", "limit",
+    "ODESolution", "solve_ode",
 ]

@@ -26,6 +26,9 @@ class Interrupt {
 public:
     virtual ~Interrupt() = default;
     virtual void check() const {}
+    // For loops that stop gracefully and keep their result: true once a stop was asked for
+    // (the request is consumed).
+    virtual bool requested() const { return false; }
 };
 
 // Thrown by the core for invalid arguments that the Python layer did not already catch.

@@ -36,15 +36,16 @@ def _eval(n: Node, env) -> np.ndarray:
     return _FUNCS[n.value](_eval(n.args[0], env))
 
 
-def lambdify(e: Expr) -> Callable[..., np.ndarray]:
-    """f(*arrays) in the order of ``e.vars``: NumPy, no C++; vector expressions stack on a last axis."""
+def lambdify(e: Expr, dtype=np.float64) -> Callable[..., np.ndarray]:
+    """f(*arrays) in the order of ``e.vars``: NumPy, no C++; vector expressions stack on a last axis.
+    ``dtype=complex`` keeps complex inputs (for complex-step derivatives)."""
 
     def f(*arrays):
-        env = {v: np.asarray(a, dtype=np.float64) for v, a in zip(e.vars, arrays)}
+        env = {v: np.asarray(a, dtype=dtype) for v, a in zip(e.vars, arrays)}
         with np.errstate(all="ignore"):
             outs = [_eval(c.node, env) for c in e.components]
         shape = np.broadcast_shapes(*(np.shape(o) for o in outs), *(np.shape(a) for a in env.values()))
-        outs = [np.broadcast_to(o, shape).astype(np.float64) for o in outs]
+        outs = [np.broadcast_to(o, shape).astype(dtype) for o in outs]
         return np.stack(outs, axis=-1) if e.is_vector else outs[0]
 
     return f
