@@ -40,6 +40,8 @@ inline void activate(Activation act, double z, double& s0, double& s1, double& s
 // x-derivatives, and sigma', sigma'', sigma''' with z', z''.
 struct Trace {
     std::vector<std::vector<double>> a, a1, a2, s1, s2, s3, z1, z2;
+    std::vector<double> ab, a1b, a2b, pb, p1b, p2b;  // reverse-pass scratch
+    std::vector<std::size_t> off;                      // parameter offset of each layer
 };
 
 int layer_in(const Net& net, std::size_t l) { return l == 0 ? 1 : net.widths[l - 1]; }
@@ -110,22 +112,30 @@ void forward(const Net& net, const double* p, double x, Trace& t, double* N, dou
 }
 
 // Adds to g the gradient w.r.t. the parameters of sum_r (Nb[r] N_r + N1b[r] N'_r + N2b[r] N''_r).
-void backward(const Net& net, const double* p, const Trace& t, const double* Nb, const double* N1b,
-              const double* N2b, double* g) {
+void backward(const Net& net, const double* p, Trace& t, const double* Nb, const double* N1b, const double* N2b,
+              double* g) {
     const std::size_t L = net.widths.size();
-    std::vector<std::size_t> off(L + 1);
-    std::size_t o = 0;
-    for (std::size_t l = 0; l <= L; ++l) {
-        off[l] = o;
-        const int in = layer_in(net, l), out = l < L ? net.widths[l] : net.m;
-        o += static_cast<std::size_t>(in) * out + out;
+    std::vector<std::size_t>& off = t.off;
+    if (off.size() != L + 1) {
+        off.resize(L + 1);
+        std::size_t o = 0;
+        for (std::size_t l = 0; l <= L; ++l) {
+            off[l] = o;
+            const int in = layer_in(net, l), out = l < L ? net.widths[l] : net.m;
+            o += static_cast<std::size_t>(in) * out + out;
+        }
     }
     // output layer
     const int inL = layer_in(net, L);
     const double* W = p + off[L];
     double* gW = g + off[L];
     double* gb = gW + static_cast<std::size_t>(inL) * net.m;
-    std::vector<double> ab(inL, 0.0), a1b(inL, 0.0), a2b(inL, 0.0);
+    std::vector<double>& ab = t.ab;
+    std::vector<double>& a1b = t.a1b;
+    std::vector<double>& a2b = t.a2b;
+    ab.assign(inL, 0.0);
+    a1b.assign(inL, 0.0);
+    a2b.assign(inL, 0.0);
     for (int r = 0; r < net.m; ++r) {
         for (int c = 0; c < inL; ++c) {
             gW[r * inL + c] += Nb[r] * t.a[L][c] + N1b[r] * t.a1[L][c] + N2b[r] * t.a2[L][c];
@@ -140,7 +150,12 @@ void backward(const Net& net, const double* p, const Trace& t, const double* Nb,
         const double* Wl = p + off[l];
         double* gWl = g + off[l];
         double* gbl = gWl + static_cast<std::size_t>(in) * out;
-        std::vector<double> pb(in, 0.0), p1b(in, 0.0), p2b(in, 0.0);
+        std::vector<double>& pb = t.pb;
+        std::vector<double>& p1b = t.p1b;
+        std::vector<double>& p2b = t.p2b;
+        pb.assign(in, 0.0);
+        p1b.assign(in, 0.0);
+        p2b.assign(in, 0.0);
         for (int r = 0; r < out; ++r) {
             const double s1 = t.s1[l][r], s2 = t.s2[l][r], s3 = t.s3[l][r], z1 = t.z1[l][r], z2 = t.z2[l][r];
             const double z2b = a2b[r] * s1;
@@ -163,6 +178,9 @@ void backward(const Net& net, const double* p, const Trace& t, const double* Nb,
 }
 
 }  // namespace
+
+void residuals_or_gradient(const Net& net, const Problem& pb, const Rhs& rhs, const double* p, const double* x,
+                           std::size_t K, double* r, double* J, double* grad);
 
 std::size_t Net::n_params() const {
     std::size_t n = 0;
@@ -235,6 +253,19 @@ void Problem::trial_values(const double* x, std::size_t K, int m, const double* 
 
 void residuals(const Net& net, const Problem& pb, const Rhs& rhs, const double* p, const double* x, std::size_t K,
                double* r, double* J) {
+    residuals_or_gradient(net, pb, rhs, p, x, K, r, J, nullptr);
+}
+
+double loss_gradient(const Net& net, const Problem& pb, const Rhs& rhs, const double* p, const double* x,
+                     std::size_t K, double* r, double* g) {
+    residuals_or_gradient(net, pb, rhs, p, x, K, r, nullptr, g);
+    double s = 0;
+    for (std::size_t i = 0; i < K * static_cast<std::size_t>(net.m); ++i) s += r[i] * r[i];
+    return s / static_cast<double>(K * static_cast<std::size_t>(net.m));
+}
+
+void residuals_or_gradient(const Net& net, const Problem& pb, const Rhs& rhs, const double* p, const double* x,
+                           std::size_t K, double* r, double* J, double* grad) {
     const int m = net.m;
     const std::size_t M = static_cast<std::size_t>(m), P = net.n_params();
     const bool second = pb.order == 2;
@@ -245,8 +276,11 @@ void residuals(const Net& net, const Problem& pb, const Rhs& rhs, const double* 
     rhs.eval(x, y.data(), second ? y1.data() : nullptr, K, f.data(), fy.data(), second ? fdy.data() : nullptr);
     const std::vector<double>& lhs = second ? y2 : y1;
     for (std::size_t i = 0; i < K * M; ++i) r[i] = lhs[i] - f[i];
-    if (!J) return;
-    std::fill(J, J + K * M * P, 0.0);
+    if (!J && !grad) return;
+    if (J) std::fill(J, J + K * M * P, 0.0);
+    if (grad) std::fill(grad, grad + P, 0.0);
+    std::vector<double> g0(M), g1(M), g2(M);
+    const double scale = 2.0 / static_cast<double>(K * M);  // d mean(r^2) / d r
     Trace t;
     std::vector<double> n0(M), n1(M), n2(M), s0(M), s1(M), s2(M);
     for (std::size_t k = 0; k < K; ++k) {
@@ -254,6 +288,11 @@ void residuals(const Net& net, const Problem& pb, const Rhs& rhs, const double* 
         double c[3][3];
         pb.coefs(x[k], c);
         const int q = second ? 2 : 1;
+        if (grad) {
+            std::fill(g0.begin(), g0.end(), 0.0);
+            std::fill(g1.begin(), g1.end(), 0.0);
+            std::fill(g2.begin(), g2.end(), 0.0);
+        }
         for (std::size_t i = 0; i < M; ++i) {
             // seeds: d r_i / d N_l^(j)
             for (std::size_t l = 0; l < M; ++l) {
@@ -264,8 +303,17 @@ void residuals(const Net& net, const Problem& pb, const Rhs& rhs, const double* 
                 s1[l] = own * c[q][1] - fyl * c[0][1] - fdyl * c[1][1];
                 s2[l] = own * c[q][2] - fyl * c[0][2] - fdyl * c[1][2];
             }
-            backward(net, p, t, s0.data(), s1.data(), s2.data(), J + (k * M + i) * P);
+            if (J) backward(net, p, t, s0.data(), s1.data(), s2.data(), J + (k * M + i) * P);
+            if (grad) {  // the loss gradient needs one reverse pass per point: sum the seeds first
+                const double w = scale * r[k * M + i];
+                for (std::size_t l = 0; l < M; ++l) {
+                    g0[l] += w * s0[l];
+                    g1[l] += w * s1[l];
+                    g2[l] += w * s2[l];
+                }
+            }
         }
+        if (grad) backward(net, p, t, g0.data(), g1.data(), g2.data(), grad);
     }
 }
 

@@ -149,16 +149,16 @@ TrainResult train(const Net& net, const Problem& pb, const Rhs& rhs, std::vector
     } else if (opt.optimizer == Optimizer::Adam) {
         std::vector<double> m1(P, 0.0), m2(P, 0.0);
         const double b1 = 0.9, b2 = 0.999;
+        loss = loss_gradient(net, pb, rhs, p.data(), x.data(), x.size(), r.data(), g.data());
         while (epoch < opt.epochs && loss > opt.tol) {
             ++epoch;
-            obj.grad(J, r, g);
             for (std::size_t a = 0; a < P; ++a) {
                 m1[a] = b1 * m1[a] + (1 - b1) * g[a];
                 m2[a] = b2 * m2[a] + (1 - b2) * g[a] * g[a];
                 const double mh = m1[a] / (1 - std::pow(b1, epoch)), vh = m2[a] / (1 - std::pow(b2, epoch));
                 p[a] -= opt.lr * mh / (std::sqrt(vh) + 1e-12);
             }
-            loss = obj(p, r, &J);
+            loss = loss_gradient(net, pb, rhs, p.data(), x.data(), x.size(), r.data(), g.data());
             if (!std::isfinite(loss)) nonfinite(epoch);
             res.loss_history.push_back(loss);
             if (loss < best_loss) {
@@ -171,7 +171,7 @@ TrainResult train(const Net& net, const Problem& pb, const Rhs& rhs, std::vector
         const std::size_t H = 10;
         std::vector<std::vector<double>> S, Y;
         std::vector<double> rho, gn(P), pn(P), d(P), alpha(H);
-        obj.grad(J, r, g);
+        loss = loss_gradient(net, pb, rhs, p.data(), x.data(), x.size(), r.data(), g.data());
         while (epoch < opt.epochs && loss > opt.tol) {
             ++epoch;
             d = g;  // two-loop recursion: d = H g
@@ -221,8 +221,7 @@ TrainResult train(const Net& net, const Problem& pb, const Rhs& rhs, std::vector
                 res.stop = "converged: the line search found no decrease";
                 break;
             }
-            loss = obj(pn, r, &J);
-            obj.grad(J, r, gn);
+            loss = loss_gradient(net, pb, rhs, pn.data(), x.data(), x.size(), r.data(), gn.data());
             std::vector<double> s(P), y(P);
             double sy = 0;
             for (std::size_t a = 0; a < P; ++a) {

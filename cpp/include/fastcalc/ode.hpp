@@ -56,6 +56,9 @@ public:
 // Residuals r (K, m) = y^(order) - f, and optionally their Jacobian J (K*m, P).
 void residuals(const Net& net, const Problem& pb, const Rhs& rhs, const double* p, const double* x, std::size_t K,
                double* r, double* J);
+// The loss (mean squared residual) and its gradient g (P) with one reverse pass per point.
+double loss_gradient(const Net& net, const Problem& pb, const Rhs& rhs, const double* p, const double* x,
+                     std::size_t K, double* r, double* g);
 
 enum class Optimizer { LM = 0, Adam = 1, LBFGS = 2 };
 
