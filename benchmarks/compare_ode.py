@@ -35,6 +35,16 @@ def rows(quick: bool) -> List[Row]:
         out.append(Row(task, "PyTorch L-BFGS (strong Wolfe)", t_lbfgs["to_target"]
                        if t_lbfgs["to_target"] == t_lbfgs["to_target"] else None, t_lbfgs["error"],
                        note=f"{t_lbfgs['epochs']} steps"))
+    task = "time to max error 1e-5 on a fine grid"
+    out.append(Row(task, "fastcalc defaults (Levenberg-Marquardt)", lm["to_target"] if lm["error"] < 1e-5 else None,
+                   lm["error"]))
+    if torch_ok:
+        t5 = run("lbfgs", target=1e-5, max_seconds=5 if quick else 60)
+        out.append(Row(task, "PyTorch L-BFGS (strong Wolfe)", t5["to_target"] if t5["to_target"] == t5["to_target"]
+                       else None, t5["error"], note=f"{t5['epochs']} steps"))
+        a5 = run("adam", target=1e-5, max_seconds=5 if quick else 60)
+        out.append(Row(task, "PyTorch Adam (lr 1e-2)", a5["to_target"] if a5["to_target"] == a5["to_target"] else None,
+                       a5["error"], note=f"{a5['epochs']} epochs, stalls above 1e-5"))
     return out
 
 

@@ -111,3 +111,8 @@ def test_arithmetic_builds_expressions():
     assert f == fc.expr("2*x**2 - x/y + 1")
     assert (-f)(1.0, 2.0) == -f(1.0, 2.0)
     assert (1 - x)(0.25) == 0.75 and (2 ** x)(3.0) == 8.0
+
+
+def test_absurd_nesting_is_an_error_not_a_crash():
+    with pytest.raises(fc.ExprError, match="nested too deeply"):
+        fc.expr("(" * 5000 + "x" + ")" * 5000)

@@ -68,6 +68,7 @@ struct TrainOptions {
     int epochs = 500;          // iterations at most
     double tol = 1e-20;        // stop once the loss (mean squared residual) is below
     int report_every = 10;     // callback period (epochs)
+    bool stall = true;         // LM: stop once the loss stops decreasing
 };
 
 struct TrainResult {

@@ -35,7 +35,12 @@ def parse(text: str) -> Node:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         raise ExprError(f"syntax error: {exc.msg}", text.strip(), exc.offset or 1) from None
-    return _Walker(text.strip()).visit(tree.body)
+    except (RecursionError, MemoryError):
+        raise ExprError("expression nested too deeply") from None
+    try:
+        return _Walker(text.strip()).visit(tree.body)
+    except RecursionError:
+        raise ExprError("expression nested too deeply") from None
 
 
 class _Walker:
