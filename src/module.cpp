@@ -6,4 +6,5 @@ PYBIND11_MODULE(_core, m) {
     register_findiff(m);
     register_tape(m);
     register_ode(m);
+    register_descent(m);
 }

@@ -15,3 +15,4 @@ void register_findiff(py::module_& m);
 void register_callbacks(py::module_& m);
 void register_tape(py::module_& m);
 void register_ode(py::module_& m);
+void register_descent(py::module_& m);

@@ -12,9 +12,10 @@ from .differentiate import (DerivativeInfo, derivative, eps, gradient, hessian, 
                             optimal_step, step_error)
 from .limits import LimitResult, is_continuous, limit
 from .ode import ODESolution, solve_ode
+from .optimize import DescentResult, ascent, critical_points, descent, fit
 
 __all__ = [
     "__version__", "Expr", "ExprError", "expr", "ccallback", "DerivativeInfo", "derivative", "eps", "gradient",
     "hessian", "jacobian", "optimal_step", "plot", "step_error", "LimitResult", "is_continuous", "limit",
-    "ODESolution", "solve_ode",
+    "ODESolution", "solve_ode", "DescentResult", "ascent", "critical_points", "descent", "fit",
 ]

@@ -165,7 +165,8 @@ def optimization(o: _Out) -> None:
     o.section("Critical points")
     for text, bounds in [("x**2 - 4*x + 4", (-10.0, 10.0)), ("x*exp(-(x**2 + y**2))", [(-2.0, 2.0), (-2.0, 2.0)])]:
         pts = fc.critical_points(fc.expr(text), bounds)
-        o.p(f"{text}: " + "; ".join(f"{p.kind} at {np.round(p.x, 6).tolist()} (f = {p.value:.6f})" for p in pts))
+        o.p(f"{text}: " + "; ".join(f"{p['kind']} at {np.round(p['x'], 6).tolist()} (f = {p['value']:.6f})"
+                                    for p in pts))
     o.section("Gradient descent and ascent, learning rate 0.4, 5 steps from x = 0")
     f = fc.expr("x**2 - 4*x + 4")
     down = fc.descent(f, [0.0], lr=0.4, steps=5)

@@ -188,6 +188,12 @@ class Expr:
     def __pos__(self): return self
 
     # --- evaluation ------------------------------------------------------------------------
+    def _tape_arrays(self):
+        """(ops, args, consts, n_vars, outputs): the tape program as arrays (see compile.py)."""
+        from .compile import compile_nodes
+
+        return compile_nodes(self._roots, self._vars)
+
     def _tape(self):
         """The compiled C++ tape (built once, then cached)."""
         t = self._tape_cache

@@ -1,0 +1,161 @@
+"""Optional native kernels for descent's hot loop. An interpreted program keeps every temporary
+in memory; for many runs times many steps the gd loop of one compiled Program is generated as
+C++ (the same operations in the same order, so the same bits), compiled once with the system
+compiler and cached on disk. Any failure (no compiler, FASTCALC_JIT=0) means: not available,
+and the interpreter runs instead."""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+
+_loaded: dict = {}  # hash -> (CDLL, address); the CDLL must stay alive
+
+_PRELUDE = r"""#include <cfloat>
+#include <cmath>
+static inline double fc_powi(double x, int n) {
+    const bool inv = n < 0;
+    unsigned m = inv ? 0u - static_cast<unsigned>(n) : static_cast<unsigned>(n);
+    double r = 1.0, p = x;
+    bool first = true;
+    while (m) {
+        if (m & 1u) r = first ? p : r * p, first = false;
+        m >>= 1;
+        if (m) p = p * p;
+    }
+    return inv ? 1.0 / r : r;
+}
+static inline double fc_sigmoid(double a) {
+    if (a >= 0) return 1.0 / (1.0 + std::exp(-a));
+    const double e = std::exp(a);
+    return e / (1.0 + e);
+}
+static inline double fc_sign(double a) { return a > 0 ? 1.0 : (a < 0 ? -1.0 : (a == a ? 0.0 : a)); }
+"""
+
+_UNARY = {6: "-({a})", 9: "std::exp({a})", 10: "std::log({a})", 11: "std::sin({a})", 12: "std::cos({a})",
+          13: "std::tan({a})", 14: "std::asin({a})", 15: "std::acos({a})", 16: "std::atan({a})",
+          17: "std::sinh({a})", 18: "std::cosh({a})", 19: "std::tanh({a})", 20: "std::sqrt({a})",
+          21: "std::fabs({a})", 22: "fc_sigmoid({a})", 23: "fc_sign({a})"}
+_BINARY = {2: "{a} + {b}", 3: "{a} - {b}", 4: "{a} * {b}", 5: "{a} / {b}", 7: "std::pow({a}, {b})"}
+
+
+def _literal(v: float) -> str:
+    if v != v:
+        return "NAN"
+    if v in (float("inf"), float("-inf")):
+        return "INFINITY" if v > 0 else "(-INFINITY)"
+    return f"({v.hex()})"
+
+
+def gd_source(prog, maximize=False, tol=False) -> str:
+    """C++ source of the FusedGD kernel (cpp/include/fastcalc/descent.hpp) for a Program, for
+    one direction and with or without the tolerance test (compile-time: fewer operations)."""
+    n = prog.n_vars
+    name = {v: f"x{v}" for v in range(n)}
+    for slot, val in prog.constants():
+        name[slot] = _literal(val)
+    body = [f"            const double x{v} = cr[{v} * 64 + j];" for v in range(n)]
+    code, res_slots = prog.code(), prog.result_slots()
+    # Only the gradient is needed (the value is tested at the last step, by the engine): drop
+    # the instructions whose slot is overwritten or never read before the gradient's slots.
+    live, keep = set(res_slots[1:1 + n]), [False] * len(code)
+    for i in range(len(code) - 1, -1, -1):
+        op, k, d, a, b = code[i]
+        if d in live:
+            keep[i] = True
+            live.discard(d)
+            live.update((a, b))
+    for i, (op, k, d, a, b) in enumerate(code):
+        if not keep[i]:
+            continue
+        sa, sb = name[a], name[b]
+        if op == 8:
+            expr = f"{sa} * {sa}" if k == 2 else f"{sa} * ({sa} * {sa})" if k == 3 else f"fc_powi({sa}, {k})"
+        elif op in _BINARY:
+            expr = _BINARY[op].format(a=sa, b=sb)
+        else:
+            expr = _UNARY[op].format(a=sa)
+        body.append(f"            const double v{i} = {expr};")
+        name[d] = f"v{i}"
+    res = [name.get(s) for s in res_slots]  # the value (res[0]) may be dropped
+    for v in range(n):  # gn2 as run_lanes sums it (0.0 + g0^2 is g0^2: squares are never -0.0)
+        body.append(f"            const double G{v} = {res[1 + v]};")
+        body.append(f"            {'double gn2 =' if v == 0 else 'gn2 +='} G{v} * G{v};")
+    # The stop test of run_lanes (descent.cpp) before the last step, as one predicate.
+    ok = [f"std::fabs(x{v}) <= lim[j]" for v in range(n)] + \
+         ["gn2 <= DBL_MAX"] + (["!(gn2 < tol2)"] if tol else [])
+    body.append(f"            const double go = ({' & '.join(ok)}) ? 1.0 : 0.0;  // &, not &&: stays in mask registers")
+    body.append("            hit += go == 0.0;")
+    for v in range(n):
+        # x - lr (sg G): with sg = -1, x - lr (-G) is x + lr G exactly
+        body.append(f"            nx[{v} * 64 + j] = x{v} {'+' if maximize else '-'} lr[j] * G{v};")
+    copy = (f"            for (int d = 0; d < {n}; ++d)\n"
+            "                for (long j = 0; j < m; ++j) x[d * 64 + j] = cur[d * 64 + j];\n")
+    return _PRELUDE + (
+        'extern "C" long fc_gd(long t0, long t1, long m, double* __restrict x, double* __restrict xb,\n'
+        "                      const double* __restrict lr, const double* __restrict lim, double tol2, double sg) {\n"
+        "    double* cur = x;\n"
+        "    double* nxt = xb;\n"
+        "    for (long t = t0; t < t1; ++t) {\n"
+        "        long hit = 0;\n"
+        "        const double* __restrict cr = cur;\n"
+        "        double* __restrict nx = nxt;\n"
+        "        for (long j = 0; j < m; ++j) {\n" + "\n".join(body) + "\n"
+        "        }\n"
+        "        if (hit) {\n"
+        "            if (cur != x)\n" + copy +
+        "            return t;\n"
+        "        }\n"
+        "        double* tmp = cur;\n"
+        "        cur = nxt;\n"
+        "        nxt = tmp;\n"
+        "    }\n"
+        "    if (cur != x)\n" + copy.replace("            ", "        ", 1).replace("                for", "            for") +
+        "    return t1;\n"
+        "}\n")
+
+
+_FLAGS = ["-O3", "-march=native", "-mprefer-vector-width=512", "-ffp-contract=off", "-fno-math-errno",
+          "-std=c++17", "-shared", "-fPIC"]
+
+
+def _cache_dir() -> str:
+    base = os.environ.get("FASTCALC_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "fastcalc")
+    d = os.path.join(base, "jit")
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def gd_kernel(prog, maximize=False, tol=False):
+    """Address of the compiled gd kernel for prog, or None where no compiler is available."""
+    if os.environ.get("FASTCALC_JIT", "1") == "0" or prog.n_vars == 0:
+        return None
+    cxx = shutil.which(os.environ.get("CXX", "c++"))
+    if cxx is None:
+        return None
+    src = gd_source(prog, maximize, tol)
+    key = hashlib.sha256((cxx + " ".join(_FLAGS) + src).encode()).hexdigest()[:24]
+    if key in _loaded:
+        return _loaded[key][1]
+    try:
+        d = _cache_dir()
+        so = os.path.join(d, f"gd_{key}.so")
+        if not os.path.exists(so):
+            with tempfile.TemporaryDirectory(dir=d) as tmp:
+                cpp, out = os.path.join(tmp, "k.cpp"), os.path.join(tmp, "k.so")
+                with open(cpp, "w") as fh:
+                    fh.write(src)
+                r = subprocess.run([cxx, *_FLAGS, cpp, "-o", out], capture_output=True, timeout=120)
+                if r.returncode != 0:
+                    return None
+                os.replace(out, so)  # atomic: concurrent processes see a whole file or none
+        lib = ctypes.CDLL(so)
+        addr = ctypes.cast(lib.fc_gd, ctypes.c_void_p).value
+    except (OSError, subprocess.SubprocessError):
+        return None
+    _loaded[key] = (lib, addr)
+    return addr
