@@ -92,28 +92,34 @@ def tangent(f: Any, x0: float, *, xlim: Optional[Tuple[float, float]] = None, ax
 
 
 def limit(f: Any, c: float, *, ax=None, terms: int = 8):
-    """f near c with the left and right approach sequences c ∓ 10^-k (x = ±10^k at infinity)."""
+    """f near c against the distance to c (log scale, shrinking to the right), from the right and
+    from the left, with the approach sequences c -/+ 10^-k; at infinity, f against x."""
     ax = _axes(ax)
     k = np.arange(1, terms + 1, dtype=float)
     if math.isinf(c):
         sgn = 1.0 if c > 0 else -1.0
-        xs = sgn * np.logspace(0, 3, 2000)
-        seq = sgn * 10.0 ** (k / 2)
-        ax.plot(xs, _eval1(f, xs), lw=0.8, label=_name(f))
-        ax.plot(seq, _eval1(f, seq), "o", label="x = 10^(k/2)" if sgn > 0 else "x = -10^(k/2)")
-        ax.set_xscale("symlog")
+        xs = np.logspace(0, terms / 2, 4000)
+        seq = 10.0 ** (k / 2)
+        ax.plot(xs, _eval1(f, sgn * xs), lw=0.8, label=_name(f))
+        ax.plot(seq, _eval1(f, sgn * seq), "o", label=f"x = {'' if sgn > 0 else '-'}10^(k/2)")
+        ax.set_xscale("log")
+        ax.set_xlabel("x" if sgn > 0 else "-x")
+        ax.set_title(f"approaching x -> {'+' if sgn > 0 else '-'}inf")
     else:
-        right, left = c + 10.0 ** -k, c - 10.0 ** -k
-        xs = np.concatenate([c - np.logspace(1, -6, 600), c + np.logspace(-6, 1, 600)])
-        ys = _eval1(f, xs)
-        ax.plot(xs, np.clip(ys, -1e6, 1e6), lw=0.8, label=_name(f))
-        ax.plot(right, np.clip(_eval1(f, right), -1e6, 1e6), ">", label="from the right: c + 10^-k")
-        ax.plot(left, np.clip(_eval1(f, left), -1e6, 1e6), "<", label="from the left: c - 10^-k")
-        ax.set_xscale("symlog", linthresh=1e-6)
-        ax.axvline(c, color="0.6", lw=0.8)
-    ax.set_yscale("symlog")
-    ax.set_xlabel("x")
-    ax.set_title(f"approaching x → {c}")
+        d = np.logspace(1, -7, 800)
+        right, left = _eval1(f, c + d), _eval1(f, c - d)
+        ax.plot(d, right, lw=1, label="from the right: f(c + d)")
+        ax.plot(d, left, lw=1, label="from the left: f(c - d)")
+        dk = 10.0 ** -k
+        ax.plot(dk, _eval1(f, c + dk), ">", color=ax.lines[0].get_color())
+        ax.plot(dk, _eval1(f, c - dk), "<", color=ax.lines[1].get_color())
+        ax.set_xscale("log")
+        ax.invert_xaxis()  # the distance shrinks to the right: the approach reads left to right
+        ax.set_xlabel(f"distance d to c = {c}")
+        finite = np.concatenate([right[np.isfinite(right)], left[np.isfinite(left)]])
+        if finite.size and np.max(np.abs(finite)) > 1e3:
+            ax.set_yscale("symlog")
+        ax.set_title(f"approaching x -> {c}")
     ax.legend(fontsize="small")
     return ax
 
@@ -259,9 +265,9 @@ def ode_solution(sol: Any, exact: Any = None, *, points: int = 400):
         for j in range(ye.shape[1]):
             axes[0].plot(x, ye[:, j], "k--", lw=1, label="exact" if j == 0 else None)
         err = np.abs(y2 - ye).max(axis=1)
-        axes[1].semilogy(x, np.maximum(err, 1e-300), label="|network − exact|")
+        axes[1].semilogy(x, np.maximum(err, 1e-17), label="|network - exact|")
     res = np.abs(np.asarray(sol.residual(x))).reshape(len(x), -1).max(axis=1)
-    axes[1].semilogy(x, np.maximum(res, 1e-300), label="|residual|")
+    axes[1].semilogy(x, np.maximum(res, 1e-17), label="|residual|")
     axes[2].semilogy(np.asarray(sol.loss_history))
     axes[0].set_title("solution")
     axes[1].set_title("error and residual")
