@@ -163,6 +163,8 @@ def gradients(o: _Out) -> None:
 
 def optimization(o: _Out) -> None:
     o.section("Critical points")
+    q = fc.expr("x**2 - 4*x + 4")
+    o.p(f"f(x) = {q}: f'(x) = {q.diff('x')} = 0 at x = 2, where f''(x) = {q.diff('x').diff('x')} > 0: a minimum")
     for text, bounds in [("x**2 - 4*x + 4", (-10.0, 10.0)), ("x*exp(-(x**2 + y**2))", [(-2.0, 2.0), (-2.0, 2.0)])]:
         pts = fc.critical_points(fc.expr(text), bounds)
         o.p(f"{text}: " + "; ".join(f"{p['kind']} at {np.round(p['x'], 6).tolist()} (f = {p['value']:.6f})"
