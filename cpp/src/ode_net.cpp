@@ -1,4 +1,5 @@
 #include <fastcalc/ode.hpp>
+#include <fastcalc/vmath.hpp>
 
 #include <cmath>
 
@@ -7,47 +8,58 @@ namespace ode {
 
 namespace {
 
-// sigma and its first three derivatives at z
-inline void activate(Activation act, double z, double& s0, double& s1, double& s2, double& s3) {
-    switch (act) {
-        case Activation::Tanh: {
-            const double t = std::tanh(z);
-            s0 = t;
-            s1 = 1.0 - t * t;
-            s2 = -2.0 * t * s1;
-            s3 = -2.0 * s1 * s1 + 4.0 * t * t * s1;
-            break;
-        }
-        case Activation::Sigmoid: {
-            const double e = std::exp(-std::fabs(z));
-            const double s = z >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
-            s0 = s;
-            s1 = s * (1.0 - s);
-            s2 = s1 * (1.0 - 2.0 * s);
-            s3 = s2 * (1.0 - 2.0 * s) - 2.0 * s1 * s1;
-            break;
-        }
-        case Activation::Sin:
-            s0 = std::sin(z);
-            s1 = std::cos(z);
-            s2 = -s0;
-            s3 = -s1;
-            break;
-    }
-}
-
-// Everything the reverse pass needs for one point: per layer the activations, their first two
-// x-derivatives, and sigma', sigma'', sigma''' with z', z''.
+// Everything the reverse pass needs, for all K points at once: per layer (point-major,
+// [k * width + r]) the activations, their first two x-derivatives, the first three derivatives
+// of sigma, and z', z''. Layers run for every point together, so the activation goes through
+// the vectorized math library.
 struct Trace {
+    std::size_t K = 0;
     std::vector<std::vector<double>> a, a1, a2, s1, s2, s3, z1, z2;
+    std::vector<double> zbuf;                          // pre-activations of one layer
     std::vector<double> ab, a1b, a2b, pb, p1b, p2b;  // reverse-pass scratch
     std::vector<std::size_t> off;                      // parameter offset of each layer
 };
 
 int layer_in(const Net& net, std::size_t l) { return l == 0 ? 1 : net.widths[l - 1]; }
 
-void forward(const Net& net, const double* p, double x, Trace& t, double* N, double* N1, double* N2) {
+// a = sigma(z) with sigma', sigma'' and sigma''' (in s1, s2, s3) over n values.
+void activate_all(Activation act, const double* z, double* a, double* s1, double* s2, double* s3, std::size_t n) {
+    switch (act) {
+        case Activation::Tanh:
+            vmath::apply(vmath::Tanh, z, a, n);
+            for (std::size_t i = 0; i < n; ++i) {
+                const double t = a[i], d = 1.0 - t * t;
+                s1[i] = d;
+                s2[i] = -2.0 * t * d;
+                s3[i] = -2.0 * d * d + 4.0 * t * t * d;
+            }
+            break;
+        case Activation::Sigmoid:
+            for (std::size_t i = 0; i < n; ++i) s3[i] = -std::fabs(z[i]);
+            vmath::apply(vmath::Exp, s3, s3, n);
+            for (std::size_t i = 0; i < n; ++i) {
+                const double e = s3[i], v = z[i] >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+                a[i] = v;
+                s1[i] = v * (1.0 - v);
+                s2[i] = s1[i] * (1.0 - 2.0 * v);
+                s3[i] = s2[i] * (1.0 - 2.0 * v) - 2.0 * s1[i] * s1[i];
+            }
+            break;
+        case Activation::Sin:
+            vmath::apply(vmath::Sin, z, a, n);
+            vmath::apply(vmath::Cos, z, s1, n);
+            for (std::size_t i = 0; i < n; ++i) {
+                s2[i] = -a[i];
+                s3[i] = -s1[i];
+            }
+            break;
+    }
+}
+
+void forward(const Net& net, const double* p, const double* x, std::size_t K, Trace& t, double* N, double* N1,
+             double* N2) {
     const std::size_t L = net.widths.size();
+    t.K = K;
     t.a.resize(L + 1);
     t.a1.resize(L + 1);
     t.a2.resize(L + 1);
@@ -56,64 +68,64 @@ void forward(const Net& net, const double* p, double x, Trace& t, double* N, dou
     t.s3.resize(L);
     t.z1.resize(L);
     t.z2.resize(L);
-    t.a[0].assign(1, x);
-    t.a1[0].assign(1, 1.0);
-    t.a2[0].assign(1, 0.0);
+    t.a[0].assign(x, x + K);
+    t.a1[0].assign(K, 1.0);
+    t.a2[0].assign(K, 0.0);
     const double* w = p;
     for (std::size_t l = 0; l < L; ++l) {
-        const int in = layer_in(net, l), out = net.widths[l];
-        const double* b = w + static_cast<std::size_t>(in) * out;
-        auto& a = t.a[l + 1];
-        auto& a1 = t.a1[l + 1];
-        auto& a2 = t.a2[l + 1];
-        a.resize(out);
-        a1.resize(out);
-        a2.resize(out);
-        t.s1[l].resize(out);
-        t.s2[l].resize(out);
-        t.s3[l].resize(out);
-        t.z1[l].resize(out);
-        t.z2[l].resize(out);
-        for (int r = 0; r < out; ++r) {
-            double z = b[r], z1 = 0, z2 = 0;
-            for (int c = 0; c < in; ++c) {
-                const double wrc = w[r * in + c];
-                z += wrc * t.a[l][c];
-                z1 += wrc * t.a1[l][c];
-                z2 += wrc * t.a2[l][c];
+        const std::size_t in = static_cast<std::size_t>(layer_in(net, l)), out = static_cast<std::size_t>(net.widths[l]);
+        const double* b = w + in * out;
+        const std::size_t n = K * out;
+        for (auto* v : {&t.a[l + 1], &t.a1[l + 1], &t.a2[l + 1], &t.s1[l], &t.s2[l], &t.s3[l], &t.z1[l], &t.z2[l]})
+            v->resize(n);
+        t.zbuf.resize(n);
+        double* z = t.zbuf.data();
+        const double *A = t.a[l].data(), *A1 = t.a1[l].data(), *A2 = t.a2[l].data();
+        double *Z1 = t.z1[l].data(), *Z2 = t.z2[l].data();
+        for (std::size_t k = 0; k < K; ++k)
+            for (std::size_t r = 0; r < out; ++r) {
+                double zz = b[r], z1 = 0, z2 = 0;
+                for (std::size_t c = 0; c < in; ++c) {
+                    const double wrc = w[r * in + c];
+                    zz += wrc * A[k * in + c];
+                    z1 += wrc * A1[k * in + c];
+                    z2 += wrc * A2[k * in + c];
+                }
+                z[k * out + r] = zz;
+                Z1[k * out + r] = z1;
+                Z2[k * out + r] = z2;
             }
-            double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-            activate(net.act, z, s0, s1, s2, s3);
-            a[r] = s0;
-            a1[r] = s1 * z1;
-            a2[r] = s2 * z1 * z1 + s1 * z2;
-            t.s1[l][r] = s1;
-            t.s2[l][r] = s2;
-            t.s3[l][r] = s3;
-            t.z1[l][r] = z1;
-            t.z2[l][r] = z2;
+        activate_all(net.act, z, t.a[l + 1].data(), t.s1[l].data(), t.s2[l].data(), t.s3[l].data(), n);
+        double *a1 = t.a1[l + 1].data(), *a2 = t.a2[l + 1].data();
+        const double *s1 = t.s1[l].data(), *s2 = t.s2[l].data();
+        for (std::size_t i = 0; i < n; ++i) {
+            a1[i] = s1[i] * Z1[i];
+            a2[i] = s2[i] * Z1[i] * Z1[i] + s1[i] * Z2[i];
         }
         w = b + out;
     }
-    const int in = layer_in(net, L);
-    const double* b = w + static_cast<std::size_t>(in) * net.m;
-    for (int r = 0; r < net.m; ++r) {
-        double n0 = b[r], n1 = 0, n2 = 0;
-        for (int c = 0; c < in; ++c) {
-            const double wrc = w[r * in + c];
-            n0 += wrc * t.a[L][c];
-            n1 += wrc * t.a1[L][c];
-            n2 += wrc * t.a2[L][c];
+    const std::size_t in = static_cast<std::size_t>(layer_in(net, L)), M = static_cast<std::size_t>(net.m);
+    const double* b = w + in * M;
+    const double *A = t.a[L].data(), *A1 = t.a1[L].data(), *A2 = t.a2[L].data();
+    for (std::size_t k = 0; k < K; ++k)
+        for (std::size_t r = 0; r < M; ++r) {
+            double n0 = b[r], n1 = 0, n2 = 0;
+            for (std::size_t c = 0; c < in; ++c) {
+                const double wrc = w[r * in + c];
+                n0 += wrc * A[k * in + c];
+                n1 += wrc * A1[k * in + c];
+                n2 += wrc * A2[k * in + c];
+            }
+            N[k * M + r] = n0;
+            N1[k * M + r] = n1;
+            if (N2) N2[k * M + r] = n2;
         }
-        N[r] = n0;
-        N1[r] = n1;
-        N2[r] = n2;
-    }
 }
 
-// Adds to g the gradient w.r.t. the parameters of sum_r (Nb[r] N_r + N1b[r] N'_r + N2b[r] N''_r).
-void backward(const Net& net, const double* p, Trace& t, const double* Nb, const double* N1b, const double* N2b,
-              double* g) {
+// Adds to g the gradient w.r.t. the parameters of sum_r (Nb[r] N_r + N1b[r] N'_r + N2b[r] N''_r)
+// at point k of the trace.
+void backward(const Net& net, const double* p, Trace& t, std::size_t k, const double* Nb, const double* N1b,
+              const double* N2b, double* g) {
     const std::size_t L = net.widths.size();
     std::vector<std::size_t>& off = t.off;
     if (off.size() != L + 1) {
@@ -125,20 +137,20 @@ void backward(const Net& net, const double* p, Trace& t, const double* Nb, const
             o += static_cast<std::size_t>(in) * out + out;
         }
     }
-    // output layer
-    const int inL = layer_in(net, L);
+    const std::size_t inL = static_cast<std::size_t>(layer_in(net, L));
     const double* W = p + off[L];
     double* gW = g + off[L];
-    double* gb = gW + static_cast<std::size_t>(inL) * net.m;
+    double* gb = gW + inL * net.m;
     std::vector<double>& ab = t.ab;
     std::vector<double>& a1b = t.a1b;
     std::vector<double>& a2b = t.a2b;
     ab.assign(inL, 0.0);
     a1b.assign(inL, 0.0);
     a2b.assign(inL, 0.0);
+    const double *aL = t.a[L].data() + k * inL, *a1L = t.a1[L].data() + k * inL, *a2L = t.a2[L].data() + k * inL;
     for (int r = 0; r < net.m; ++r) {
-        for (int c = 0; c < inL; ++c) {
-            gW[r * inL + c] += Nb[r] * t.a[L][c] + N1b[r] * t.a1[L][c] + N2b[r] * t.a2[L][c];
+        for (std::size_t c = 0; c < inL; ++c) {
+            gW[r * inL + c] += Nb[r] * aL[c] + N1b[r] * a1L[c] + N2b[r] * a2L[c];
             ab[c] += W[r * inL + c] * Nb[r];
             a1b[c] += W[r * inL + c] * N1b[r];
             a2b[c] += W[r * inL + c] * N2b[r];
@@ -146,23 +158,26 @@ void backward(const Net& net, const double* p, Trace& t, const double* Nb, const
         gb[r] += Nb[r];
     }
     for (std::size_t l = L; l-- > 0;) {
-        const int in = layer_in(net, l), out = net.widths[l];
+        const std::size_t in = static_cast<std::size_t>(layer_in(net, l)), out = static_cast<std::size_t>(net.widths[l]);
         const double* Wl = p + off[l];
         double* gWl = g + off[l];
-        double* gbl = gWl + static_cast<std::size_t>(in) * out;
+        double* gbl = gWl + in * out;
         std::vector<double>& pb = t.pb;
         std::vector<double>& p1b = t.p1b;
         std::vector<double>& p2b = t.p2b;
         pb.assign(in, 0.0);
         p1b.assign(in, 0.0);
         p2b.assign(in, 0.0);
-        for (int r = 0; r < out; ++r) {
-            const double s1 = t.s1[l][r], s2 = t.s2[l][r], s3 = t.s3[l][r], z1 = t.z1[l][r], z2 = t.z2[l][r];
+        const double *ap = t.a[l].data() + k * in, *a1p = t.a1[l].data() + k * in, *a2p = t.a2[l].data() + k * in;
+        const std::size_t at = k * out;
+        for (std::size_t r = 0; r < out; ++r) {
+            const double s1 = t.s1[l][at + r], s2 = t.s2[l][at + r], s3 = t.s3[l][at + r];
+            const double z1 = t.z1[l][at + r], z2 = t.z2[l][at + r];
             const double z2b = a2b[r] * s1;
             const double z1b = a1b[r] * s1 + a2b[r] * 2.0 * s2 * z1;
             const double zb = ab[r] * s1 + a1b[r] * s2 * z1 + a2b[r] * (s3 * z1 * z1 + s2 * z2);
-            for (int c = 0; c < in; ++c) {
-                gWl[r * in + c] += zb * t.a[l][c] + z1b * t.a1[l][c] + z2b * t.a2[l][c];
+            for (std::size_t c = 0; c < in; ++c) {
+                gWl[r * in + c] += zb * ap[c] + z1b * a1p[c] + z2b * a2p[c];
                 if (l > 0) {
                     pb[c] += Wl[r * in + c] * zb;
                     p1b[c] += Wl[r * in + c] * z1b;
@@ -194,9 +209,7 @@ std::size_t Net::n_params() const {
 
 void Net::eval(const double* p, const double* x, std::size_t K, double* N, double* d1, double* d2) const {
     Trace t;
-    std::vector<double> n2(m);
-    for (std::size_t k = 0; k < K; ++k)
-        forward(*this, p, x[k], t, N + k * m, d1 + k * m, d2 ? d2 + k * m : n2.data());
+    forward(*this, p, x, K, t, N, d1, d2);
 }
 
 void Problem::coefs(double x, double c[3][3]) const {
@@ -271,7 +284,8 @@ void residuals_or_gradient(const Net& net, const Problem& pb, const Rhs& rhs, co
     const bool second = pb.order == 2;
     std::vector<double> N(K * M), N1(K * M), N2(K * M), y(K * M), y1(K * M), y2(K * M), f(K * M), fy(K * M * M),
         fdy(second ? K * M * M : 0);
-    net.eval(p, x, K, N.data(), N1.data(), N2.data());
+    Trace t;  // one forward pass for every point, kept for the reverse passes
+    forward(net, p, x, K, t, N.data(), N1.data(), N2.data());
     pb.trial_values(x, K, m, N.data(), N1.data(), N2.data(), y.data(), y1.data(), y2.data());
     rhs.eval(x, y.data(), second ? y1.data() : nullptr, K, f.data(), fy.data(), second ? fdy.data() : nullptr);
     const std::vector<double>& lhs = second ? y2 : y1;
@@ -281,10 +295,8 @@ void residuals_or_gradient(const Net& net, const Problem& pb, const Rhs& rhs, co
     if (grad) std::fill(grad, grad + P, 0.0);
     std::vector<double> g0(M), g1(M), g2(M);
     const double scale = 2.0 / static_cast<double>(K * M);  // d mean(r^2) / d r
-    Trace t;
-    std::vector<double> n0(M), n1(M), n2(M), s0(M), s1(M), s2(M);
+    std::vector<double> s0(M), s1(M), s2(M);
     for (std::size_t k = 0; k < K; ++k) {
-        forward(net, p, x[k], t, n0.data(), n1.data(), n2.data());
         double c[3][3];
         pb.coefs(x[k], c);
         const int q = second ? 2 : 1;
@@ -303,7 +315,7 @@ void residuals_or_gradient(const Net& net, const Problem& pb, const Rhs& rhs, co
                 s1[l] = own * c[q][1] - fyl * c[0][1] - fdyl * c[1][1];
                 s2[l] = own * c[q][2] - fyl * c[0][2] - fdyl * c[1][2];
             }
-            if (J) backward(net, p, t, s0.data(), s1.data(), s2.data(), J + (k * M + i) * P);
+            if (J) backward(net, p, t, k, s0.data(), s1.data(), s2.data(), J + (k * M + i) * P);
             if (grad) {  // the loss gradient needs one reverse pass per point: sum the seeds first
                 const double w = scale * r[k * M + i];
                 for (std::size_t l = 0; l < M; ++l) {
@@ -313,7 +325,7 @@ void residuals_or_gradient(const Net& net, const Problem& pb, const Rhs& rhs, co
                 }
             }
         }
-        if (grad) backward(net, p, t, g0.data(), g1.data(), g2.data(), grad);
+        if (grad) backward(net, p, t, k, g0.data(), g1.data(), g2.data(), grad);
     }
 }
 
