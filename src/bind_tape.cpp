@@ -46,6 +46,9 @@ std::pair<fastcalc::TapeInput, std::size_t> columns(const Tape& t, const std::ve
     return {in, N};
 }
 
+// An output array NumPy allocates without zeroing; C++ fills it with the GIL released.
+py::array_t<double> empty(std::vector<py::ssize_t> shape) { return py::array_t<double>(shape); }
+
 TapeOptions opts(bool simd) {
     TapeOptions o;
     o.simd = simd;
@@ -75,27 +78,28 @@ void register_tape(py::module_& m) {
             "eval",
             [](const Tape& t, darray X, bool simd) {
                 const std::size_t N = rows(t, X);
-                std::vector<double> Y(N * static_cast<std::size_t>(t.n_outputs()));
+                auto Y = empty({static_cast<py::ssize_t>(N), t.n_outputs()});
+                double* y = Y.mutable_data();
                 {
                     py::gil_scoped_release release;
-                    t.eval(X.data(), N, Y.data(), opts(simd));
+                    t.eval(X.data(), N, y, opts(simd));
                 }
-                return to_array(std::move(Y), {static_cast<py::ssize_t>(N), t.n_outputs()});
+                return Y;
             },
             py::arg("X"), py::arg("simd") = true)
         .def(
             "gradient",
             [](const Tape& t, darray X, bool simd) {
-                const std::size_t N = rows(t, X), m = static_cast<std::size_t>(t.n_outputs()),
-                                  n = static_cast<std::size_t>(t.n_vars());
-                std::vector<double> Y(N * m), G(N * m * n);
+                const std::size_t N = rows(t, X);
+                const auto sN = static_cast<py::ssize_t>(N);
+                auto Y = empty({sN, t.n_outputs()});
+                auto G = empty({sN, t.n_outputs(), t.n_vars()});
+                double *y = Y.mutable_data(), *g = G.mutable_data();
                 {
                     py::gil_scoped_release release;
-                    t.gradient(X.data(), N, Y.data(), G.data(), opts(simd));
+                    t.gradient(X.data(), N, y, g, opts(simd));
                 }
-                const auto sN = static_cast<py::ssize_t>(N);
-                return py::make_tuple(to_array(std::move(Y), {sN, t.n_outputs()}),
-                                      to_array(std::move(G), {sN, t.n_outputs(), t.n_vars()}));
+                return py::make_tuple(Y, G);
             },
             py::arg("X"), py::arg("simd") = true)
         .def(
@@ -172,12 +176,13 @@ void register_tape(py::module_& m) {
             "eval_columns",
             [](const Tape& t, std::vector<darray> cols, bool simd) {
                 const auto [in, N] = columns(t, cols);
-                std::vector<double> Y(N * static_cast<std::size_t>(t.n_outputs()));
+                auto Y = empty({static_cast<py::ssize_t>(N), t.n_outputs()});
+                double* y = Y.mutable_data();
                 {
                     py::gil_scoped_release release;
-                    t.eval(in, N, Y.data(), opts(simd));
+                    t.eval(in, N, y, opts(simd));
                 }
-                return to_array(std::move(Y), {static_cast<py::ssize_t>(N), t.n_outputs()});
+                return Y;
             },
             py::arg("cols"), py::arg("simd") = true,
             "Like eval, with each variable's values in its own 1-d array (no copy into rows).")
@@ -185,15 +190,15 @@ void register_tape(py::module_& m) {
             "gradient_columns",
             [](const Tape& t, std::vector<darray> cols, bool simd) {
                 const auto [in, N] = columns(t, cols);
-                const std::size_t m = static_cast<std::size_t>(t.n_outputs()), n = static_cast<std::size_t>(t.n_vars());
-                std::vector<double> Y(N * m), G(N * m * n);
+                const auto sN = static_cast<py::ssize_t>(N);
+                auto Y = empty({sN, t.n_outputs()});
+                auto G = empty({sN, t.n_outputs(), t.n_vars()});
+                double *y = Y.mutable_data(), *g = G.mutable_data();
                 {
                     py::gil_scoped_release release;
-                    t.gradient(in, N, Y.data(), G.data(), opts(simd));
+                    t.gradient(in, N, y, g, opts(simd));
                 }
-                const auto sN = static_cast<py::ssize_t>(N);
-                return py::make_tuple(to_array(std::move(Y), {sN, t.n_outputs()}),
-                                      to_array(std::move(G), {sN, t.n_outputs(), t.n_vars()}));
+                return py::make_tuple(Y, G);
             },
             py::arg("cols"), py::arg("simd") = true)
         .def(py::pickle(

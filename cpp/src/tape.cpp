@@ -10,7 +10,7 @@ namespace fastcalc {
 
 namespace {
 
-constexpr std::size_t kBlock = 256;  // points per block: a slot's values stay in L1
+constexpr std::size_t kBlock = 128;  // points per block: a slot's values stay in L1
 
 int arity(Op op) {
     switch (op) {
@@ -273,7 +273,11 @@ void partials(const Tape& t, std::size_t nb, const double* v, double* da, double
             }
             case Op::PowI: {
                 const long e = static_cast<long>(c[i]);
-                for (std::size_t p = 0; p < nb; ++p) A[p] = e == 0 ? 0.0 : static_cast<double>(e) * ipow(a[p], e - 1);
+                if (e == 2) {
+                    for (std::size_t p = 0; p < nb; ++p) A[p] = 2.0 * a[p];
+                } else {
+                    for (std::size_t p = 0; p < nb; ++p) A[p] = e == 0 ? 0.0 : static_cast<double>(e) * ipow(a[p], e - 1);
+                }
                 if (second)
                     for (std::size_t p = 0; p < nb; ++p)
                         AA[p] = (e == 0 || e == 1) ? 0.0 : static_cast<double>(e) * static_cast<double>(e - 1) * ipow(a[p], e - 2);
@@ -372,10 +376,14 @@ struct Adjoints {
     }
 };
 
-bool needs_partials(Op op) {
+// Operations whose local derivative needs another transcendental (cos for sin, ...) keep it in
+// a partials array; the others are read off the values in the reverse sweep.
+bool needs_partials(Op op, double c) {
     switch (op) {
         case Op::Const: case Op::Var: case Op::Add: case Op::Sub: case Op::Mul: case Op::Div: case Op::Neg:
+        case Op::Exp: case Op::Tanh: case Op::Sqrt: case Op::Sigmoid: case Op::Tan: case Op::Abs:
             return false;
+        case Op::PowI: return c != 2.0;
         default: return true;
     }
 }
@@ -387,7 +395,7 @@ void Tape::gradient(const TapeInput& X, std::size_t N, double* Y, double* G, con
     // Only nonlinear unary operations and powers keep partials; sums, products and quotients
     // read the values directly in the reverse sweep.
     std::vector<unsigned char> lin(n);
-    for (std::size_t i = 0; i < n; ++i) lin[i] = active_[i] && needs_partials(static_cast<Op>(ops_[i]));
+    for (std::size_t i = 0; i < n; ++i) lin[i] = active_[i] && needs_partials(static_cast<Op>(ops_[i]), consts_[i]);
     for_blocks(N, o, [&](Scratch& s, std::size_t s0, std::size_t nb) {
         s.size(n, true, false);
         double* v = s.v.data();
@@ -444,6 +452,23 @@ void Tape::gradient(const TapeInput& X, std::size_t N, double* Y, double* G, con
                         if (ua) adj.add(a, [&](std::size_t p) { return g[p] / vb[p]; });
                         if (ub) adj.add(b, [&](std::size_t p) { return -g[p] * vi[p] / vb[p]; });
                         break;
+                    case Op::Exp: adj.add(a, [&](std::size_t p) { return g[p] * vi[p]; }); break;
+                    case Op::Tanh: adj.add(a, [&](std::size_t p) { return g[p] * (1.0 - vi[p] * vi[p]); }); break;
+                    case Op::Tan: adj.add(a, [&](std::size_t p) { return g[p] * (1.0 + vi[p] * vi[p]); }); break;
+                    case Op::Sqrt: adj.add(a, [&](std::size_t p) { return g[p] * (0.5 / vi[p]); }); break;
+                    case Op::Sigmoid: adj.add(a, [&](std::size_t p) { return g[p] * (vi[p] * (1.0 - vi[p])); }); break;
+                    case Op::Abs:
+                        adj.add(a, [&](std::size_t p) {
+                            const double x = va[p];
+                            return g[p] * (x > 0 ? 1.0 : (x < 0 ? -1.0 : (x == 0 ? 0.0 : x)));
+                        });
+                        break;
+                    case Op::PowI:
+                        if (consts_[i] == 2.0) {
+                            adj.add(a, [&](std::size_t p) { return g[p] * (2.0 * va[p]); });
+                            break;
+                        }
+                        [[fallthrough]];
                     default: {
                         const double* A = s.da.data() + i * kBlock;
                         if (ua) adj.add(a, [&](std::size_t p) { return g[p] * A[p]; });
