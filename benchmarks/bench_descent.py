@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 
 import fastcalc as fc  # noqa: E402
-from compare_descent import PROBLEMS, jax_gd, numpy_gd  # noqa: E402
+from descent_loops import PROBLEMS, jax_gd, numpy_gd  # noqa: E402
 
 K, STEPS = 10_000, 1_000
 X0 = np.random.default_rng(0).uniform(-2, 2, (K, 2))
@@ -24,7 +23,7 @@ def test_gd_many_starts(benchmark, name, who):
     if who.startswith("fastcalc"):
         f, jit = fc.expr(text), who.endswith("native")
         fc.descent(f, X0[:8], lr=lr, steps=1, history=False, jit=jit)  # compile the kernel first
-        run = lambda: fc.descent(f, X0, lr=lr, steps=STEPS, history=False, jit=jit)  # noqa: E731
+        run = lambda: fc.descent(f, X0, lr=lr, steps=STEPS, history=False, threads=1, jit=jit)  # noqa: E731
     elif who == "numpy":
         run = lambda: numpy_gd(name, X0, lr, STEPS)  # noqa: E731
     else:

@@ -81,7 +81,7 @@ DescentOptions options(const py::dict& kw) {
     o.history = kw["history"].cast<bool>();
     o.history_every = kw["history_every"].cast<std::size_t>();
     o.threads = kw["threads"].cast<int>();
-    if (kw.contains("fused_gd")) o.fused_gd = reinterpret_cast<FusedGD>(kw["fused_gd"].cast<std::uintptr_t>());
+    if (kw.contains("fused")) o.fused = reinterpret_cast<FusedStep>(kw["fused"].cast<std::uintptr_t>());
     return o;
 }
 

@@ -74,3 +74,17 @@ def test_fit_bad_input():
         fc.fit(E("a*x"), [1.0, 2.0], [1.0], ["a"])
     with pytest.raises(ValueError, match="huber"):
         fc.fit(E("a*x"), [1.0], [1.0], ["a"], loss="huber")
+
+
+@pytest.mark.parametrize("text", [
+    "x*exp(-(x**2+y**2)) + sin(3*x)*tanh(y)", "log(1 + x**2) / (2 + cos(y))", "sqrt(x**2 + y**2 + 1)**1.5",
+    "abs(x - y) + sigmoid(x*y) - atan(x) + asin(y/3) + acos(x/3)", "x**-2 + y**3 - sinh(x) + cosh(y)",
+    "tan(x/2) * exp(y) / (1 + x**4)", "x**y"])
+def test_program_matches_tape(text):
+    f = E(text)
+    X = np.random.default_rng(5).uniform(0.2, 1.4, (37, len(f.vars)))
+    n = len(f.vars)
+    R = fc.optimize._program(f, 2).eval(X)
+    np.testing.assert_allclose(R[:, 0], f(X), rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(R[:, 1:1 + n], fc.gradient(f, X), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(R[:, 1 + n:].reshape(-1, n, n), fc.hessian(f, X), rtol=1e-10, atol=1e-11)

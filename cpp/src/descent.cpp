@@ -196,23 +196,55 @@ FASTCALC_INLINE void run_lanes(Lanes& S, std::size_t j0, std::size_t m, const De
         for (std::size_t d = 0; d < n; ++d) R.x[(j0 + j) * n + d] = x[d * L + j];
 }
 
-// gd with a compiled kernel (FusedGD). The kernel runs the active lanes, compacted to a prefix,
-// with no masks; when some lane must stop at step t it returns with x at step t, and this code
-// (the interpreter) evaluates the block there, finishes the stopped runs, applies step t to
-// the others with the same formula, and compacts. Same bits as run_lanes.
-template <class Eval, class Poll>
-void run_lanes_fused(Lanes& S, std::size_t j0, std::size_t m, const DescentOptions& o, DescentResult& R,
-                     Eval& ev, Poll& poll) {
+// The step of run_lanes for one lane (the same formulas, so the same bits).
+FASTCALC_INLINE void step_lane(Lanes& S, std::size_t j, std::size_t t, const DescentOptions& o, double sg) {
+    const std::size_t L = S.L;
+    const double c1 = 1.0 - std::pow(o.beta1, static_cast<double>(t + 1));
+    const double c2 = 1.0 - std::pow(o.beta2, static_cast<double>(t + 1));
+    for (std::size_t d = 0; d < S.n; ++d) {
+        const std::size_t i = d * L + j;
+        const double G = sg * S.g[i], lr = S.lr[j];
+        switch (o.method) {
+            case DescentMethod::GD: S.x[i] = S.x[i] - lr * G; break;
+            case DescentMethod::Momentum:
+            case DescentMethod::Nesterov: {
+                const double v = o.momentum * S.s1[i] + G;
+                S.x[i] = S.x[i] - lr * (o.method == DescentMethod::Nesterov ? G + o.momentum * v : v);
+                S.s1[i] = v;
+                break;
+            }
+            case DescentMethod::Adam: {
+                const double mm = o.beta1 * S.s1[i] + (1.0 - o.beta1) * G;
+                const double vv = o.beta2 * S.s2[i] + (1.0 - o.beta2) * (G * G);
+                S.x[i] = S.x[i] - lr * (mm / c1) / (std::sqrt(vv / c2) + o.eps);
+                S.s1[i] = mm, S.s2[i] = vv;
+                break;
+            }
+        }
+    }
+}
+
+// A compiled step kernel (FusedStep). It runs the active lanes, compacted to a prefix, with
+// no masks; when some lane must stop at step t it returns with the state at step t, and this
+// code (the interpreter) evaluates the block there, finishes the stopped runs, applies step t
+// to the others (step_lane), and compacts. Same bits as run_lanes.
+template <class Kernel, class Eval, class Poll>
+FASTCALC_INLINE void run_lanes_fused(Lanes& S, std::size_t j0, std::size_t m, const DescentOptions& o,
+                                     DescentResult& R, Kernel& kernel, Eval& ev, Poll& poll) {
     constexpr std::size_t L = 64;
     const std::size_t n = S.n, every = std::max<std::size_t>(o.history_every, 1);
     const double sg = o.maximize ? -1.0 : 1.0, tol2 = o.tol > 0 ? o.tol * o.tol : -1.0;
     std::vector<std::size_t> run(m);  // lane -> run index
     for (std::size_t j = 0; j < m; ++j) run[j] = j0 + j;
-    std::vector<double> xb(n * L);
+    std::vector<double> xb(n * L), s1b(n * L), s2b(n * L);
     std::size_t ma = m;
     auto pad = [&] {  // dead lanes [ma, 64) copy lane 0: finite, and stop no earlier than it
         for (std::size_t j = ma; j < L; ++j) {
-            for (std::size_t d = 0; d < n; ++d) S.x[d * L + j] = ma ? S.x[d * L] : 0.0;
+            for (std::size_t d = 0; d < n; ++d) {
+                S.x[d * L + j] = ma ? S.x[d * L] : 0.0;
+                S.s1[d * L + j] = ma ? S.s1[d * L] : 0.0;
+                S.s2[d * L + j] = ma ? S.s2[d * L] : 0.0;
+            }
             S.lr[j] = ma ? S.lr[0] : 1.0;
             S.lim[j] = ma ? S.lim[0] : HUGE_VAL;
         }
@@ -251,8 +283,10 @@ void run_lanes_fused(Lanes& S, std::size_t j0, std::size_t m, const DescentOptio
         std::size_t t1 = std::min(o.steps, t + 4096);
         if (o.history) t1 = std::min(t1, (t / every + 1) * every);
         const long mp = static_cast<long>((ma + 7) / 8 * 8);
-        const auto tr = static_cast<std::size_t>(o.fused_gd(static_cast<long>(t), static_cast<long>(t1), mp, S.x.data(),
-                                                            xb.data(), S.lr.data(), S.lim.data(), tol2, sg));
+        const auto tr = static_cast<std::size_t>(kernel(static_cast<long>(t), static_cast<long>(t1), mp, S.x.data(),
+                                                        xb.data(), S.s1.data(), s1b.data(), S.s2.data(), s2b.data(),
+                                                        S.lr.data(), S.lim.data(), tol2, o.momentum, o.beta1,
+                                                        o.beta2, o.eps));
         if (tr == t1) {
             t = t1;
         } else {  // some lane stops at step tr
@@ -263,12 +297,12 @@ void run_lanes_fused(Lanes& S, std::size_t j0, std::size_t m, const DescentOptio
                 if (c != 0.0) {
                     finish(j, tr, c);
                     --ma;  // move the last active lane here
-                    for (std::size_t d = 0; d < n; ++d) S.x[d * L + j] = S.x[d * L + ma], S.g[d * L + j] = S.g[d * L + ma];
+                    for (double* v : {S.x.data(), S.g.data(), S.s1.data(), S.s2.data()})
+                        for (std::size_t d = 0; d < n; ++d) v[d * L + j] = v[d * L + ma];
                     S.lr[j] = S.lr[ma], S.lim[j] = S.lim[ma], run[j] = run[ma];
                 }
             }
-            for (std::size_t d = 0; d < n; ++d)
-                for (std::size_t j = 0; j < ma; ++j) S.x[d * L + j] = S.x[d * L + j] - S.lr[j] * (sg * S.g[d * L + j]);
+            for (std::size_t j = 0; j < ma; ++j) step_lane(S, j, tr, o, sg);
             pad();
             t = tr + 1;
         }
@@ -348,10 +382,76 @@ struct BlockEval {
     }
 };
 
+// FusedStep's contract run by the interpreter on the gradient-only code: no masks (the lanes
+// are compacted), stop test before any update, so no double buffering.
+struct InterpStep {
+    const Program::Instr* code;
+    std::size_t ncode, n;
+    const std::size_t* gslot;  // slots of the gradient components
+    double* S;
+    DescentMethod method;
+    double sg;
+    FASTCALC_INLINE long operator()(long t0, long t1, long, double* x, double*, double* s1, double*, double* s2,
+                                    double*, const double* lr, const double* lim, double tol2, double mu, double b1,
+                                    double b2, double eps) const {
+        constexpr std::size_t L = 64;
+        double gn2[L];
+        for (long t = t0; t < t1; ++t) {
+            std::memcpy(S, x, n * L * sizeof(double));
+            prog::exec<L>(code, ncode, S, L);
+            for (std::size_t j = 0; j < L; ++j) gn2[j] = 0.0;
+            std::uint64_t bad = 0;
+            for (std::size_t d = 0; d < n; ++d) {
+                const double* g = S + gslot[d] * L;
+                for (std::size_t j = 0; j < L; ++j) {
+                    gn2[j] += g[j] * g[j];
+                    bad |= !(std::fabs(x[d * L + j]) <= lim[j]);
+                }
+            }
+            for (std::size_t j = 0; j < L; ++j) bad |= !(gn2[j] <= DBL_MAX) | (gn2[j] < tol2);
+            if (bad) return t;
+            const double c1 = 1.0 - std::pow(b1, static_cast<double>(t + 1));
+            const double c2 = 1.0 - std::pow(b2, static_cast<double>(t + 1));
+            for (std::size_t d = 0; d < n; ++d) {
+                const double* __restrict g = S + gslot[d] * L;
+                double* __restrict xd = x + d * L;
+                double* __restrict m1 = s1 + d * L;
+                double* __restrict m2 = s2 + d * L;
+                switch (method) {
+                    case DescentMethod::GD:
+                        for (std::size_t j = 0; j < L; ++j) xd[j] = xd[j] - lr[j] * (sg * g[j]);
+                        break;
+                    case DescentMethod::Momentum:
+                    case DescentMethod::Nesterov: {
+                        const bool nest = method == DescentMethod::Nesterov;
+                        for (std::size_t j = 0; j < L; ++j) {
+                            const double G = sg * g[j], v = mu * m1[j] + G;
+                            xd[j] = xd[j] - lr[j] * (nest ? G + mu * v : v);
+                            m1[j] = v;
+                        }
+                        break;
+                    }
+                    case DescentMethod::Adam:
+                        for (std::size_t j = 0; j < L; ++j) {
+                            const double G = sg * g[j];
+                            const double mm = b1 * m1[j] + (1.0 - b1) * G;
+                            const double vv = b2 * m2[j] + (1.0 - b2) * (G * G);
+                            xd[j] = xd[j] - lr[j] * (mm / c1) / (std::sqrt(vv / c2) + eps);
+                            m1[j] = mm, m2[j] = vv;
+                        }
+                        break;
+                }
+            }
+        }
+        return t1;
+    }
+};
+
 constexpr std::size_t LB = 64;  // lanes per block: slots of a typical tape stay in L1
 
 struct FastArgs {
     const Program* p;
+    const Program* grad_only;  // p without the value's instructions (the interpreted step kernel)
     const double *x0, *lr;
     std::size_t k, lr_count;
     const DescentOptions* o;
@@ -369,11 +469,23 @@ FASTCALC_CLONES void run_blocks(const FastArgs& a, std::size_t b0, std::size_t b
     for (std::size_t r = 0; r < res.size(); ++r) res[r] = p.result_slot(static_cast<int>(r));
     BlockEval<LB> ev{p.code().data(), p.code().size(), n, res.data(), slots.data()};
     auto poll = [&] { if (may_poll) a.intr->check(); };
+    std::vector<std::size_t> gres(n);
+    std::vector<double> gslots;
+    InterpStep interp{nullptr, 0, n, gres.data(), nullptr, a.o->method, a.o->maximize ? -1.0 : 1.0};
+    if (a.grad_only) {
+        const Program& q = *a.grad_only;
+        for (std::size_t d = 0; d < n; ++d) gres[d] = q.result_slot(static_cast<int>(1 + d));
+        gslots.resize(q.n_slots() * LB);
+        q.init_block(gslots.data(), LB);
+        interp.code = q.code().data(), interp.ncode = q.code().size(), interp.S = gslots.data();
+    }
     for (std::size_t b = b0; b < b1; ++b) {
         const std::size_t j0 = b * LB, m = std::min(LB, a.k - j0);
         load(S, j0, m, a.x0, a.lr, a.lr_count, *a.o);
-        if (a.o->fused_gd && a.o->method == DescentMethod::GD && !a.o->line_search)
-            run_lanes_fused(S, j0, m, *a.o, *a.R, ev, poll);
+        if (a.o->fused && !a.o->line_search)
+            run_lanes_fused(S, j0, m, *a.o, *a.R, a.o->fused, ev, poll);
+        else if (a.grad_only && !a.o->line_search)
+            run_lanes_fused(S, j0, m, *a.o, *a.R, interp, ev, poll);
         else
             run_lanes<LB>(S, j0, m, *a.o, *a.R, ev, poll, 4096);
     }
@@ -413,7 +525,8 @@ DescentResult descent(const Program& p, const double* x0, std::size_t k, const d
     const std::size_t n = static_cast<std::size_t>(p.n_vars());
     DescentResult R = make_result(k, n, o);
     const std::size_t nb = (k + LB - 1) / LB;
-    FastArgs a{&p, x0, lr, k, lr_count, &o, &R, &intr};
+    const Program grad_only = p.gradient_only();
+    FastArgs a{&p, &grad_only, x0, lr, k, lr_count, &o, &R, &intr};
 #ifdef FASTCALC_HAVE_OPENMP
     const int nt = o.threads > 0 ? o.threads : omp_get_max_threads();
     if (nt > 1 && nb > 1) {

@@ -255,6 +255,22 @@ Program::Program(const std::vector<std::int32_t>& ops, const std::vector<std::in
     for (int r : roots) result_slot_.push_back(slot[r]);
 }
 
+Program Program::gradient_only() const {
+    Program q = *this;
+    std::vector<char> live(n_slots_, 0);
+    for (std::size_t r = 1; r < result_slot_.size(); ++r) live[result_slot_[r]] = 1;
+    std::vector<Instr> kept;
+    for (std::size_t i = code_.size(); i-- > 0;) {  // backwards: a slot is live until written
+        const Instr& in = code_[i];
+        if (!live[in.d]) continue;
+        live[in.d] = 0;
+        live[in.a] = live[in.b] = 1;
+        kept.push_back(in);
+    }
+    q.code_.assign(kept.rbegin(), kept.rend());
+    return q;
+}
+
 void Program::init_block(double* S, std::size_t lanes) const {
     for (const auto& c : consts_) std::fill(S + c.first * lanes, S + (c.first + 1) * lanes, c.second);
 }

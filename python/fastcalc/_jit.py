@@ -1,5 +1,5 @@
 """Optional native kernels for descent's hot loop. An interpreted program keeps every temporary
-in memory; for many runs times many steps the gd loop of one compiled Program is generated as
+in memory; for many runs times many steps the step loop of one compiled Program is generated as
 C++ (the same operations in the same order, so the same bits), compiled once with the system
 compiler and cached on disk. Any failure (no compiler, FASTCALC_JIT=0) means: not available,
 and the interpreter runs instead."""
@@ -51,9 +51,10 @@ def _literal(v: float) -> str:
     return f"({v.hex()})"
 
 
-def gd_source(prog, maximize=False, tol=False) -> str:
-    """C++ source of the FusedGD kernel (cpp/include/fastcalc/descent.hpp) for a Program, for
-    one direction and with or without the tolerance test (compile-time: fewer operations)."""
+def step_source(prog, method="gd", maximize=False, tol=False) -> str:
+    """C++ source of the FusedStep kernel (cpp/include/fastcalc/descent.hpp) for a Program, one
+    method and direction, with or without the tolerance test (compile-time: fewer operations).
+    Every formula is run_lanes' (descent.cpp), operation for operation."""
     n = prog.n_vars
     name = {v: f"x{v}" for v in range(n)}
     for slot, val in prog.constants():
@@ -90,31 +91,55 @@ def gd_source(prog, maximize=False, tol=False) -> str:
          ["gn2 <= DBL_MAX"] + (["!(gn2 < tol2)"] if tol else [])
     body.append(f"            const double go = ({' & '.join(ok)}) ? 1.0 : 0.0;  // &, not &&: stays in mask registers")
     body.append("            hit += go == 0.0;")
+    states = {"gd": 0, "momentum": 1, "nesterov": 1, "adam": 2}[method]
     for v in range(n):
-        # x - lr (sg G): with sg = -1, x - lr (-G) is x + lr G exactly
-        body.append(f"            nx[{v} * 64 + j] = x{v} {'+' if maximize else '-'} lr[j] * G{v};")
-    copy = (f"            for (int d = 0; d < {n}; ++d)\n"
-            "                for (long j = 0; j < m; ++j) x[d * 64 + j] = cur[d * 64 + j];\n")
+        i = f"{v} * 64 + j"
+        body.append(f"            const double S{v} = {'-(G%d)' % v if maximize else 'G%d' % v};  // sg * g")
+        if method == "gd":
+            body.append(f"            nx[{i}] = x{v} - lr[j] * S{v};")
+        elif method in ("momentum", "nesterov"):
+            body.append(f"            const double m{v} = mu * cs1[{i}] + S{v};")
+            body.append(f"            ns1[{i}] = m{v};")
+            step = f"(S{v} + mu * m{v})" if method == "nesterov" else f"m{v}"
+            body.append(f"            nx[{i}] = x{v} - lr[j] * {step};")
+        else:
+            body.append(f"            const double a{v} = b1 * cs1[{i}] + (1.0 - b1) * S{v};")
+            body.append(f"            const double q{v} = b2 * cs2[{i}] + (1.0 - b2) * (S{v} * S{v});")
+            body.append(f"            ns1[{i}] = a{v};")
+            body.append(f"            ns2[{i}] = q{v};")
+            body.append(f"            nx[{i}] = x{v} - lr[j] * (a{v} / c1) / (std::sqrt(q{v} / c2) + eps);")
+    pairs = [("x", "xb")] + [("s1", "s1b")] * (states >= 1) + [("s2", "s2b")] * (states >= 2)
+    back = "".join(f"    fc_copy({a}, c_{a}, m, {n});\n" for a, _ in pairs)
+    swap = "".join(f"        std::swap(c_{a}, n_{a});\n" for a, _ in pairs)
+    start = "".join(f"    double* c_{a} = {a};\n    double* n_{a} = {b};\n" for a, b in pairs)
+    views = ("        const double* __restrict cr = c_x;\n        double* __restrict nx = n_x;\n"
+             + ("        const double* __restrict cs1 = c_s1;\n        double* __restrict ns1 = n_s1;\n" if states >= 1 else "")
+             + ("        const double* __restrict cs2 = c_s2;\n        double* __restrict ns2 = n_s2;\n" if states >= 2 else ""))
+    bias = ("        const double c1 = 1.0 - std::pow(b1, static_cast<double>(t + 1));\n"
+            "        const double c2 = 1.0 - std::pow(b2, static_cast<double>(t + 1));\n") if method == "adam" else ""
     return _PRELUDE + (
-        'extern "C" long fc_gd(long t0, long t1, long m, double* __restrict x, double* __restrict xb,\n'
-        "                      const double* __restrict lr, const double* __restrict lim, double tol2, double sg) {\n"
-        "    double* cur = x;\n"
-        "    double* nxt = xb;\n"
+        "#include <utility>\n"
+        "static void fc_copy(double* dst, const double* src, long m, int n) {\n"
+        "    if (dst != src)\n"
+        "        for (int d = 0; d < n; ++d)\n"
+        "            for (long j = 0; j < m; ++j) dst[d * 64 + j] = src[d * 64 + j];\n"
+        "}\n"
+        # restrict on every pointer: without it GCC 12 does not vectorize the lane loop
+        'extern "C" long fc_step(long t0, long t1, long m, double* __restrict x, double* __restrict xb,\n'
+        "                        double* __restrict s1, double* __restrict s1b, double* __restrict s2,\n"
+        "                        double* __restrict s2b, const double* __restrict lr,\n"
+        "                        const double* __restrict lim, double tol2, double mu, double b1, double b2,\n"
+        "                        double eps) {\n"
+        "    (void)s1, (void)s1b, (void)s2, (void)s2b, (void)tol2, (void)mu, (void)b1, (void)b2, (void)eps;\n"
+        + start +
         "    for (long t = t0; t < t1; ++t) {\n"
-        "        long hit = 0;\n"
-        "        const double* __restrict cr = cur;\n"
-        "        double* __restrict nx = nxt;\n"
+        "        long hit = 0;\n" + views + bias +
         "        for (long j = 0; j < m; ++j) {\n" + "\n".join(body) + "\n"
         "        }\n"
-        "        if (hit) {\n"
-        "            if (cur != x)\n" + copy +
+        "        if (hit) {\n" + back.replace("    ", "            ", 1).replace("\n    fc", "\n            fc") +
         "            return t;\n"
-        "        }\n"
-        "        double* tmp = cur;\n"
-        "        cur = nxt;\n"
-        "        nxt = tmp;\n"
-        "    }\n"
-        "    if (cur != x)\n" + copy.replace("            ", "        ", 1).replace("                for", "            for") +
+        "        }\n" + swap +
+        "    }\n" + back +
         "    return t1;\n"
         "}\n")
 
@@ -130,21 +155,24 @@ def _cache_dir() -> str:
     return d
 
 
-def gd_kernel(prog, maximize=False, tol=False):
-    """Address of the compiled gd kernel for prog, or None where no compiler is available."""
+def step_kernel(prog, method="gd", maximize=False, tol=False, compile=True):
+    """Address of the compiled step kernel for prog, or None where no compiler is available
+    (or, with compile=False, where it is not compiled yet)."""
     if os.environ.get("FASTCALC_JIT", "1") == "0" or prog.n_vars == 0:
         return None
     cxx = shutil.which(os.environ.get("CXX", "c++"))
     if cxx is None:
         return None
-    src = gd_source(prog, maximize, tol)
+    src = step_source(prog, method, maximize, tol)
     key = hashlib.sha256((cxx + " ".join(_FLAGS) + src).encode()).hexdigest()[:24]
     if key in _loaded:
         return _loaded[key][1]
     try:
         d = _cache_dir()
-        so = os.path.join(d, f"gd_{key}.so")
+        so = os.path.join(d, f"step_{key}.so")
         if not os.path.exists(so):
+            if not compile:
+                return None
             with tempfile.TemporaryDirectory(dir=d) as tmp:
                 cpp, out = os.path.join(tmp, "k.cpp"), os.path.join(tmp, "k.so")
                 with open(cpp, "w") as fh:
@@ -154,7 +182,7 @@ def gd_kernel(prog, maximize=False, tol=False):
                     return None
                 os.replace(out, so)  # atomic: concurrent processes see a whole file or none
         lib = ctypes.CDLL(so)
-        addr = ctypes.cast(lib.fc_gd, ctypes.c_void_p).value
+        addr = ctypes.cast(lib.fc_step, ctypes.c_void_p).value
     except (OSError, subprocess.SubprocessError):
         return None
     _loaded[key] = (lib, addr)

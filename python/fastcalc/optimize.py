@@ -61,13 +61,38 @@ def _tape_arrays(f, variables=None):
     return ops, args, consts, n_vars, outputs
 
 
+_PROGRAMS: dict = {}  # tape bytes, order, wrt -> Program (compiling one costs more than a small run)
+_KERNELS: dict = {}
+
+
+def _program_key(f, order=1, variables=None, wrt=()):
+    arrays = _tape_arrays(f, variables)
+    return tuple(np.asarray(a).tobytes() if hasattr(a, "__len__") else a for a in arrays) + (order, tuple(wrt))
+
+
 def _program(f, order=1, variables=None, wrt=()):
     if isinstance(f, _core.Program):
         return f
-    ops, args, consts, n_vars, outputs = _tape_arrays(f, variables)
-    return _core.Program(np.asarray(ops, np.int32), np.asarray(args, np.int32).reshape(-1, 2),
-                         np.asarray(consts, float), int(n_vars), np.asarray(outputs, np.int32).ravel(),
-                         order, list(wrt))
+    key = _program_key(f, order, variables, wrt)
+    prog = _PROGRAMS.get(key)
+    if prog is None:
+        ops, args, consts, n_vars, outputs = _tape_arrays(f, variables)
+        prog = _core.Program(np.asarray(ops, np.int32), np.asarray(args, np.int32).reshape(-1, 2),
+                             np.asarray(consts, float), int(n_vars), np.asarray(outputs, np.int32).ravel(),
+                             order, list(wrt))
+        if len(_PROGRAMS) >= 128:
+            _PROGRAMS.pop(next(iter(_PROGRAMS)))
+        _PROGRAMS[key] = prog
+    return prog
+
+
+def _kernel(prog, method, maximize, tol, compile):
+    key = (id(prog), method, maximize, tol)
+    hit = _KERNELS.get(key)  # (prog kept alive so that its id stays valid, address, compiled or tried)
+    if hit is None or (compile and not hit[2]):
+        from ._jit import step_kernel
+        hit = _KERNELS[key] = (prog, step_kernel(prog, method, maximize, tol, compile), compile)
+    return hit[1]
 
 
 # ---- descent -------------------------------------------------------------------------------
@@ -87,7 +112,7 @@ def _options(method, maximize, steps, tol, momentum, betas, line_search, history
     b1, b2 = betas
     return dict(method=METHODS[method], maximize=bool(maximize), steps=steps, tol=float(tol or 0.0),
                 momentum=float(momentum), beta1=float(b1), beta2=float(b2), line_search=bool(line_search),
-                history=bool(history), history_every=int(history_every), threads=int(threads))
+                history=bool(history), history_every=int(history_every), threads=int(threads or 1))
 
 
 def _starts(x0, lr, n):
@@ -121,33 +146,52 @@ def _result(d, params=None):
 
 
 def descent(f, x0, *, lr=0.1, steps=100, method="gd", maximize=False, tol=None, grad=None, momentum=0.9,
-            betas=(0.9, 0.999), line_search=False, history=True, history_every=1, threads=1,
+            betas=(0.9, 0.999), line_search=False, history=True, history_every=1, threads=None,
             jit=None) -> DescentResult:
     """Minimize f (maximize with maximize=True) from each start in x0 by gradient steps:
     gd: x -= lr f'(x); momentum: v = mu v + g, x -= lr v; nesterov: x -= lr (g + mu v);
-    adam: bias-corrected moments. Runs are independent and stop on their own (steps, tol on
-    the gradient norm, divergence). f: an expression (exact gradient, whole loop in C++) or a
+    adam: bias-corrected moments. Runs are independent and stop on their own: after `steps`;
+    converged when the gradient norm falls below tol; diverged when the iterate or gradient stops
+    being finite or the iterate leaves 1e8 * max(1, |x0|_inf) (and when the final value is not
+    finite). f: an expression (exact gradient, whole loop in C++) or a
     vectorized callable over a leading batch axis with grad= a callable or None (finite
-    differences). jit: for an expression with gd, a natively compiled loop (None: when the
-    problem is large and a C++ compiler is available; the same iterates either way)."""
+    differences). threads: OpenMP threads across runs for an expression (None: all when there
+    are many runs; 1: one). jit: for an expression (no line search), a natively compiled loop (None: when one is
+    already compiled or the problem is large, and a C++ compiler is available; the same iterates
+    either way)."""
     opts = _options(method, maximize, steps, tol, momentum, betas, line_search, history, history_every, threads)
     if _is_expr(f):
         if grad is not None:
             raise ValueError("grad= is only for Python callables; an expression has its exact gradient")
         prog = _program(f, 1)
         x, lrs = _starts(x0, lr, prog.n_vars)
-        if method == "gd" and not line_search and (jit or (jit is None and x.shape[0] * opts["steps"] >= 10**6)):
-            from ._jit import gd_kernel
-            addr = gd_kernel(prog, bool(maximize), bool(opts["tol"] > 0))
+        if threads is None:
+            opts["threads"] = 0 if x.shape[0] >= 1024 else 1
+        if not line_search and jit is not False:
+            # jit=None: a kernel already compiled (memory, disk cache), or worth compiling (~0.3 s)
+            big = x.shape[0] * opts["steps"] >= 3 * 10**7
+            addr = _kernel(prog, method, bool(maximize), bool(opts["tol"] > 0), bool(jit) or big)
             if addr:
-                opts["fused_gd"] = addr
+                opts["fused"] = addr
         return _result(_core.descent_program(prog, x, lrs, opts))
     if not callable(f):
         raise TypeError(f"f must be an expression or a callable, got {type(f).__name__}")
     if grad is not None and not callable(grad):
         raise TypeError("grad must be a callable or None")
-    x, lrs = _starts(x0, lr, None)
+    x, lrs = _starts(x0, lr, _callable_dim(f, x0))
     return _result(_core.descent_callable(f, grad, x.shape[1], x, lrs, opts))
+
+
+def _callable_dim(f, x0):
+    """Variables of a callable from x0: (k, n) says n; a flat x0 of length L is L starts of a
+    function of one variable when f maps it elementwise (L values back), else one start."""
+    x = np.asarray(x0, dtype=float)
+    if x.ndim != 1 or x.size <= 1:
+        return 1 if x.ndim <= 1 else x.shape[-1]
+    try:
+        return 1 if np.shape(f(x.copy())) == x.shape else x.size
+    except Exception:  # a function of a (k, n) batch: the real call reports any other error
+        return x.size
 
 
 def ascent(f, x0, **kw) -> DescentResult:

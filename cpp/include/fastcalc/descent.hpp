@@ -16,13 +16,15 @@ namespace fastcalc {
 
 enum class DescentMethod { GD = 0, Momentum = 1, Nesterov = 2, Adam = 3 };
 
-// A gd kernel compiled for one Program (fastcalc/_jit.py generates it). Lanes are SoA with a
-// stride of 64: x (n, 64); it runs the first m lanes (m a multiple of 8, all active), steps
-// [t0, t1): evaluate g at x, and if some lane must stop (non-finite or blown-up value, gradient
-// or iterate; gradient norm^2 < tol2) return t with x still at step t; else x -= lr * sg * g.
-// xb: scratch of the size of x. Returns t1 when no lane stopped.
-using FusedGD = long (*)(long t0, long t1, long m, double* x, double* xb, const double* lr, const double* lim,
-                         double tol2, double sg);
+// A step kernel compiled for one Program, method and direction (fastcalc/_jit.py generates it).
+// Lanes are SoA with a stride of 64: x, s1, s2 (n, 64) (s1, s2: the method's state, as in
+// run_lanes); it runs the first m lanes (m a multiple of 8, all active), steps [t0, t1):
+// evaluate g at x, and if some lane must stop (non-finite gradient or iterate, iterate out of
+// bounds, gradient norm^2 < tol2) return t with x, s1, s2 still at step t; else update them.
+// xb, s1b, s2b: scratch of the same size. Returns t1 when no lane stopped.
+using FusedStep = long (*)(long t0, long t1, long m, double* x, double* xb, double* s1, double* s1b, double* s2,
+                           double* s2b, const double* lr, const double* lim, double tol2, double mu, double b1,
+                           double b2, double eps);
 
 struct DescentOptions {
     DescentMethod method = DescentMethod::GD;
@@ -38,7 +40,7 @@ struct DescentOptions {
     // Diverged when an iterate leaves max(1, |x0|_inf) * blowup (or stops being finite).
     double blowup = 1e8;
     int threads = 1;  // fast driver: OpenMP threads across blocks of runs (0: the default)
-    FusedGD fused_gd = nullptr;  // fast driver, gd without line search: use this kernel
+    FusedStep fused = nullptr;  // fast driver without line search: this kernel (for o.method)
 };
 
 struct DescentResult {

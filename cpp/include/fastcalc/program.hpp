@@ -37,6 +37,9 @@ public:
     std::size_t result_slot(int r) const { return result_slot_[static_cast<std::size_t>(r)]; }
     const std::vector<std::pair<std::uint32_t, double>>& constants() const { return consts_; }
 
+    // A copy whose code computes only the gradient (result 0, the value, is then not computed).
+    Program gradient_only() const;
+
     // X (count, n_vars) row-major -> R (count, n_results()).
     void eval(const double* X, std::size_t count, double* R) const;
 
