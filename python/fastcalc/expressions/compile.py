@@ -83,14 +83,7 @@ class _Compiler:
 
     def product(self, n: Node) -> int:
         # numerator factors times each other, divided by the denominator factors: x/y, not x*y**-1
-        coeff, num, den = 1.0, [], []
-        for f in n.args:
-            if f.kind == "num":
-                coeff *= f.value
-            elif f.kind == "pow" and f.args[1].kind == "num" and f.args[1].value < 0:
-                den.append(N.power(f.args[0], N.num(-f.args[1].value)))
-            else:
-                num.append(f)
+        coeff, num, den = N.split_product(n)
         acc = None
         if abs(coeff) != 1.0 or not num:
             acc = self.emit(CONST, c=abs(coeff))

@@ -75,15 +75,8 @@ class Expr:
 
     def as_numer_denom(self) -> Tuple["Expr", "Expr"]:
         """(numerator, denominator) of a product or quotient; (self, 1) otherwise."""
-        n = self.node
-        factors = n.args if n.kind == "mul" else (n,)
-        num, den = [], []
-        for f in factors:
-            if f.kind == "pow" and f.args[1].kind == "num" and f.args[1].value < 0:
-                den.append(N.power(f.args[0], N.num(-f.args[1].value)))
-            else:
-                num.append(f)
-        return self._derive(N.mul(*num)), self._derive(N.mul(*den))
+        coeff, num, den = N.split_product(self.node)
+        return self._derive(N.mul(N.num(coeff), *num)), self._derive(N.mul(*den))
 
     def _derive(self, root: Node) -> "Expr":
         return Expr((root,), self._vars)

@@ -71,6 +71,7 @@ def num(v: float) -> Node:
 
 
 ZERO, ONE, MINUS_ONE = num(0), num(1), num(-1)
+num_node = num  # an alias for code whose locals shadow ``num``
 
 
 def var(name: str) -> Node:
@@ -268,6 +269,21 @@ def distribute(n: Node) -> Node:
         c = args[0]
         return add(*(mul(c, t) for t in args[1].args))
     return make(n.kind, n.value, args)
+
+
+def split_product(n: Node) -> Tuple[float, List[Node], List[Node]]:
+    """A product as (numeric coefficient, numerator factors, denominator factors): the factors
+    with a negative numeric exponent go below the line with that exponent made positive."""
+    factors = n.args if n.kind == "mul" else (n,)
+    coeff, num, den = 1.0, [], []
+    for f in factors:
+        if f.kind == "num":
+            coeff *= f.value
+        elif f.kind == "pow" and f.args[1].kind == "num" and f.args[1].value < 0:
+            den.append(power(f.args[0], num_node(-f.args[1].value)))
+        else:
+            num.append(f)
+    return coeff, num, den
 
 
 def free_of(n: Node, name: Optional[str] = None) -> bool:

@@ -47,18 +47,10 @@ def _sum_order(terms) -> List[Node]:
 
 
 def _split(n: Node) -> Tuple[float, List[Node], List[Node]]:
-    """product -> (coefficient, numerator factors, denominator factors with positive powers)"""
-    from . import nodes as N
+    """product -> (coefficient, numerator factors, denominator factors), in reading order"""
+    from .nodes import split_product
 
-    factors = n.args if n.kind == "mul" else (n,)
-    coeff, num, den = 1.0, [], []
-    for f in factors:
-        if f.kind == "num":
-            coeff *= f.value
-        elif f.kind == "pow" and f.args[1].kind == "num" and f.args[1].value < 0:
-            den.append(N.power(f.args[0], N.num(-f.args[1].value)))
-        else:
-            num.append(f)
+    coeff, num, den = split_product(n)
     return coeff, _reading_order(num), _reading_order(den)
 
 
