@@ -12,23 +12,31 @@ from fastcalc.reference import ode as ref
 solve_ivp = pytest.importorskip("scipy.integrate").solve_ivp
 
 
-def check(sol, exact, a, b, tol=1e-5):
+def check(sol, exact, a, b, tol=1e-5, ivp=None):
+    """Max error on a fine grid against the analytic solution, and against solve_ivp when given
+    ivp=(f(t, y), y0) (first-order form)."""
     x = np.linspace(a, b, 501)
     err = np.max(np.abs(sol(x) - exact(x)))
     assert err <= tol, err
+    if ivp is not None:
+        f, y0 = ivp
+        ref = solve_ivp(f, (a, b), y0, t_eval=x, rtol=1e-12, atol=1e-12).y
+        got = sol(x)
+        ref = ref[0] if got.ndim == 1 else ref.T
+        assert np.max(np.abs(got - ref)) <= tol
     return err
 
 
 def test_y_prime_equals_x_the_reports_first_success():
     sol = fc.solve_ode("x", (0.0, 1.0), y0=0.0)
-    check(sol, lambda x: x**2 / 2, 0, 1)
+    check(sol, lambda x: x**2 / 2, 0, 1, ivp=(lambda t, y: [t], [0.0]))
     assert sol.loss_history[-1] < sol.loss_history[0]
 
 
 @pytest.mark.parametrize("gamma", [0.5, -0.7])
 def test_exponential_decay_and_growth(gamma):
     sol = fc.solve_ode(f"{-gamma}*y", (0.0, 2.0), y0=1.5)
-    check(sol, lambda x: 1.5 * np.exp(-gamma * x), 0, 2)
+    check(sol, lambda x: 1.5 * np.exp(-gamma * x), 0, 2, ivp=(lambda t, y: -gamma * y, [1.5]))
 
 
 def test_logistic_against_analytic_and_solve_ivp():
@@ -42,25 +50,34 @@ def test_logistic_against_analytic_and_solve_ivp():
 def test_the_reports_damped_oscillation():
     # y' + y/5 = exp(-x/5) cos x on [0, 2], y(0) = 0: y = exp(-x/5) sin x
     sol = fc.solve_ode("exp(-x/5)*cos(x) - y/5", (0.0, 2.0), y0=0.0)
-    check(sol, lambda x: np.exp(-x / 5) * np.sin(x), 0, 2)
+    check(sol, lambda x: np.exp(-x / 5) * np.sin(x), 0, 2,
+          ivp=(lambda t, y: np.exp(-t / 5) * np.cos(t) - y / 5, [0.0]))
 
 
 def test_poisson_bvp():
     # -g'' = pi**2 sin(pi x), g(0) = g(1) = 0: g = sin(pi x)
     sol = fc.solve_ode("-pi**2*sin(pi*x)", (0.0, 1.0), bc=(0.0, 0.0), order=2)
     check(sol, lambda x: np.sin(np.pi * x), 0, 1)
+    # solve_ivp from the exact slope g'(0) = pi: the same curve
+    x = np.linspace(0, 1, 201)
+    ivp = solve_ivp(lambda t, y: [y[1], -np.pi**2 * np.sin(np.pi * t)], (0, 1), [0.0, np.pi], t_eval=x,
+                    rtol=1e-12, atol=1e-12).y[0]
+    assert np.max(np.abs(sol(x) - ivp)) < 1e-5
     assert sol(0.0) == 0.0 and abs(sol(1.0)) < 1e-15
 
 
 def test_second_order_ivp_harmonic_oscillator():
     sol = fc.solve_ode("-y", (0.0, 3.0), y0=0.0, dy0=1.0, order=2)
     check(sol, np.sin, 0, 3)
+    x = np.linspace(0, 3, 301)
+    ivp = solve_ivp(lambda t, y: [y[1], -y[0]], (0, 3), [0.0, 1.0], t_eval=x, rtol=1e-12, atol=1e-12).y[0]
+    assert np.max(np.abs(sol(x) - ivp)) < 1e-5
     np.testing.assert_allclose(sol.derivative(np.linspace(0, 3, 7)), np.cos(np.linspace(0, 3, 7)), atol=1e-4)
 
 
 def test_coupled_linear_system():
     sol = fc.solve_ode(["y2", "-y1"], (0.0, 2.0), y0=[0.0, 1.0])
-    check(sol, lambda x: np.stack([np.sin(x), np.cos(x)], axis=1), 0, 2)
+    check(sol, lambda x: np.stack([np.sin(x), np.cos(x)], axis=1), 0, 2, ivp=(lambda t, y: [y[1], -y[0]], [0.0, 1.0]))
     assert sol(np.zeros(3)).shape == (3, 2)
 
 
@@ -167,3 +184,17 @@ def test_cpp_residuals_and_jacobian_match_the_numpy_reference(problem, texts, or
     r, J = _core.ode_residuals(list(hidden), m, act, problem, e._tape(), None, params, x, True)
     np.testing.assert_allclose(r, ref.residuals(params, hidden, m, activation, problem, f, x), rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(J, ref.jacobian(params, hidden, m, activation, problem, f, x), rtol=1e-10, atol=1e-10)
+
+
+def test_ctrl_c_returns_the_best_parameters_so_far():
+    import signal
+    import threading
+
+    timer = threading.Timer(0.3, signal.raise_signal, args=(signal.SIGINT,))
+    timer.start()
+    try:
+        sol = fc.solve_ode("x", (0.0, 1.0), y0=0.0, optimizer="adam", epochs=10**8, tol=0.0)
+    finally:
+        timer.cancel()
+    assert sol.interrupted and sol.message == "interrupted" and 0 < sol.epochs < 10**8
+    assert sol.loss_history[-1] < sol.loss_history[0]

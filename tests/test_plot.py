@@ -62,3 +62,32 @@ def test_surface_contour_gradient_partial(tmp_path):
     fig = plot.partial(f2, at=(0.5, 0.5), var="x")
     assert len(fig.axes) >= 2
     _png_ok(fig, tmp_path, "partial")
+
+
+def test_descent_path_and_learning_rates(tmp_path):
+    f = fc.expr("x**2 - 4*x + 4")
+    res = fc.descent(f, [0.0, 4.0], lr=0.3, steps=6)
+    ax = plot.descent_path(res, f)
+    assert len(ax.lines) == 3  # the curve and two runs
+    _png_ok(ax.figure, tmp_path, "descent_1d")
+    g = fc.expr("(x**2 + y - 11)**2 + (x + y**2 - 7)**2")
+    res2 = fc.descent(g, np.array([[0.0, 0.0], [-1.0, 1.0]]), lr=0.01, steps=30)
+    _png_ok(plot.descent_path(res2, g).figure, tmp_path, "descent_2d")
+    fig = plot.learning_rates(f, 0.0, lrs=[0.9, 0.1], steps=5)
+    assert len(fig.axes) == 2 and "0.9" in fig.axes[0].get_title()
+    _png_ok(fig, tmp_path, "learning_rates")
+
+
+def test_ode_solution_plot(tmp_path):
+    sol = fc.solve_ode("x", (0.0, 1.0), y0=0.0, epochs=200)
+    fig = plot.ode_solution(sol, exact=lambda x: x**2 / 2)
+    assert len(fig.axes) == 3 and fig.axes[2].get_yscale() == "log"
+    _png_ok(fig, tmp_path, "ode")
+
+
+def test_without_matplotlib_the_error_says_what_to_install():
+    code = ("import sys; sys.modules['matplotlib'] = None; sys.modules['matplotlib.pyplot'] = None\n"
+            "import numpy as np, fastcalc.plot as p\n"
+            "try:\n    p.tangent(np.sin, 1.0)\nexcept ImportError as e:\n    print(e)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert 'pip install "fastcalc[plot]"' in r.stdout, r.stdout + r.stderr
