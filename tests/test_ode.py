@@ -198,3 +198,12 @@ def test_ctrl_c_returns_the_best_parameters_so_far():
         timer.cancel()
     assert sol.interrupted and sol.message == "interrupted" and 0 < sol.epochs < 10**8
     assert sol.loss_history[-1] < sol.loss_history[0]
+
+
+@pytest.mark.slow
+def test_van_der_pol_the_defaults_add_capacity_when_needed():
+    x = np.linspace(0, 3, 121)
+    ivp = solve_ivp(lambda t, y: [y[1], (1 - y[0] ** 2) * y[1] - y[0]], (0, 3), [2.0, 0.0], t_eval=x,
+                    rtol=1e-12, atol=1e-12).y.T
+    sol = fc.solve_ode(["y2", "(1 - y1**2)*y2 - y1"], (0.0, 3.0), y0=[2.0, 0.0])
+    assert np.max(np.abs(sol(x) - ivp)) < 1e-5

@@ -144,9 +144,9 @@ TrainResult train(const Net& net, const Problem& pb, const Rhs& rhs, std::vector
                 res.stop = "converged: no step reduces the loss further";
                 break;
             }
-            // stalled: less than 1% progress over the last 25 epochs (round-off floor reached)
+            // stalled: less than 1% progress over the last 100 epochs (round-off floor reached)
             const std::size_t h = res.loss_history.size();
-            if (opt.stall && h > 50 && loss > 0.99 * res.loss_history[h - 26]) {
+            if (opt.stall && h > 150 && loss > 0.99 * res.loss_history[h - 101]) {
                 res.stop = "converged: the loss stopped decreasing";
                 break;
             }

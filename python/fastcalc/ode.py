@@ -250,19 +250,47 @@ def solve_ode(rhs: Union[str, Expr, Sequence[Union[str, Expr]], Callable], domai
         lr = 1e-2
     if lr <= 0:
         raise ValueError("lr must be positive")
+    auto = epochs is None and optimizer == "lm"
     if epochs is None:
-        epochs = {"lm": 1000, "adam": 20000, "lbfgs": 5000}[optimizer]
+        epochs = {"lm": 3000, "adam": 20000, "lbfgs": 5000}[optimizer]
     if tol is None:
         tol = 1e-22
     if stages is None:  # continuation: longer domains are grown in steps
         stages = 1 if (b - a) <= 1.0 or problem["trial"] == _TRIALS["bvp"] else int(math.ceil((b - a) / 1.0))
     stages = max(1, int(stages))
-    params = np.asarray(_core.ode_init(list(hidden), m, act, int(seed)))
-    history: List[float] = []
-    total_epochs = 0
     start = time.perf_counter()
     reporter = _progress(progress, callback, start)
-    result = None
+    # The defaults try again when the loss stays high (a poor start, or too little capacity):
+    # another seed, then a second hidden layer. The best attempt is kept.
+    attempts = [(int(seed), hidden)]
+    if auto:
+        attempts += [(int(seed) + 1, hidden), (int(seed), hidden + (hidden[-1],))]
+    best = None
+    for attempt_seed, attempt_hidden in attempts:
+        run = _train(attempt_hidden, m, act, opt, problem, rhs_obj, jac, x, a, b, stages, epochs, lr, tol,
+                     attempt_seed, reporter)
+        if best is None or run["loss"] < best["loss"]:
+            best = run
+        if run["interrupted"] or run["loss"] <= _GOOD_LOSS:
+            break
+    params, history, total_epochs, result, hidden = (best["params"], best["history"], best["epochs"],
+                                                     best["result"], best["hidden"])
+    if progress:
+        print(file=sys.stderr)
+    return ODESolution(domain=(a, b), names=tuple(names), order=order, hidden=hidden, activation=activation,
+                       problem=problem, params=np.asarray(params), loss_history=np.asarray(history),
+                       epochs=total_epochs, message=result["stop"], interrupted=bool(result["interrupted"]),
+                       rhs_texts=texts, rhs_callable=rhs_callable, jac=jac)
+
+
+_GOOD_LOSS = 1e-10  # mean squared residual below which the defaults do not try again
+
+
+def _train(hidden, m, act, opt, problem, rhs_obj, jac, x, a, b, stages, epochs, lr, tol, seed, reporter) -> dict:
+    """One training run, with continuation over ``stages`` growing domains."""
+    params = np.asarray(_core.ode_init(list(hidden), m, act, int(seed)))
+    history: List[float] = []
+    total, result = 0, None
     for s in range(1, stages + 1):
         bs = a + (b - a) * s / stages
         xs = x[x <= bs + 1e-12 * (b - a)] if s < stages else x
@@ -274,15 +302,11 @@ def solve_ode(rhs: Union[str, Expr, Sequence[Union[str, Expr]], Callable], domai
                                  float(tol), 10, reporter)
         params = result["params"]
         history.extend(result["loss_history"].tolist())
-        total_epochs += result["epochs"]
+        total += result["epochs"]
         if result["interrupted"]:
             break
-    if progress:
-        print(file=sys.stderr)
-    return ODESolution(domain=(a, b), names=tuple(names), order=order, hidden=hidden, activation=activation,
-                       problem=problem, params=np.asarray(params), loss_history=np.asarray(history),
-                       epochs=total_epochs, message=result["stop"], interrupted=bool(result["interrupted"]),
-                       rhs_texts=texts, rhs_callable=rhs_callable, jac=jac)
+    return dict(params=params, history=history, epochs=total, result=result, hidden=hidden,
+                loss=history[-1] if history else math.inf, interrupted=bool(result["interrupted"]))
 
 
 def _progress(progress: bool, callback, start: float):
