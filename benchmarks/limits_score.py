@@ -115,6 +115,8 @@ def score(cases=CASES, kind: str = "callable") -> dict:
 
 if __name__ == "__main__":
     s = score()
-    print(f"fastcalc.limit {s['fastcalc']}/{s['total']}   mpmath.limit {s['mpmath']}/{s['total']}")
+    print(f"callables: fastcalc.limit {s['fastcalc']}/{s['total']}   mpmath.limit {s['mpmath']}/{s['total']}")
     print("fastcalc wrong:", s["fastcalc_wrong"])
     print("mpmath wrong:", s["mpmath_wrong"])
+    s = score([c for c in CASES if "floor" not in c[0]], kind="expr")
+    print(f"Expr:      fastcalc.limit {s['fastcalc']}/{s['total']}   mpmath.limit {s['mpmath']}/{s['total']}")
