@@ -8,6 +8,8 @@ from typing import Callable, List, Optional
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+# JAX (XLA) and PyTorch keep their own thread pools: one thread for them too
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 
 
 def best_time(fn: Callable[[], object], repeat: int = 3, budget: float = 2.0) -> float:
