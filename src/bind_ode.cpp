@@ -52,7 +52,10 @@ public:
     void eval(const double* x, const double* y, const double* dy, std::size_t K, double* f, double* fy,
               double* fdy) const override {
         const std::size_t M = static_cast<std::size_t>(m_), nv = 1 + M * (second_ ? 2 : 1);
-        std::vector<double> X(K * nv), G(K * M * nv);
+        X_.resize(K * nv);  // reused across epochs (one Rhs per training run)
+        G_.resize(K * M * nv);
+        std::vector<double>& X = X_;
+        std::vector<double>& G = G_;
         for (std::size_t k = 0; k < K; ++k) {
             X[k * nv] = x[k];
             for (std::size_t i = 0; i < M; ++i) {
@@ -75,6 +78,7 @@ private:
     std::shared_ptr<fastcalc::Tape> t_;
     int m_;
     bool second_;
+    mutable std::vector<double> X_, G_;
 };
 
 // A vectorized Python rhs(x, y[, dy]) with y (K, m); partials from jac(...) -> (K, m, m)

@@ -195,7 +195,16 @@ void backward(const Net& net, const double* p, Trace& t, std::size_t k, const do
 }  // namespace
 
 void residuals_or_gradient(const Net& net, const Problem& pb, const Rhs& rhs, const double* p, const double* x,
-                           std::size_t K, double* r, double* J, double* grad);
+                           std::size_t K, double* r, double* J, double* grad, Workspace* ws);
+
+// Scratch of one training run, reused epoch after epoch (no allocation in the loop).
+struct Workspace {
+    Trace t;
+    std::vector<double> N, N1, N2, y, y1, y2, f, fy, fdy, g0, g1, g2, s0, s1, s2;
+};
+
+void WorkspaceDeleter::operator()(Workspace* w) const { delete w; }
+WorkspacePtr make_workspace() { return WorkspacePtr(new Workspace()); }
 
 std::size_t Net::n_params() const {
     std::size_t n = 0;
@@ -266,25 +275,31 @@ void Problem::trial_values(const double* x, std::size_t K, int m, const double* 
 
 void residuals(const Net& net, const Problem& pb, const Rhs& rhs, const double* p, const double* x, std::size_t K,
                double* r, double* J) {
-    residuals_or_gradient(net, pb, rhs, p, x, K, r, J, nullptr);
+    residuals_or_gradient(net, pb, rhs, p, x, K, r, J, nullptr, nullptr);
 }
 
 double loss_gradient(const Net& net, const Problem& pb, const Rhs& rhs, const double* p, const double* x,
-                     std::size_t K, double* r, double* g) {
-    residuals_or_gradient(net, pb, rhs, p, x, K, r, nullptr, g);
+                     std::size_t K, double* r, double* g, Workspace* ws) {
+    residuals_or_gradient(net, pb, rhs, p, x, K, r, nullptr, g, ws);
     double s = 0;
     for (std::size_t i = 0; i < K * static_cast<std::size_t>(net.m); ++i) s += r[i] * r[i];
     return s / static_cast<double>(K * static_cast<std::size_t>(net.m));
 }
 
 void residuals_or_gradient(const Net& net, const Problem& pb, const Rhs& rhs, const double* p, const double* x,
-                           std::size_t K, double* r, double* J, double* grad) {
+                           std::size_t K, double* r, double* J, double* grad, Workspace* ws) {
     const int m = net.m;
     const std::size_t M = static_cast<std::size_t>(m), P = net.n_params();
     const bool second = pb.order == 2;
-    std::vector<double> N(K * M), N1(K * M), N2(K * M), y(K * M), y1(K * M), y2(K * M), f(K * M), fy(K * M * M),
-        fdy(second ? K * M * M : 0);
-    Trace t;  // one forward pass for every point, kept for the reverse passes
+    Workspace local;
+    Workspace& w = ws ? *ws : local;
+    for (auto* v : {&w.N, &w.N1, &w.N2, &w.y, &w.y1, &w.y2, &w.f}) v->resize(K * M);
+    w.fy.resize(K * M * M);
+    w.fdy.resize(second ? K * M * M : 0);
+    for (auto* v : {&w.g0, &w.g1, &w.g2, &w.s0, &w.s1, &w.s2}) v->resize(M);
+    std::vector<double>&N = w.N, &N1 = w.N1, &N2 = w.N2, &y = w.y, &y1 = w.y1, &y2 = w.y2, &f = w.f, &fy = w.fy,
+                        &fdy = w.fdy, &g0 = w.g0, &g1 = w.g1, &g2 = w.g2, &s0 = w.s0, &s1 = w.s1, &s2 = w.s2;
+    Trace& t = w.t;  // one forward pass for every point, kept for the reverse passes
     forward(net, p, x, K, t, N.data(), N1.data(), N2.data());
     pb.trial_values(x, K, m, N.data(), N1.data(), N2.data(), y.data(), y1.data(), y2.data());
     rhs.eval(x, y.data(), second ? y1.data() : nullptr, K, f.data(), fy.data(), second ? fdy.data() : nullptr);
@@ -293,9 +308,7 @@ void residuals_or_gradient(const Net& net, const Problem& pb, const Rhs& rhs, co
     if (!J && !grad) return;
     if (J) std::fill(J, J + K * M * P, 0.0);
     if (grad) std::fill(grad, grad + P, 0.0);
-    std::vector<double> g0(M), g1(M), g2(M);
     const double scale = 2.0 / static_cast<double>(K * M);  // d mean(r^2) / d r
-    std::vector<double> s0(M), s1(M), s2(M);
     for (std::size_t k = 0; k < K; ++k) {
         double c[3][3];
         pb.coefs(x[k], c);

@@ -74,6 +74,7 @@ TrainResult train(const Net& net, const Problem& pb, const Rhs& rhs, std::vector
     const std::size_t P = net.n_params(), R = x.size() * static_cast<std::size_t>(net.m);
     if (p.size() != P) throw invalid_argument("ode: wrong number of parameters");
     Objective obj{net, pb, rhs, x, R, P};
+    WorkspacePtr work = make_workspace();
     std::vector<double> r(R), J(R * P), g(P), rn(R);
     double loss = obj(p, r, &J);
     if (!std::isfinite(loss)) nonfinite(0);
@@ -155,7 +156,7 @@ TrainResult train(const Net& net, const Problem& pb, const Rhs& rhs, std::vector
     } else if (opt.optimizer == Optimizer::Adam) {
         std::vector<double> m1(P, 0.0), m2(P, 0.0);
         const double b1 = 0.9, b2 = 0.999;
-        loss = loss_gradient(net, pb, rhs, p.data(), x.data(), x.size(), r.data(), g.data());
+        loss = loss_gradient(net, pb, rhs, p.data(), x.data(), x.size(), r.data(), g.data(), work.get());
         while (epoch < opt.epochs && loss > opt.tol) {
             ++epoch;
             for (std::size_t a = 0; a < P; ++a) {
@@ -164,7 +165,7 @@ TrainResult train(const Net& net, const Problem& pb, const Rhs& rhs, std::vector
                 const double mh = m1[a] / (1 - std::pow(b1, epoch)), vh = m2[a] / (1 - std::pow(b2, epoch));
                 p[a] -= opt.lr * mh / (std::sqrt(vh) + 1e-12);
             }
-            loss = loss_gradient(net, pb, rhs, p.data(), x.data(), x.size(), r.data(), g.data());
+            loss = loss_gradient(net, pb, rhs, p.data(), x.data(), x.size(), r.data(), g.data(), work.get());
             if (!std::isfinite(loss)) nonfinite(epoch);
             res.loss_history.push_back(loss);
             if (loss < best_loss) {
@@ -177,7 +178,7 @@ TrainResult train(const Net& net, const Problem& pb, const Rhs& rhs, std::vector
         const std::size_t H = 10;
         std::vector<std::vector<double>> S, Y;
         std::vector<double> rho, gn(P), pn(P), d(P), alpha(H);
-        loss = loss_gradient(net, pb, rhs, p.data(), x.data(), x.size(), r.data(), g.data());
+        loss = loss_gradient(net, pb, rhs, p.data(), x.data(), x.size(), r.data(), g.data(), work.get());
         while (epoch < opt.epochs && loss > opt.tol) {
             ++epoch;
             d = g;  // two-loop recursion: d = H g
@@ -227,7 +228,7 @@ TrainResult train(const Net& net, const Problem& pb, const Rhs& rhs, std::vector
                 res.stop = "converged: the line search found no decrease";
                 break;
             }
-            loss = loss_gradient(net, pb, rhs, pn.data(), x.data(), x.size(), r.data(), gn.data());
+            loss = loss_gradient(net, pb, rhs, pn.data(), x.data(), x.size(), r.data(), gn.data(), work.get());
             std::vector<double> s(P), y(P);
             double sy = 0;
             for (std::size_t a = 0; a < P; ++a) {

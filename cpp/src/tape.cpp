@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
+#include <memory>
 #include <string>
 
 namespace fastcalc {
@@ -37,8 +38,26 @@ double ipow(double x, long n) {  // exact repeated squaring, as x*x*... would gi
 }
 
 // Scratch for one block; one per thread.
+// A buffer that is not zero-filled on allocation (every slot is written before it is read):
+// for small batches the fill would cost more than the work.
+class Buf {
+public:
+    void resize(std::size_t n) {
+        if (n > n_) {
+            p_.reset(new double[n]);
+            n_ = n;
+        }
+    }
+    double* data() { return p_.get(); }
+    const double* data() const { return p_.get(); }
+
+private:
+    std::unique_ptr<double[]> p_;
+    std::size_t n_ = 0;
+};
+
 struct Scratch {
-    std::vector<double> v, da, db, daa, dab, dbb, t, adj, tadj;
+    Buf v, da, db, daa, dab, dbb, t, adj, tadj;
     std::vector<unsigned char> touched, written;
     void size(std::size_t n, bool first, bool second) {
         v.resize(n * kBlock);

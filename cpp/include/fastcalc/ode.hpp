@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -56,9 +57,17 @@ public:
 // Residuals r (K, m) = y^(order) - f, and optionally their Jacobian J (K*m, P).
 void residuals(const Net& net, const Problem& pb, const Rhs& rhs, const double* p, const double* x, std::size_t K,
                double* r, double* J);
+// Scratch for repeated residual evaluations (opaque); optional everywhere.
+struct Workspace;
+struct WorkspaceDeleter {
+    void operator()(Workspace* w) const;
+};
+using WorkspacePtr = std::unique_ptr<Workspace, WorkspaceDeleter>;
+WorkspacePtr make_workspace();
+
 // The loss (mean squared residual) and its gradient g (P) with one reverse pass per point.
 double loss_gradient(const Net& net, const Problem& pb, const Rhs& rhs, const double* p, const double* x,
-                     std::size_t K, double* r, double* g);
+                     std::size_t K, double* r, double* g, Workspace* ws = nullptr);
 
 enum class Optimizer { LM = 0, Adam = 1, LBFGS = 2 };
 
