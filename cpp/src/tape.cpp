@@ -58,9 +58,11 @@ private:
 
 struct Scratch {
     Buf v, da, db, daa, dab, dbb, t, adj, tadj;
+    std::vector<const double*> sp;  // where each slot's values are (a variable may be read in place)
     std::vector<unsigned char> touched, written;
     void size(std::size_t n, bool first, bool second) {
         v.resize(n * kBlock);
+        sp.resize(n);
         if (first) {
             da.resize(n * kBlock);
             db.resize(n * kBlock);
@@ -148,21 +150,23 @@ void Tape::for_blocks(std::size_t N, const TapeOptions& o, Body body) const {
 namespace {
 
 // Values of every slot for rows [s0, s0 + nb) of X.
-void values(const Tape& t, const TapeInput& in, std::size_t s0, std::size_t nb, double* v, bool simd) {
+void values(const Tape& t, const TapeInput& in, std::size_t s0, std::size_t nb, double* v, const double** sp,
+            bool simd) {
     const std::size_t n = t.size();
     const auto& ops = t.ops();
     const auto& args = t.args();
     const auto& c = t.consts();
     for (std::size_t i = 0; i < n; ++i) {
         double* out = v + i * kBlock;
-        const double* a = args[2 * i] >= 0 ? v + static_cast<std::size_t>(args[2 * i]) * kBlock : nullptr;
-        const double* b = args[2 * i + 1] >= 0 ? v + static_cast<std::size_t>(args[2 * i + 1]) * kBlock : nullptr;
+        sp[i] = out;
+        const double* a = args[2 * i] >= 0 ? sp[args[2 * i]] : nullptr;
+        const double* b = args[2 * i + 1] >= 0 ? sp[args[2 * i + 1]] : nullptr;
         switch (static_cast<Op>(ops[i])) {
             case Op::Const: std::fill(out, out + nb, c[i]); break;
             case Op::Var: {
                 const double* col = in.cols[static_cast<std::size_t>(c[i])] + s0 * in.stride;
                 if (in.stride == 1) {
-                    std::copy(col, col + nb, out);
+                    sp[i] = col;  // read in place: no copy
                 } else {
                     for (std::size_t p = 0; p < nb; ++p) out[p] = col[p * in.stride];
                 }
@@ -213,7 +217,7 @@ void values(const Tape& t, const TapeInput& in, std::size_t s0, std::size_t nb, 
 
 // Local partial derivatives of every active slot w.r.t. its operands (and, with `second`,
 // the second partials), given the slot values v.
-void partials(const Tape& t, std::size_t nb, const double* v, double* da, double* db, double* daa, double* dab,
+void partials(const Tape& t, std::size_t nb, const double* const* sp, double* da, double* db, double* daa, double* dab,
               double* dbb, bool second, bool simd, const std::vector<unsigned char>& which,
               const std::vector<unsigned char>& active) {
     const std::size_t n = t.size();
@@ -222,9 +226,9 @@ void partials(const Tape& t, std::size_t nb, const double* v, double* da, double
     const auto& c = t.consts();
     for (std::size_t i = 0; i < n; ++i) {
         if (!which[i]) continue;
-        const double* x = v + i * kBlock;  // this slot's value
-        const double* a = args[2 * i] >= 0 ? v + static_cast<std::size_t>(args[2 * i]) * kBlock : nullptr;
-        const double* b = args[2 * i + 1] >= 0 ? v + static_cast<std::size_t>(args[2 * i + 1]) * kBlock : nullptr;
+        const double* x = sp[i];  // this slot's value
+        const double* a = args[2 * i] >= 0 ? sp[args[2 * i]] : nullptr;
+        const double* b = args[2 * i + 1] >= 0 ? sp[args[2 * i + 1]] : nullptr;
         double* A = da + i * kBlock;
         double* Bv = db + i * kBlock;
         double* AA = second ? daa + i * kBlock : nullptr;
@@ -368,9 +372,9 @@ void Tape::eval(const TapeInput& X, std::size_t N, double* Y, const TapeOptions&
     const std::size_t m = outputs_.size(), n = ops_.size();
     for_blocks(N, o, [&](Scratch& s, std::size_t s0, std::size_t nb) {
         s.size(n, false, false);
-        values(*this, X, s0, nb, s.v.data(), o.simd);
+        values(*this, X, s0, nb, s.v.data(), s.sp.data(), o.simd);
         for (std::size_t k = 0; k < m; ++k) {
-            const double* src = s.v.data() + static_cast<std::size_t>(outputs_[k]) * kBlock;
+            const double* src = s.sp[static_cast<std::size_t>(outputs_[k])];
             for (std::size_t p = 0; p < nb; ++p) Y[(s0 + p) * m + k] = src[p];
         }
     });
@@ -418,14 +422,14 @@ void Tape::gradient(const TapeInput& X, std::size_t N, double* Y, double* G, con
     for_blocks(N, o, [&](Scratch& s, std::size_t s0, std::size_t nb) {
         s.size(n, true, false);
         double* v = s.v.data();
-        values(*this, X, s0, nb, v, o.simd);
-        partials(*this, nb, v, s.da.data(), s.db.data(), nullptr, nullptr, nullptr, false, o.simd, lin, active_);
+        values(*this, X, s0, nb, v, s.sp.data(), o.simd);
+        partials(*this, nb, s.sp.data(), s.da.data(), s.db.data(), nullptr, nullptr, nullptr, false, o.simd, lin, active_);
         std::vector<unsigned char>& touched = s.touched;
         std::vector<unsigned char>& written = s.written;
         written.resize(nv);
         for (std::size_t k = 0; k < m; ++k) {
             const std::size_t out = static_cast<std::size_t>(outputs_[k]);
-            for (std::size_t p = 0; p < nb; ++p) Y[(s0 + p) * m + k] = v[out * kBlock + p];
+            for (std::size_t p = 0; p < nb; ++p) Y[(s0 + p) * m + k] = s.sp[out][p];
             std::fill(written.begin(), written.end(), 0);
             std::fill(touched.begin(), touched.end(), 0);
             Adjoints adj{s.adj.data(), touched.data(), nb};
@@ -448,9 +452,9 @@ void Tape::gradient(const TapeInput& X, std::size_t N, double* Y, double* G, con
                 const std::size_t a = static_cast<std::size_t>(args_[2 * i]);
                 const std::size_t b = arity(op) == 2 ? static_cast<std::size_t>(args_[2 * i + 1]) : a;
                 const bool ua = active_[a], ub = arity(op) == 2 && active_[b];
-                const double* va = v + a * kBlock;
-                const double* vb = v + b * kBlock;
-                const double* vi = v + i * kBlock;
+                const double* va = s.sp[a];
+                const double* vb = s.sp[b];
+                const double* vi = s.sp[i];
                 switch (op) {
                     case Op::Add:
                         if (ua) adj.add(a, [&](std::size_t p) { return g[p]; });
@@ -513,8 +517,8 @@ void Tape::jvp(const double* Xr, const double* V, std::size_t N, double* Y, doub
     for_blocks(N, o, [&](Scratch& s, std::size_t s0, std::size_t nb) {
         s.size(n, true, false);
         double* v = s.v.data();
-        values(*this, X, s0, nb, v, o.simd);
-        partials(*this, nb, v, s.da.data(), s.db.data(), nullptr, nullptr, nullptr, false, o.simd, active_, active_);
+        values(*this, X, s0, nb, v, s.sp.data(), o.simd);
+        partials(*this, nb, s.sp.data(), s.da.data(), s.db.data(), nullptr, nullptr, nullptr, false, o.simd, active_, active_);
         double* t = s.t.data();
         for (std::size_t i = 0; i < n; ++i) {
             double* ti = t + i * kBlock;
@@ -545,7 +549,7 @@ void Tape::jvp(const double* Xr, const double* V, std::size_t N, double* Y, doub
         for (std::size_t k = 0; k < m; ++k) {
             const std::size_t out = static_cast<std::size_t>(outputs_[k]);
             for (std::size_t p = 0; p < nb; ++p) {
-                Y[(s0 + p) * m + k] = v[out * kBlock + p];
+                Y[(s0 + p) * m + k] = s.sp[out][p];
                 JV[(s0 + p) * m + k] = t[out * kBlock + p];
             }
         }
@@ -560,8 +564,8 @@ void Tape::second_order(const double* Xr, const double* V, std::size_t N, double
     for_blocks(N, o, [&](Scratch& s, std::size_t s0, std::size_t nb) {
         s.size(n, true, true);
         double* v = s.v.data();
-        values(*this, X, s0, nb, v, o.simd);
-        partials(*this, nb, v, s.da.data(), s.db.data(), s.daa.data(), s.dab.data(), s.dbb.data(), true, o.simd,
+        values(*this, X, s0, nb, v, s.sp.data(), o.simd);
+        partials(*this, nb, s.sp.data(), s.da.data(), s.db.data(), s.daa.data(), s.dab.data(), s.dbb.data(), true, o.simd,
                  active_, active_);
         std::fill(H + s0 * m * nv * hcols, H + (s0 + nb) * m * nv * hcols, 0.0);
         double* t = s.t.data();
