@@ -366,6 +366,32 @@ void partials(const Tape& t, std::size_t nb, const double* const* sp, double* da
     }
 }
 
+// Forward mode: every slot's tangent from its operands' (d slot = da d a + db d b), the
+// variables' tangents given by seed(var, out). Inactive slots have tangent 0.
+template <class Seed>
+void forward_tangents(const Tape& tp, const std::vector<unsigned char>& active, const Scratch& s, double* t,
+                      std::size_t nb, Seed seed) {
+    const auto& ops = tp.ops();
+    const auto& args = tp.args();
+    for (std::size_t i = 0; i < tp.size(); ++i) {
+        double* ti = t + i * kBlock;
+        const Op op = static_cast<Op>(ops[i]);
+        if (!active[i]) {
+            std::fill(ti, ti + nb, 0.0);
+        } else if (op == Op::Var) {
+            seed(static_cast<std::size_t>(tp.consts()[i]), ti);
+        } else {
+            const std::int32_t a = args[2 * i], b = args[2 * i + 1];
+            const double* A = s.da.data() + i * kBlock;
+            const double* Bd = s.db.data() + i * kBlock;
+            std::fill(ti, ti + nb, 0.0);
+            if (active[a]) for (std::size_t p = 0; p < nb; ++p) ti[p] += A[p] * t[a * kBlock + p];
+            if (arity(op) == 2 && active[b])
+                for (std::size_t p = 0; p < nb; ++p) ti[p] += Bd[p] * t[b * kBlock + p];
+        }
+    }
+}
+
 }  // namespace
 
 void Tape::eval(const TapeInput& X, std::size_t N, double* Y, const TapeOptions& o) const {
@@ -520,32 +546,9 @@ void Tape::jvp(const double* Xr, const double* V, std::size_t N, double* Y, doub
         values(*this, X, s0, nb, v, s.sp.data(), o.simd);
         partials(*this, nb, s.sp.data(), s.da.data(), s.db.data(), nullptr, nullptr, nullptr, false, o.simd, active_, active_);
         double* t = s.t.data();
-        for (std::size_t i = 0; i < n; ++i) {
-            double* ti = t + i * kBlock;
-            if (!active_[i]) {
-                std::fill(ti, ti + nb, 0.0);
-                continue;
-            }
-            const Op op = static_cast<Op>(ops_[i]);
-            if (op == Op::Var) {
-                const std::size_t var = static_cast<std::size_t>(consts_[i]);
-                for (std::size_t p = 0; p < nb; ++p) ti[p] = V[(s0 + p) * nv + var];
-                continue;
-            }
-            const double* ta = t + static_cast<std::size_t>(args_[2 * i]) * kBlock;
-            const double* A = s.da.data() + i * kBlock;
-            for (std::size_t p = 0; p < nb; ++p) ti[p] = A[p] * ta[p];
-            if (arity(op) == 2 && active_[args_[2 * i + 1]]) {
-                const double* tb = t + static_cast<std::size_t>(args_[2 * i + 1]) * kBlock;
-                const double* Bd = s.db.data() + i * kBlock;
-                for (std::size_t p = 0; p < nb; ++p) ti[p] += Bd[p] * tb[p];
-            }
-            if (!active_[args_[2 * i]]) {  // only b varies
-                const double* tb = t + static_cast<std::size_t>(args_[2 * i + 1]) * kBlock;
-                const double* Bd = s.db.data() + i * kBlock;
-                for (std::size_t p = 0; p < nb; ++p) ti[p] = Bd[p] * tb[p];
-            }
-        }
+        forward_tangents(*this, active_, s, t, nb, [&](std::size_t var, double* ti) {
+            for (std::size_t p = 0; p < nb; ++p) ti[p] = V[(s0 + p) * nv + var];
+        });
         for (std::size_t k = 0; k < m; ++k) {
             const std::size_t out = static_cast<std::size_t>(outputs_[k]);
             for (std::size_t p = 0; p < nb; ++p) {
@@ -570,29 +573,14 @@ void Tape::second_order(const double* Xr, const double* V, std::size_t N, double
         std::fill(H + s0 * m * nv * hcols, H + (s0 + nb) * m * nv * hcols, 0.0);
         double* t = s.t.data();
         for (std::size_t j = 0; j < ndir; ++j) {
-            // Forward: tangents along e_j.
-            for (std::size_t i = 0; i < n; ++i) {
-                double* ti = t + i * kBlock;
-                const Op op = static_cast<Op>(ops_[i]);
-                if (!active_[i]) {
-                    std::fill(ti, ti + nb, 0.0);
-                } else if (op == Op::Var) {
-                    const std::size_t var = static_cast<std::size_t>(consts_[i]);
-                    if (V) {
-                        for (std::size_t p = 0; p < nb; ++p) ti[p] = V[(s0 + p) * nv + var];
-                    } else {
-                        std::fill(ti, ti + nb, var == j ? 1.0 : 0.0);
-                    }
+            // Forward: tangents along e_j (or along V).
+            forward_tangents(*this, active_, s, t, nb, [&](std::size_t var, double* ti) {
+                if (V) {
+                    for (std::size_t p = 0; p < nb; ++p) ti[p] = V[(s0 + p) * nv + var];
                 } else {
-                    const std::int32_t a = args_[2 * i], b = args_[2 * i + 1];
-                    const double* A = s.da.data() + i * kBlock;
-                    const double* Bd = s.db.data() + i * kBlock;
-                    std::fill(ti, ti + nb, 0.0);
-                    if (active_[a]) for (std::size_t p = 0; p < nb; ++p) ti[p] += A[p] * t[a * kBlock + p];
-                    if (arity(op) == 2 && active_[b])
-                        for (std::size_t p = 0; p < nb; ++p) ti[p] += Bd[p] * t[b * kBlock + p];
+                    std::fill(ti, ti + nb, var == j ? 1.0 : 0.0);
                 }
-            }
+            });
             // Reverse, carrying each adjoint's tangent: column j of the Hessian.
             for (std::size_t k = 0; k < m; ++k) {
                 const std::size_t out = static_cast<std::size_t>(outputs_[k]);
