@@ -205,6 +205,13 @@ class Expr:
         if not kwargs and len(args) == n and all(type(a) is float or type(a) is int for a in args):
             y = self._tape().point(*args)  # plain numbers: the fast path, no arrays
             return np.array(y) if self._vector else y
+        X, cols = self._arguments(args, kwargs)
+        return self._eval_matrix(X) if X is not None else self._eval_columns(cols)
+
+    def _arguments(self, args, kwargs):
+        """(X, None) for one array of shape (..., n), else (None, one value per variable), in the
+        order of ``vars``; errors name the variable or the shape."""
+        n = len(self._vars)
         if kwargs:
             if args:
                 raise ValueError("pass the variables either by position or by name, not both")
@@ -215,17 +222,16 @@ class Expr:
             missing = [v for v in self._vars if v not in kwargs]
             if missing:
                 raise ValueError(f"missing value(s) for variable(s) {', '.join(map(repr, missing))}")
-            cols = [kwargs[v] for v in self._vars]
-            return self._eval_columns(cols)
+            return None, [kwargs[v] for v in self._vars]
         if len(args) == 1 and n != 1:
             X = np.asarray(args[0], dtype=np.float64)
             if X.ndim == 0 or X.shape[-1] != n:
                 raise ValueError(f"X must have shape (..., {n}) for the variables {self._vars}, got shape {X.shape}")
-            return self._eval_matrix(X)
+            return X, None
         if len(args) != n:
             raise ValueError(f"the expression has {n} variable(s) {self._vars}; got {len(args)} positional "
                              "argument(s) (pass one array of shape (..., n), or one value per variable)")
-        return self._eval_columns(list(args))
+        return None, list(args)
 
     def _eval_columns(self, cols: List[Any]):
         arrays = [np.asarray(c, dtype=np.float64) for c in cols]
@@ -247,21 +253,10 @@ class Expr:
         if self._vector:
             raise ValueError("value_and_gradient needs a scalar expression; use fastcalc.jacobian")
         n = len(self._vars)
-        if kwargs:
-            unknown = [k for k in kwargs if k not in self._vars]
-            missing = [v for v in self._vars if v not in kwargs]
-            if unknown or missing or args:
-                raise ValueError(f"pass exactly the variables {self._vars} by name")
-            cols = [np.asarray(kwargs[v], dtype=np.float64) for v in self._vars]
-        elif len(args) == 1 and n != 1:
-            X = np.asarray(args[0], dtype=np.float64)
-            if X.ndim == 0 or X.shape[-1] != n:
-                raise ValueError(f"X must have shape (..., {n}) for the variables {self._vars}, got shape {X.shape}")
+        X, cols = self._arguments(args, kwargs)
+        if X is not None:
             cols = [X[..., j] for j in range(n)]
-        elif len(args) == n:
-            cols = [np.asarray(a, dtype=np.float64) for a in args]
-        else:
-            raise ValueError(f"the expression has {n} variable(s) {self._vars}; got {len(args)} argument(s)")
+        cols = [np.asarray(c, dtype=np.float64) for c in cols]
         arrays = np.broadcast_arrays(*cols)
         shape = arrays[0].shape
         Y, G = self._tape().gradient_columns([np.ascontiguousarray(a).reshape(-1) for a in arrays])
