@@ -173,18 +173,21 @@ void register_ode(py::module_& m) {
     m.def("ode_init", [](std::vector<int> widths, int outputs, int act, std::uint64_t seed) {
         return ode::init_params(make_net(widths, outputs, act), seed);
     });
-    m.def("ode_net_eval", [](std::vector<int> widths, int outputs, int act, darray p, darray x) {
+    m.def("ode_trial", [](std::vector<int> widths, int outputs, int act, py::dict problem, darray p, darray x) {
+        // y, y', y'' of the trial solution (K, m) each: the same code training uses
         ode::Net net = make_net(widths, outputs, act);
+        ode::Problem pb = make_problem(problem);
         if (static_cast<std::size_t>(p.size()) != net.n_params()) throw py::value_error("wrong number of parameters");
         const std::size_t K = static_cast<std::size_t>(x.size()), M = static_cast<std::size_t>(outputs);
-        std::vector<double> N(K * M), d1(K * M), d2(K * M);
+        std::vector<double> N(K * M), d1(K * M), d2(K * M), y(K * M), y1(K * M), y2(K * M);
         {
             py::gil_scoped_release release;
             net.eval(p.data(), x.data(), K, N.data(), d1.data(), d2.data());
+            pb.trial_values(x.data(), K, outputs, N.data(), d1.data(), d2.data(), y.data(), y1.data(), y2.data());
         }
         const auto sK = static_cast<py::ssize_t>(K), sM = static_cast<py::ssize_t>(M);
-        return py::make_tuple(to_array(std::move(N), {sK, sM}), to_array(std::move(d1), {sK, sM}),
-                              to_array(std::move(d2), {sK, sM}));
+        return py::make_tuple(to_array(std::move(y), {sK, sM}), to_array(std::move(y1), {sK, sM}),
+                              to_array(std::move(y2), {sK, sM}));
     });
     m.def(
         "ode_residuals",

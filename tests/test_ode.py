@@ -181,6 +181,10 @@ def test_cpp_residuals_and_jacobian_match_the_numpy_reference(problem, texts, or
     act = {"tanh": 0, "sigmoid": 1, "sin": 2}[activation]
     params = np.asarray(_core.ode_init(list(hidden), m, act, 7)) + 0.1
     x = np.linspace(problem["a"], problem["b"], 9)
+    got = _core.ode_trial(list(hidden), m, act, problem, params, x)
+    want = ref.trial(problem, x, *ref.network(params, hidden, m, activation, x))
+    for k in range(3 if order == 2 else 2):
+        np.testing.assert_allclose(got[k], want[k], rtol=1e-13, atol=1e-14)
     r, J = _core.ode_residuals(list(hidden), m, act, problem, e._tape(), None, params, x, True)
     np.testing.assert_allclose(r, ref.residuals(params, hidden, m, activation, problem, f, x), rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(J, ref.jacobian(params, hidden, m, activation, problem, f, x), rtol=1e-10, atol=1e-10)

@@ -57,28 +57,12 @@ class ODESolution:
     def m(self) -> int:
         return len(self.names)
 
-    def _net(self, x: np.ndarray):
-        return _core.ode_net_eval(list(self.hidden), self.m, _ACTIVATIONS[self.activation], self.params, x)
-
     def _trial(self, x, k: int) -> np.ndarray:
+        """y (k=0), y' (1) or y'' (2) at x, computed by the core's trial solution."""
         x = np.asarray(x, dtype=np.float64)
         flat = np.ascontiguousarray(x.reshape(-1))
-        N, N1, N2 = self._net(flat)
-        a, b = self.domain
-        pb = self.problem
-        d = flat[:, None] - a
-        if pb["trial"] == _TRIALS["ivp1"]:
-            y0 = np.asarray(pb["y0"])
-            out = [y0 + d * N, N + d * N1]
-        elif pb["trial"] == _TRIALS["ivp2"]:
-            y0, dy0 = np.asarray(pb["y0"]), np.asarray(pb["dy0"])
-            out = [y0 + dy0 * d + d**2 * N, dy0 + 2 * d * N + d**2 * N1, 2 * N + 4 * d * N1 + d**2 * N2]
-        else:
-            ya, yb = np.asarray(pb["ya"]), np.asarray(pb["yb"])
-            B, B1 = d * (b - flat[:, None]), a + b - 2 * flat[:, None]
-            out = [(ya * (b - flat[:, None]) + yb * d) / (b - a) + B * N, (yb - ya) / (b - a) + B1 * N + B * N1,
-                   -2 * N + 2 * B1 * N1 + B * N2]
-        y = out[k]
+        y = _core.ode_trial(list(self.hidden), self.m, _ACTIVATIONS[self.activation], self.problem, self.params,
+                            flat)[k]
         return y[:, 0].reshape(x.shape) if self.m == 1 else y.reshape(x.shape + (self.m,))
 
     def __call__(self, x) -> np.ndarray:
