@@ -191,16 +191,20 @@ void register_tape(py::module_& m) {
             [](const Tape& t, std::vector<darray> cols, bool simd) {
                 const auto [in, N] = columns(t, cols);
                 const auto sN = static_cast<py::ssize_t>(N);
-                auto Y = empty({sN, t.n_outputs()});
-                auto G = empty({sN, t.n_outputs(), t.n_vars()});
+                // Fortran order: each variable's derivatives are contiguous, written with full vectors.
+                using farray = py::array_t<double, py::array::f_style>;
+                farray Y({sN, static_cast<py::ssize_t>(t.n_outputs())});
+                farray G({sN, static_cast<py::ssize_t>(t.n_outputs()), static_cast<py::ssize_t>(t.n_vars())});
                 double *y = Y.mutable_data(), *g = G.mutable_data();
                 {
                     py::gil_scoped_release release;
-                    t.gradient(in, N, y, g, opts(simd));
+                    t.gradient(in, N, y, g, fastcalc::GradLayout::columns(N, static_cast<std::size_t>(t.n_outputs())),
+                               opts(simd));
                 }
                 return py::make_tuple(Y, G);
             },
-            py::arg("cols"), py::arg("simd") = true)
+            py::arg("cols"), py::arg("simd") = true,
+            "Values Y (N, m) and gradients G (N, m, n_vars), both in Fortran order, from 1-d columns.")
         .def(py::pickle(
             [](const Tape& t) {
                 return py::make_tuple(py::array_t<std::int32_t>(t.ops().size(), t.ops().data()),

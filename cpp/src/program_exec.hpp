@@ -7,16 +7,7 @@
 #include <cmath>
 #include <cstddef>
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define FASTCALC_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define FASTCALC_CLONES
-#endif
-#if defined(__GNUC__)
-#define FASTCALC_INLINE inline __attribute__((always_inline))
-#else
-#define FASTCALC_INLINE inline
-#endif
+#include "clones.hpp"
 
 namespace fastcalc {
 namespace prog {

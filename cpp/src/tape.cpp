@@ -1,7 +1,14 @@
 #include <fastcalc/tape.hpp>
 #include <fastcalc/vmath.hpp>
 
+#include "clones.hpp"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
+#include <cstdint>
 #include <cmath>
 #include <exception>
 #include <memory>
@@ -12,6 +19,9 @@ namespace fastcalc {
 namespace {
 
 constexpr std::size_t kBlock = 128;  // points per block: a slot's values stay in L1
+// Gradients larger than this (beyond L2) are written with non-temporal stores. (Measured: a
+// single output column is better left to the cache.)
+constexpr std::size_t kStreamBytes = std::size_t(4) << 20;
 
 int arity(Op op) {
     switch (op) {
@@ -57,10 +67,20 @@ private:
 };
 
 struct Scratch {
+    bool streamed = false;  // this thread wrote with non-temporal stores: fence them when done
+    Scratch() = default;
+    Scratch(const Scratch&) = delete;
+    Scratch& operator=(const Scratch&) = delete;
+    ~Scratch() {
+#if defined(__SSE2__)
+        if (streamed) _mm_sfence();  // each thread orders its own stores before the results are read
+#endif
+    }
     Buf v, da, db, daa, dab, dbb, t, adj, tadj;
     std::vector<const double*> sp;  // where each slot's values are (a variable may be read in place)
+    std::vector<double*> at;  // where each slot's adjoint is (see Adjoints)
     std::vector<unsigned char> touched, written;
-    void size(std::size_t n, bool first, bool second) {
+    void size(std::size_t n, int n_vars, bool first, bool second) {
         v.resize(n * kBlock);
         sp.resize(n);
         if (first) {
@@ -69,6 +89,8 @@ struct Scratch {
             adj.resize(n * kBlock);
             t.resize(n * kBlock);
             touched.resize(n);
+            at.resize(n);
+            written.resize(static_cast<std::size_t>(n_vars));
         }
         if (second) {
             daa.resize(n * kBlock);
@@ -150,7 +172,7 @@ void Tape::for_blocks(std::size_t N, const TapeOptions& o, Body body) const {
 namespace {
 
 // Values of every slot for rows [s0, s0 + nb) of X.
-void values(const Tape& t, const TapeInput& in, std::size_t s0, std::size_t nb, double* v, const double** sp,
+FASTCALC_CLONES void values(const Tape& t, const TapeInput& in, std::size_t s0, std::size_t nb, double* v, const double** sp,
             bool simd) {
     const std::size_t n = t.size();
     const auto& ops = t.ops();
@@ -217,7 +239,7 @@ void values(const Tape& t, const TapeInput& in, std::size_t s0, std::size_t nb, 
 
 // Local partial derivatives of every active slot w.r.t. its operands (and, with `second`,
 // the second partials), given the slot values v.
-void partials(const Tape& t, std::size_t nb, const double* const* sp, double* da, double* db, double* daa, double* dab,
+FASTCALC_CLONES void partials(const Tape& t, std::size_t nb, const double* const* sp, double* da, double* db, double* daa, double* dab,
               double* dbb, bool second, bool simd, const std::vector<unsigned char>& which,
               const std::vector<unsigned char>& active) {
     const std::size_t n = t.size();
@@ -366,20 +388,26 @@ void partials(const Tape& t, std::size_t nb, const double* const* sp, double* da
     }
 }
 
-// Forward mode: every slot's tangent from its operands' (d slot = da d a + db d b), the
-// variables' tangents given by seed(var, out). Inactive slots have tangent 0.
-template <class Seed>
-void forward_tangents(const Tape& tp, const std::vector<unsigned char>& active, const Scratch& s, double* t,
-                      std::size_t nb, Seed seed) {
+// Forward mode: every slot's tangent from its operands' (d slot = da d a + db d b). The variables'
+// tangents are rows of V (N, n_vars) when V is given, else the unit direction e_j.
+// Inactive slots have tangent 0.
+FASTCALC_CLONES void forward_tangents(const Tape& tp, const std::vector<unsigned char>& active, const Scratch& s,
+                                      double* t, std::size_t nb, const double* V, std::size_t s0, std::size_t j) {
     const auto& ops = tp.ops();
     const auto& args = tp.args();
+    const std::size_t nv = static_cast<std::size_t>(tp.n_vars());
     for (std::size_t i = 0; i < tp.size(); ++i) {
         double* ti = t + i * kBlock;
         const Op op = static_cast<Op>(ops[i]);
         if (!active[i]) {
             std::fill(ti, ti + nb, 0.0);
         } else if (op == Op::Var) {
-            seed(static_cast<std::size_t>(tp.consts()[i]), ti);
+            const std::size_t var = static_cast<std::size_t>(tp.consts()[i]);
+            if (V) {
+                for (std::size_t p = 0; p < nb; ++p) ti[p] = V[(s0 + p) * nv + var];
+            } else {
+                std::fill(ti, ti + nb, var == j ? 1.0 : 0.0);
+            }
         } else {
             const std::int32_t a = args[2 * i], b = args[2 * i + 1];
             const double* A = s.da.data() + i * kBlock;
@@ -394,32 +422,33 @@ void forward_tangents(const Tape& tp, const std::vector<unsigned char>& active, 
 
 }  // namespace
 
-void Tape::eval(const TapeInput& X, std::size_t N, double* Y, const TapeOptions& o) const {
-    const std::size_t m = outputs_.size(), n = ops_.size();
-    for_blocks(N, o, [&](Scratch& s, std::size_t s0, std::size_t nb) {
-        s.size(n, false, false);
-        values(*this, X, s0, nb, s.v.data(), s.sp.data(), o.simd);
-        for (std::size_t k = 0; k < m; ++k) {
-            const double* src = s.sp[static_cast<std::size_t>(outputs_[k])];
-            for (std::size_t p = 0; p < nb; ++p) Y[(s0 + p) * m + k] = src[p];
-        }
-    });
-}
-
 namespace {
 
-// Adds (or, on a slot's first contribution, stores) into an adjoint: no zeroing pass needed.
+// The adjoints of one block. A slot's adjoint is stored on its first contribution and added to
+// afterwards (no zeroing pass); a sum hands its own adjoint array down to its first operand
+// instead of copying it, since the sum's adjoint is dead once the sweep has passed it.
 struct Adjoints {
     double* adj;
+    double** at;  // where each slot's adjoint is
     unsigned char* touched;
     std::size_t nb;
     template <class F>
-    void add(std::size_t j, F term) {
-        double* g = adj + j * kBlock;
+    FASTCALC_INLINE void add(std::size_t j, F term) {
         if (touched[j]) {
+            double* g = at[j];
             for (std::size_t p = 0; p < nb; ++p) g[p] += term(p);
         } else {
+            double* g = at[j] = adj + j * kBlock;
             for (std::size_t p = 0; p < nb; ++p) g[p] = term(p);
+            touched[j] = 1;
+        }
+    }
+    // Slot j receives all of g, the adjoint of a slot the sweep has finished with.
+    FASTCALC_INLINE void pass(std::size_t j, double* g) {
+        if (touched[j]) {
+            add(j, [g](std::size_t p) { return g[p]; });
+        } else {
+            at[j] = g;
             touched[j] = 1;
         }
     }
@@ -437,118 +466,174 @@ bool needs_partials(Op op, double c) {
     }
 }
 
+// Copies a block's values into an output column. Large outputs are written with non-temporal
+// stores: they go straight to memory instead of first reading every output line into the cache.
+FASTCALC_INLINE void stream_copy(const double* g, std::size_t nb, double* col) {
+#if defined(__SSE2__)
+    std::size_t p = 0;
+    if (reinterpret_cast<std::uintptr_t>(col) % 16 != 0) col[p++] = g[0];
+    for (; p + 2 <= nb; p += 2) _mm_stream_pd(col + p, _mm_loadu_pd(g + p));
+    for (; p < nb; ++p) col[p] = g[p];
+#else
+    std::copy(g, g + nb, col);
+#endif
+}
+
+FASTCALC_INLINE void write_column(const double* g, std::size_t nb, double* col, std::size_t stride, bool add,
+                                  bool stream) {
+    if (stride == 1) {
+        if (add) {
+            for (std::size_t p = 0; p < nb; ++p) col[p] += g[p];
+        } else if (stream) {
+            stream_copy(g, nb, col);
+        } else {
+            std::copy(g, g + nb, col);
+        }
+    } else if (add) {
+        for (std::size_t p = 0; p < nb; ++p) col[p * stride] += g[p];
+    } else {
+        for (std::size_t p = 0; p < nb; ++p) col[p * stride] = g[p];
+    }
+}
+
+FASTCALC_CLONES void copy_outputs(const Tape& t, const double* const* sp, std::size_t s0, std::size_t nb, double* Y) {
+    const std::size_t m = static_cast<std::size_t>(t.n_outputs());
+    for (std::size_t k = 0; k < m; ++k) {
+        const double* src = sp[static_cast<std::size_t>(t.outputs()[k])];
+        if (m == 1) {
+            std::copy(src, src + nb, Y + s0);
+        } else {
+            for (std::size_t p = 0; p < nb; ++p) Y[(s0 + p) * m + k] = src[p];
+        }
+    }
+}
+
+// Reverse sweep of one block for output k: writes d out_k / d var into G.
+FASTCALC_CLONES void reverse_block(const Tape& t, const std::vector<unsigned char>& active, Scratch& s, std::size_t k,
+                                   std::size_t s0, std::size_t nb, double* G, const GradLayout& L, bool stream) {
+    const auto& ops = t.ops();
+    const auto& args = t.args();
+    const auto& consts = t.consts();
+    const std::size_t nv = static_cast<std::size_t>(t.n_vars());
+    const std::size_t out = static_cast<std::size_t>(t.outputs()[k]);
+    std::vector<unsigned char>& touched = s.touched;
+    std::vector<unsigned char>& written = s.written;
+    for (std::size_t j = 0; j < nv; ++j) written[j] = 0;
+    for (std::size_t j = 0; j <= out; ++j) touched[j] = 0;
+    Adjoints adj{s.adj.data(), s.at.data(), touched.data(), nb};
+    double* G0 = G + s0 * L.g_point + k * L.g_output;
+    if (active[out]) adj.add(out, [](std::size_t) { return 1.0; });
+    for (std::size_t i = out + 1; active[out] && i-- > 0;) {
+        if (!active[i] || !touched[i]) continue;
+        double* g = s.at[i];
+        const Op op = static_cast<Op>(ops[i]);
+        if (op == Op::Var) {  // G is written, not zeroed then added to
+            const std::size_t var = static_cast<std::size_t>(consts[i]);
+            write_column(g, nb, G0 + var * L.g_var, L.g_point, written[var], stream);
+            written[var] = 1;
+            continue;
+        }
+        const bool two = arity(op) == 2;
+        const std::size_t a = static_cast<std::size_t>(args[2 * i]);
+        const std::size_t b = two ? static_cast<std::size_t>(args[2 * i + 1]) : a;
+        const bool ua = active[a], ub = two && active[b];
+        const double* va = s.sp[a];
+        const double* vb = s.sp[b];
+        const double* vi = s.sp[i];
+        switch (op) {
+            case Op::Add:
+                if (ub) adj.add(b, [&](std::size_t p) { return g[p]; });
+                if (ua) adj.pass(a, g);
+                break;
+            case Op::Sub:
+                if (ub) adj.add(b, [&](std::size_t p) { return -g[p]; });
+                if (ua) adj.pass(a, g);
+                break;
+            case Op::Neg: adj.add(a, [&](std::size_t p) { return -g[p]; }); break;
+            case Op::Mul:
+                if (ua) adj.add(a, [&](std::size_t p) { return g[p] * vb[p]; });
+                if (ub) adj.add(b, [&](std::size_t p) { return g[p] * va[p]; });
+                break;
+            case Op::Div:
+                if (ua) adj.add(a, [&](std::size_t p) { return g[p] / vb[p]; });
+                if (ub) adj.add(b, [&](std::size_t p) { return -g[p] * vi[p] / vb[p]; });
+                break;
+            case Op::Exp: adj.add(a, [&](std::size_t p) { return g[p] * vi[p]; }); break;
+            case Op::Tanh: adj.add(a, [&](std::size_t p) { return g[p] * (1.0 - vi[p] * vi[p]); }); break;
+            case Op::Tan: adj.add(a, [&](std::size_t p) { return g[p] * (1.0 + vi[p] * vi[p]); }); break;
+            case Op::Sqrt: adj.add(a, [&](std::size_t p) { return g[p] * (0.5 / vi[p]); }); break;
+            case Op::Sigmoid: adj.add(a, [&](std::size_t p) { return g[p] * (vi[p] * (1.0 - vi[p])); }); break;
+            case Op::Abs:
+                adj.add(a, [&](std::size_t p) {
+                    const double x = va[p];
+                    return g[p] * (x > 0 ? 1.0 : (x < 0 ? -1.0 : (x == 0 ? 0.0 : x)));
+                });
+                break;
+            case Op::PowI:
+                if (consts[i] == 2.0) {
+                    adj.add(a, [&](std::size_t p) { return g[p] * (2.0 * va[p]); });
+                    break;
+                }
+                [[fallthrough]];
+            default: {
+                const double* A = s.da.data() + i * kBlock;
+                if (ua) adj.add(a, [&](std::size_t p) { return g[p] * A[p]; });
+                if (ub) {
+                    const double* Bd = s.db.data() + i * kBlock;
+                    adj.add(b, [&](std::size_t p) { return g[p] * Bd[p]; });
+                }
+            }
+        }
+    }
+    for (std::size_t var = 0; var < nv; ++var) {  // variables this output does not depend on
+        if (written[var]) continue;
+        double* col = G0 + var * L.g_var;
+        for (std::size_t p = 0; p < nb; ++p) col[p * L.g_point] = 0.0;
+    }
+}
+
 }  // namespace
 
-void Tape::gradient(const TapeInput& X, std::size_t N, double* Y, double* G, const TapeOptions& o) const {
-    const std::size_t m = outputs_.size(), n = ops_.size(), nv = static_cast<std::size_t>(n_vars_);
+void Tape::eval(const TapeInput& X, std::size_t N, double* Y, const TapeOptions& o) const {
+    const std::size_t n = ops_.size();
+    for_blocks(N, o, [&](Scratch& s, std::size_t s0, std::size_t nb) {
+        s.size(n, n_vars_, false, false);
+        values(*this, X, s0, nb, s.v.data(), s.sp.data(), o.simd);
+        copy_outputs(*this, s.sp.data(), s0, nb, Y);
+    });
+}
+
+void Tape::gradient(const TapeInput& X, std::size_t N, double* Y, double* G, const GradLayout& L,
+                    const TapeOptions& o) const {
+    const std::size_t m = outputs_.size(), n = ops_.size();
     // Only nonlinear unary operations and powers keep partials; sums, products and quotients
     // read the values directly in the reverse sweep.
     std::vector<unsigned char> lin(n);
     for (std::size_t i = 0; i < n; ++i) lin[i] = active_[i] && needs_partials(static_cast<Op>(ops_[i]), consts_[i]);
+    const bool stream = N * m * (n_vars_ + 1) * sizeof(double) >= kStreamBytes;
     for_blocks(N, o, [&](Scratch& s, std::size_t s0, std::size_t nb) {
-        s.size(n, true, false);
-        double* v = s.v.data();
-        values(*this, X, s0, nb, v, s.sp.data(), o.simd);
+        s.size(n, n_vars_, true, false);
+        s.streamed = stream;
+        values(*this, X, s0, nb, s.v.data(), s.sp.data(), o.simd);
         partials(*this, nb, s.sp.data(), s.da.data(), s.db.data(), nullptr, nullptr, nullptr, false, o.simd, lin, active_);
-        std::vector<unsigned char>& touched = s.touched;
-        std::vector<unsigned char>& written = s.written;
-        written.resize(nv);
         for (std::size_t k = 0; k < m; ++k) {
-            const std::size_t out = static_cast<std::size_t>(outputs_[k]);
-            for (std::size_t p = 0; p < nb; ++p) Y[(s0 + p) * m + k] = s.sp[out][p];
-            std::fill(written.begin(), written.end(), 0);
-            std::fill(touched.begin(), touched.end(), 0);
-            Adjoints adj{s.adj.data(), touched.data(), nb};
-            if (active_[out]) adj.add(out, [](std::size_t) { return 1.0; });
-            for (std::size_t i = out + 1; active_[out] && i-- > 0;) {
-                if (!active_[i] || !touched[i]) continue;
-                const double* g = s.adj.data() + i * kBlock;
-                const Op op = static_cast<Op>(ops_[i]);
-                if (op == Op::Var) {  // G is written, not zeroed then added to
-                    const std::size_t var = static_cast<std::size_t>(consts_[i]);
-                    double* col = G + (s0 * m + k) * nv + var;
-                    if (written[var]) {
-                        for (std::size_t p = 0; p < nb; ++p) col[p * m * nv] += g[p];
-                    } else {
-                        for (std::size_t p = 0; p < nb; ++p) col[p * m * nv] = g[p];
-                        written[var] = 1;
-                    }
-                    continue;
-                }
-                const std::size_t a = static_cast<std::size_t>(args_[2 * i]);
-                const std::size_t b = arity(op) == 2 ? static_cast<std::size_t>(args_[2 * i + 1]) : a;
-                const bool ua = active_[a], ub = arity(op) == 2 && active_[b];
-                const double* va = s.sp[a];
-                const double* vb = s.sp[b];
-                const double* vi = s.sp[i];
-                switch (op) {
-                    case Op::Add:
-                        if (ua) adj.add(a, [&](std::size_t p) { return g[p]; });
-                        if (ub) adj.add(b, [&](std::size_t p) { return g[p]; });
-                        break;
-                    case Op::Sub:
-                        if (ua) adj.add(a, [&](std::size_t p) { return g[p]; });
-                        if (ub) adj.add(b, [&](std::size_t p) { return -g[p]; });
-                        break;
-                    case Op::Neg:
-                        adj.add(a, [&](std::size_t p) { return -g[p]; });
-                        break;
-                    case Op::Mul:
-                        if (ua) adj.add(a, [&](std::size_t p) { return g[p] * vb[p]; });
-                        if (ub) adj.add(b, [&](std::size_t p) { return g[p] * va[p]; });
-                        break;
-                    case Op::Div:
-                        if (ua) adj.add(a, [&](std::size_t p) { return g[p] / vb[p]; });
-                        if (ub) adj.add(b, [&](std::size_t p) { return -g[p] * vi[p] / vb[p]; });
-                        break;
-                    case Op::Exp: adj.add(a, [&](std::size_t p) { return g[p] * vi[p]; }); break;
-                    case Op::Tanh: adj.add(a, [&](std::size_t p) { return g[p] * (1.0 - vi[p] * vi[p]); }); break;
-                    case Op::Tan: adj.add(a, [&](std::size_t p) { return g[p] * (1.0 + vi[p] * vi[p]); }); break;
-                    case Op::Sqrt: adj.add(a, [&](std::size_t p) { return g[p] * (0.5 / vi[p]); }); break;
-                    case Op::Sigmoid: adj.add(a, [&](std::size_t p) { return g[p] * (vi[p] * (1.0 - vi[p])); }); break;
-                    case Op::Abs:
-                        adj.add(a, [&](std::size_t p) {
-                            const double x = va[p];
-                            return g[p] * (x > 0 ? 1.0 : (x < 0 ? -1.0 : (x == 0 ? 0.0 : x)));
-                        });
-                        break;
-                    case Op::PowI:
-                        if (consts_[i] == 2.0) {
-                            adj.add(a, [&](std::size_t p) { return g[p] * (2.0 * va[p]); });
-                            break;
-                        }
-                        [[fallthrough]];
-                    default: {
-                        const double* A = s.da.data() + i * kBlock;
-                        if (ua) adj.add(a, [&](std::size_t p) { return g[p] * A[p]; });
-                        if (ub) {
-                            const double* Bd = s.db.data() + i * kBlock;
-                            adj.add(b, [&](std::size_t p) { return g[p] * Bd[p]; });
-                        }
-                    }
-                }
-            }
-            for (std::size_t var = 0; var < nv; ++var) {  // variables this output does not depend on
-                if (written[var]) continue;
-                double* col = G + (s0 * m + k) * nv + var;
-                for (std::size_t p = 0; p < nb; ++p) col[p * m * nv] = 0.0;
-            }
+            const double* src = s.sp[static_cast<std::size_t>(outputs_[k])];
+            double* y = Y + s0 * L.y_point + k * L.y_output;
+            write_column(src, nb, y, L.y_point, false, stream);
+            reverse_block(*this, active_, s, k, s0, nb, G, L, stream);
         }
     });
 }
 
 void Tape::jvp(const double* Xr, const double* V, std::size_t N, double* Y, double* JV, const TapeOptions& o) const {
-    const std::size_t m = outputs_.size(), n = ops_.size(), nv = static_cast<std::size_t>(n_vars_);
+    const std::size_t m = outputs_.size(), n = ops_.size();
     const TapeInput X = TapeInput::rows(Xr, n_vars_);
     for_blocks(N, o, [&](Scratch& s, std::size_t s0, std::size_t nb) {
-        s.size(n, true, false);
-        double* v = s.v.data();
-        values(*this, X, s0, nb, v, s.sp.data(), o.simd);
+        s.size(n, n_vars_, true, false);
+        values(*this, X, s0, nb, s.v.data(), s.sp.data(), o.simd);
         partials(*this, nb, s.sp.data(), s.da.data(), s.db.data(), nullptr, nullptr, nullptr, false, o.simd, active_, active_);
         double* t = s.t.data();
-        forward_tangents(*this, active_, s, t, nb, [&](std::size_t var, double* ti) {
-            for (std::size_t p = 0; p < nb; ++p) ti[p] = V[(s0 + p) * nv + var];
-        });
+        forward_tangents(*this, active_, s, t, nb, V, s0, 0);
         for (std::size_t k = 0; k < m; ++k) {
             const std::size_t out = static_cast<std::size_t>(outputs_[k]);
             for (std::size_t p = 0; p < nb; ++p) {
@@ -559,75 +644,79 @@ void Tape::jvp(const double* Xr, const double* V, std::size_t N, double* Y, doub
     });
 }
 
+namespace {
+
+// Reverse sweep carrying each adjoint's tangent, for output k along direction j of the
+// tangents in s.t: column j of the Hessian (or H V when hcols == 1).
+FASTCALC_CLONES void second_order_block(const Tape& tp, const std::vector<unsigned char>& active, Scratch& s,
+                                        std::size_t k, std::size_t j, std::size_t s0, std::size_t nb, double* H,
+                                        std::size_t hcols) {
+    const auto& ops = tp.ops();
+    const auto& args = tp.args();
+    const std::size_t m = static_cast<std::size_t>(tp.n_outputs()), nv = static_cast<std::size_t>(tp.n_vars());
+    const std::size_t out = static_cast<std::size_t>(tp.outputs()[k]);
+    const double* t = s.t.data();
+    double* adj = s.adj.data();
+    double* tadj = s.tadj.data();
+    std::fill(adj, adj + (out + 1) * kBlock, 0.0);
+    std::fill(tadj, tadj + (out + 1) * kBlock, 0.0);
+    std::fill(adj + out * kBlock, adj + out * kBlock + nb, 1.0);
+    for (std::size_t i = out + 1; i-- > 0;) {
+        if (!active[i]) continue;
+        const double* g = adj + i * kBlock;
+        const double* tg = tadj + i * kBlock;
+        const Op op = static_cast<Op>(ops[i]);
+        if (op == Op::Var) {
+            const std::size_t var = static_cast<std::size_t>(tp.consts()[i]);
+            for (std::size_t p = 0; p < nb; ++p) H[(((s0 + p) * m + k) * nv + var) * hcols + j] += tg[p];
+            continue;
+        }
+        const std::size_t a = static_cast<std::size_t>(args[2 * i]);
+        const bool two = arity(op) == 2;
+        const std::size_t b = two ? static_cast<std::size_t>(args[2 * i + 1]) : a;
+        const double* A = s.da.data() + i * kBlock;
+        const double* Bd = s.db.data() + i * kBlock;
+        const double* AA = s.daa.data() + i * kBlock;
+        const double* AB = s.dab.data() + i * kBlock;
+        const double* BB = s.dbb.data() + i * kBlock;
+        const double* ta = t + a * kBlock;
+        const double* tb = t + b * kBlock;
+        if (active[a]) {
+            double* ga = adj + a * kBlock;
+            double* tga = tadj + a * kBlock;
+            for (std::size_t p = 0; p < nb; ++p) {
+                ga[p] += g[p] * A[p];
+                tga[p] += tg[p] * A[p] + g[p] * (AA[p] * ta[p] + (two ? AB[p] * tb[p] : 0.0));
+            }
+        }
+        if (two && active[b]) {
+            double* gb = adj + b * kBlock;
+            double* tgb = tadj + b * kBlock;
+            for (std::size_t p = 0; p < nb; ++p) {
+                gb[p] += g[p] * Bd[p];
+                tgb[p] += tg[p] * Bd[p] + g[p] * (AB[p] * ta[p] + BB[p] * tb[p]);
+            }
+        }
+    }
+}
+
+}  // namespace
+
 void Tape::second_order(const double* Xr, const double* V, std::size_t N, double* H, const TapeOptions& o) const {
     // V == nullptr: every unit direction, H (N, m, nv, nv); else the one direction V, H (N, m, nv).
     const std::size_t m = outputs_.size(), n = ops_.size(), nv = static_cast<std::size_t>(n_vars_);
     const std::size_t ndir = V ? 1 : nv, hcols = V ? 1 : nv;
     const TapeInput X = TapeInput::rows(Xr, n_vars_);
     for_blocks(N, o, [&](Scratch& s, std::size_t s0, std::size_t nb) {
-        s.size(n, true, true);
-        double* v = s.v.data();
-        values(*this, X, s0, nb, v, s.sp.data(), o.simd);
+        s.size(n, n_vars_, true, true);
+        values(*this, X, s0, nb, s.v.data(), s.sp.data(), o.simd);
         partials(*this, nb, s.sp.data(), s.da.data(), s.db.data(), s.daa.data(), s.dab.data(), s.dbb.data(), true, o.simd,
                  active_, active_);
         std::fill(H + s0 * m * nv * hcols, H + (s0 + nb) * m * nv * hcols, 0.0);
-        double* t = s.t.data();
         for (std::size_t j = 0; j < ndir; ++j) {
-            // Forward: tangents along e_j (or along V).
-            forward_tangents(*this, active_, s, t, nb, [&](std::size_t var, double* ti) {
-                if (V) {
-                    for (std::size_t p = 0; p < nb; ++p) ti[p] = V[(s0 + p) * nv + var];
-                } else {
-                    std::fill(ti, ti + nb, var == j ? 1.0 : 0.0);
-                }
-            });
-            // Reverse, carrying each adjoint's tangent: column j of the Hessian.
-            for (std::size_t k = 0; k < m; ++k) {
-                const std::size_t out = static_cast<std::size_t>(outputs_[k]);
-                if (!active_[out]) continue;
-                double* adj = s.adj.data();
-                double* tadj = s.tadj.data();
-                std::fill(adj, adj + (out + 1) * kBlock, 0.0);
-                std::fill(tadj, tadj + (out + 1) * kBlock, 0.0);
-                std::fill(adj + out * kBlock, adj + out * kBlock + nb, 1.0);
-                for (std::size_t i = out + 1; i-- > 0;) {
-                    if (!active_[i]) continue;
-                    const double* g = adj + i * kBlock;
-                    const double* tg = tadj + i * kBlock;
-                    const Op op = static_cast<Op>(ops_[i]);
-                    if (op == Op::Var) {
-                        const std::size_t var = static_cast<std::size_t>(consts_[i]);
-                        for (std::size_t p = 0; p < nb; ++p) H[(((s0 + p) * m + k) * nv + var) * hcols + j] += tg[p];
-                        continue;
-                    }
-                    const std::size_t a = static_cast<std::size_t>(args_[2 * i]);
-                    const bool two = arity(op) == 2;
-                    const std::size_t b = two ? static_cast<std::size_t>(args_[2 * i + 1]) : a;
-                    const double* A = s.da.data() + i * kBlock;
-                    const double* Bd = s.db.data() + i * kBlock;
-                    const double* AA = s.daa.data() + i * kBlock;
-                    const double* AB = s.dab.data() + i * kBlock;
-                    const double* BB = s.dbb.data() + i * kBlock;
-                    const double* ta = t + a * kBlock;
-                    const double* tb = t + b * kBlock;
-                    if (active_[a]) {
-                        double* ga = adj + a * kBlock;
-                        double* tga = tadj + a * kBlock;
-                        for (std::size_t p = 0; p < nb; ++p) {
-                            ga[p] += g[p] * A[p];
-                            tga[p] += tg[p] * A[p] + g[p] * (AA[p] * ta[p] + (two ? AB[p] * tb[p] : 0.0));
-                        }
-                    }
-                    if (two && active_[b]) {
-                        double* gb = adj + b * kBlock;
-                        double* tgb = tadj + b * kBlock;
-                        for (std::size_t p = 0; p < nb; ++p) {
-                            gb[p] += g[p] * Bd[p];
-                            tgb[p] += tg[p] * Bd[p] + g[p] * (AB[p] * ta[p] + BB[p] * tb[p]);
-                        }
-                    }
-                }
-            }
+            forward_tangents(*this, active_, s, s.t.data(), nb, V, s0, j);  // along e_j (or along V)
+            for (std::size_t k = 0; k < m; ++k)
+                if (active_[static_cast<std::size_t>(outputs_[k])]) second_order_block(*this, active_, s, k, j, s0, nb, H, hcols);
         }
     });
 }

@@ -32,6 +32,16 @@ struct TapeInput {
     }
 };
 
+// Where Tape::gradient writes output k at point p (Y[p * y_point + k * y_output]) and its derivative
+// with respect to variable j (G[p * g_point + k * g_output + j * g_var]).
+struct GradLayout {
+    std::size_t y_point, y_output, g_point, g_output, g_var;
+    // Y (N, m) and G (N, m, n_vars), C order
+    static GradLayout rows(std::size_t m, std::size_t n_vars) { return {m, 1, m * n_vars, n_vars, 1}; }
+    // Y (N, m) and G (N, m, n_vars), Fortran order: each column contiguous
+    static GradLayout columns(std::size_t N, std::size_t m) { return {1, N, 1, N, N * m}; }
+};
+
 struct TapeOptions {
     bool simd = true;  // vectorized math (libmvec) when available; false: the scalar C library
     bool parallel = true;  // OpenMP across blocks for large batches, when built with it
@@ -60,7 +70,11 @@ public:
     void gradient(const double* X, std::size_t N, double* Y, double* G, const TapeOptions& o = {}) const {
         gradient(TapeInput::rows(X, n_vars_), N, Y, G, o);
     }
-    void gradient(const TapeInput& in, std::size_t N, double* Y, double* G, const TapeOptions& o = {}) const;
+    void gradient(const TapeInput& in, std::size_t N, double* Y, double* G, const TapeOptions& o = {}) const {
+        gradient(in, N, Y, G, GradLayout::rows(outputs_.size(), static_cast<std::size_t>(n_vars_)), o);
+    }
+    void gradient(const TapeInput& in, std::size_t N, double* Y, double* G, const GradLayout& layout,
+                  const TapeOptions& o = {}) const;
     // Forward mode: Y (N, n_out) and JV (N, n_out), the derivative along V (N, n_vars)
     void jvp(const double* X, const double* V, std::size_t N, double* Y, double* JV, const TapeOptions& o = {}) const;
     // H (N, n_out, n_vars, n_vars), forward over reverse
