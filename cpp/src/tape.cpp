@@ -8,6 +8,7 @@
 #endif
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cmath>
 #include <exception>
@@ -21,6 +22,14 @@ namespace {
 constexpr std::size_t kBlock = 128;  // points per block: a slot's values stay in L1
 // Gradients larger than this (beyond L2) are written with non-temporal stores. (Measured: a
 // single output column is better left to the cache.)
+// The seed of every reverse sweep, d out / d out = 1, read in place.
+constexpr std::array<double, kBlock> ones() {
+    std::array<double, kBlock> a{};
+    for (double& x : a) x = 1.0;
+    return a;
+}
+constexpr std::array<double, kBlock> kOnes = ones();
+
 constexpr std::size_t kStreamBytes = std::size_t(4) << 20;
 
 int arity(Op op) {
@@ -79,7 +88,9 @@ struct Scratch {
     Buf v, da, db, daa, dab, dbb, t, adj, tadj;
     std::vector<const double*> sp;  // where each slot's values are (a variable may be read in place)
     std::vector<double*> at;  // where each slot's adjoint is (see Adjoints)
-    std::vector<unsigned char> touched, written;
+    std::vector<unsigned char> touched, written, owned;
+    bool consts_ready = false;
+    void values(const Tape& t, const TapeInput& in, std::size_t s0, std::size_t nb, bool simd);
     void size(std::size_t n, int n_vars, bool first, bool second) {
         v.resize(n * kBlock);
         sp.resize(n);
@@ -89,6 +100,7 @@ struct Scratch {
             adj.resize(n * kBlock);
             t.resize(n * kBlock);
             touched.resize(n);
+            owned.resize(n);
             at.resize(n);
             written.resize(static_cast<std::size_t>(n_vars));
         }
@@ -172,8 +184,9 @@ void Tape::for_blocks(std::size_t N, const TapeOptions& o, Body body) const {
 namespace {
 
 // Values of every slot for rows [s0, s0 + nb) of X.
+// Constant slots are filled on a scratch's first block only (nothing else writes there).
 FASTCALC_CLONES void values(const Tape& t, const TapeInput& in, std::size_t s0, std::size_t nb, double* v, const double** sp,
-            bool simd) {
+            bool simd, bool consts_ready) {
     const std::size_t n = t.size();
     const auto& ops = t.ops();
     const auto& args = t.args();
@@ -184,7 +197,9 @@ FASTCALC_CLONES void values(const Tape& t, const TapeInput& in, std::size_t s0, 
         const double* a = args[2 * i] >= 0 ? sp[args[2 * i]] : nullptr;
         const double* b = args[2 * i + 1] >= 0 ? sp[args[2 * i + 1]] : nullptr;
         switch (static_cast<Op>(ops[i])) {
-            case Op::Const: std::fill(out, out + nb, c[i]); break;
+            case Op::Const:
+                if (!consts_ready) std::fill(out, out + kBlock, c[i]);
+                break;
             case Op::Var: {
                 const double* col = in.cols[static_cast<std::size_t>(c[i])] + s0 * in.stride;
                 if (in.stride == 1) {
@@ -235,6 +250,11 @@ FASTCALC_CLONES void values(const Tape& t, const TapeInput& in, std::size_t s0, 
             default: break;
         }
     }
+}
+
+void Scratch::values(const Tape& t, const TapeInput& in, std::size_t s0, std::size_t nb, bool simd) {
+    fastcalc::values(t, in, s0, nb, v.data(), sp.data(), simd, consts_ready);
+    consts_ready = true;
 }
 
 // Local partial derivatives of every active slot w.r.t. its operands (and, with `second`,
@@ -425,32 +445,65 @@ FASTCALC_CLONES void forward_tangents(const Tape& tp, const std::vector<unsigned
 namespace {
 
 // The adjoints of one block. A slot's adjoint is stored on its first contribution and added to
-// afterwards (no zeroing pass); a sum hands its own adjoint array down to its first operand
-// instead of copying it, since the sum's adjoint is dead once the sweep has passed it.
+// afterwards (no zeroing pass). A sum hands its adjoint array down to its operands instead of
+// copying it: the sum's adjoint is dead once the sweep has passed it. An array a slot does not
+// own (the output's seed of ones, or one shared by both operands of a sum) is read-only: the
+// first addition into it writes the slot's own array.
 struct Adjoints {
     double* adj;
     double** at;  // where each slot's adjoint is
     unsigned char* touched;
+    unsigned char* owned;
     std::size_t nb;
+    double* own(std::size_t j) { return at[j] = adj + j * kBlock; }
     template <class F>
     FASTCALC_INLINE void add(std::size_t j, F term) {
-        if (touched[j]) {
+        if (!touched[j]) {
+            double* g = own(j);
+            for (std::size_t p = 0; p < nb; ++p) g[p] = term(p);
+            touched[j] = owned[j] = 1;
+        } else if (owned[j]) {
             double* g = at[j];
             for (std::size_t p = 0; p < nb; ++p) g[p] += term(p);
         } else {
-            double* g = at[j] = adj + j * kBlock;
-            for (std::size_t p = 0; p < nb; ++p) g[p] = term(p);
-            touched[j] = 1;
+            const double* old = at[j];
+            double* g = own(j);
+            for (std::size_t p = 0; p < nb; ++p) g[p] = old[p] + term(p);
+            owned[j] = 1;
         }
     }
-    // Slot j receives all of g, the adjoint of a slot the sweep has finished with.
-    FASTCALC_INLINE void pass(std::size_t j, double* g) {
+    // Slot j receives all of g (adjoint of a slot the sweep has finished with); `mine`: g may
+    // be written to by its new holder.
+    FASTCALC_INLINE void pass(std::size_t j, double* g, bool mine) {
         if (touched[j]) {
             add(j, [g](std::size_t p) { return g[p]; });
         } else {
             at[j] = g;
             touched[j] = 1;
+            owned[j] = mine;
         }
+    }
+    // Both operands of a product at once: one pass over g.
+    template <class FA, class FB>
+    FASTCALC_INLINE void add2(std::size_t a, FA ta, std::size_t b, FB tb) {
+        if (a == b || !(touched[a] ? owned[a] : true) || !(touched[b] ? owned[b] : true)) {
+            add(a, ta);
+            add(b, tb);
+            return;
+        }
+        const bool sa = !touched[a], sb = !touched[b];
+        double* ga = sa ? own(a) : at[a];
+        double* gb = sb ? own(b) : at[b];
+        if (sa && sb) {
+            for (std::size_t p = 0; p < nb; ++p) ga[p] = ta(p), gb[p] = tb(p);
+        } else if (sa) {
+            for (std::size_t p = 0; p < nb; ++p) ga[p] = ta(p), gb[p] += tb(p);
+        } else if (sb) {
+            for (std::size_t p = 0; p < nb; ++p) ga[p] += ta(p), gb[p] = tb(p);
+        } else {
+            for (std::size_t p = 0; p < nb; ++p) ga[p] += ta(p), gb[p] += tb(p);
+        }
+        touched[a] = touched[b] = owned[a] = owned[b] = 1;
     }
 };
 
@@ -520,12 +573,13 @@ FASTCALC_CLONES void reverse_block(const Tape& t, const std::vector<unsigned cha
     std::vector<unsigned char>& written = s.written;
     for (std::size_t j = 0; j < nv; ++j) written[j] = 0;
     for (std::size_t j = 0; j <= out; ++j) touched[j] = 0;
-    Adjoints adj{s.adj.data(), s.at.data(), touched.data(), nb};
+    Adjoints adj{s.adj.data(), s.at.data(), touched.data(), s.owned.data(), nb};
     double* G0 = G + s0 * L.g_point + k * L.g_output;
-    if (active[out]) adj.add(out, [](std::size_t) { return 1.0; });
+    if (active[out]) adj.pass(out, const_cast<double*>(kOnes.data()), false);
     for (std::size_t i = out + 1; active[out] && i-- > 0;) {
         if (!active[i] || !touched[i]) continue;
         double* g = s.at[i];
+        const bool mine = s.owned[i];
         const Op op = static_cast<Op>(ops[i]);
         if (op == Op::Var) {  // G is written, not zeroed then added to
             const std::size_t var = static_cast<std::size_t>(consts[i]);
@@ -542,17 +596,23 @@ FASTCALC_CLONES void reverse_block(const Tape& t, const std::vector<unsigned cha
         const double* vi = s.sp[i];
         switch (op) {
             case Op::Add:
-                if (ub) adj.add(b, [&](std::size_t p) { return g[p]; });
-                if (ua) adj.pass(a, g);
+                if (ub && (mine || a == b)) adj.add(b, [&](std::size_t p) { return g[p]; });
+                if (ua) adj.pass(a, g, mine);
+                if (ub && !mine && a != b) adj.pass(b, g, false);  // both may read a shared array
                 break;
             case Op::Sub:
                 if (ub) adj.add(b, [&](std::size_t p) { return -g[p]; });
-                if (ua) adj.pass(a, g);
+                if (ua) adj.pass(a, g, mine);
                 break;
             case Op::Neg: adj.add(a, [&](std::size_t p) { return -g[p]; }); break;
             case Op::Mul:
-                if (ua) adj.add(a, [&](std::size_t p) { return g[p] * vb[p]; });
-                if (ub) adj.add(b, [&](std::size_t p) { return g[p] * va[p]; });
+                if (ua && ub) {
+                    adj.add2(a, [&](std::size_t p) { return g[p] * vb[p]; }, b, [&](std::size_t p) { return g[p] * va[p]; });
+                } else if (ua) {
+                    adj.add(a, [&](std::size_t p) { return g[p] * vb[p]; });
+                } else if (ub) {
+                    adj.add(b, [&](std::size_t p) { return g[p] * va[p]; });
+                }
                 break;
             case Op::Div:
                 if (ua) adj.add(a, [&](std::size_t p) { return g[p] / vb[p]; });
@@ -598,7 +658,7 @@ void Tape::eval(const TapeInput& X, std::size_t N, double* Y, const TapeOptions&
     const std::size_t n = ops_.size();
     for_blocks(N, o, [&](Scratch& s, std::size_t s0, std::size_t nb) {
         s.size(n, n_vars_, false, false);
-        values(*this, X, s0, nb, s.v.data(), s.sp.data(), o.simd);
+        s.values(*this, X, s0, nb, o.simd);
         copy_outputs(*this, s.sp.data(), s0, nb, Y);
     });
 }
@@ -614,7 +674,7 @@ void Tape::gradient(const TapeInput& X, std::size_t N, double* Y, double* G, con
     for_blocks(N, o, [&](Scratch& s, std::size_t s0, std::size_t nb) {
         s.size(n, n_vars_, true, false);
         s.streamed = stream;
-        values(*this, X, s0, nb, s.v.data(), s.sp.data(), o.simd);
+        s.values(*this, X, s0, nb, o.simd);
         partials(*this, nb, s.sp.data(), s.da.data(), s.db.data(), nullptr, nullptr, nullptr, false, o.simd, lin, active_);
         for (std::size_t k = 0; k < m; ++k) {
             const double* src = s.sp[static_cast<std::size_t>(outputs_[k])];
@@ -630,7 +690,7 @@ void Tape::jvp(const double* Xr, const double* V, std::size_t N, double* Y, doub
     const TapeInput X = TapeInput::rows(Xr, n_vars_);
     for_blocks(N, o, [&](Scratch& s, std::size_t s0, std::size_t nb) {
         s.size(n, n_vars_, true, false);
-        values(*this, X, s0, nb, s.v.data(), s.sp.data(), o.simd);
+        s.values(*this, X, s0, nb, o.simd);
         partials(*this, nb, s.sp.data(), s.da.data(), s.db.data(), nullptr, nullptr, nullptr, false, o.simd, active_, active_);
         double* t = s.t.data();
         forward_tangents(*this, active_, s, t, nb, V, s0, 0);
@@ -709,7 +769,7 @@ void Tape::second_order(const double* Xr, const double* V, std::size_t N, double
     const TapeInput X = TapeInput::rows(Xr, n_vars_);
     for_blocks(N, o, [&](Scratch& s, std::size_t s0, std::size_t nb) {
         s.size(n, n_vars_, true, true);
-        values(*this, X, s0, nb, s.v.data(), s.sp.data(), o.simd);
+        s.values(*this, X, s0, nb, o.simd);
         partials(*this, nb, s.sp.data(), s.da.data(), s.db.data(), s.daa.data(), s.dab.data(), s.dbb.data(), true, o.simd,
                  active_, active_);
         std::fill(H + s0 * m * nv * hcols, H + (s0 + nb) * m * nv * hcols, 0.0);
