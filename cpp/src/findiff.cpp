@@ -1,5 +1,8 @@
 #include <fastcalc/findiff.hpp>
 
+#include "derivative_1d.hpp"
+#include "ridders.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -10,24 +13,9 @@ namespace fastcalc {
 
 namespace {
 
-constexpr double kEps = std::numeric_limits<double>::epsilon();
+using namespace ridders;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr double kSafe = 2.0;  // Ridders: stop once the extrapolation error grows by this factor
-constexpr int kMaxLevels = 32;
-constexpr double kGoodEnough = 0x1p-42;  // ~2.3e-13 relative
-// Early tableau rows extrapolate from too few steps for their error estimate to be trusted
-// (seen where f' crosses zero): the growth test starts at this row.
-constexpr std::size_t kMinRows = 4;
-// Nor while the estimate is still poor: steps too coarse for a fast-varying f make the tableau
-// erratic before it converges. Then the remaining (finer) levels are tried.
-constexpr double kTrusted = 0x1p-20;
-
-std::vector<double> inverse_richardson_factors() {  // 1/(2**e - 1), e >= 1
-    std::vector<double> v(8 * kMaxLevels + 16, 0.0);
-    for (std::size_t e = 1; e < v.size(); ++e) v[e] = 1.0 / (std::ldexp(1.0, static_cast<int>(e)) - 1.0);
-    return v;
-}
 
 // A stencil over at most two directions: point = x + off_a*h_a*e_a + off_b*h_b*e_b and the
 // estimate is sum w_j f(point_j) / (h_a**pow_a * h_b**pow_b).
@@ -60,19 +48,6 @@ struct Probe {
     std::size_t a, b;  // directions (b unused when the kind has pow_b == 0)
     double sa, sb;     // step scales per direction
 };
-
-// Steps grow with |x| only logarithmically (as numdifftools does): a function need not vary
-// more slowly far from 0 (sin, exp). Rounded up to a power of two so that steps stay powers of
-// two and x + h is exact for |x| >= h.
-double step_scale(double x) {
-    const double ax = std::fabs(x);
-    if (ax <= 1.7) return 1.0;  // log1p(|x|) <= 1: skip the log
-    const double v = std::max(1.0, std::log1p(ax));
-    if (!std::isfinite(v)) return 1.0;
-    int e;
-    const double m = std::frexp(v, &e);
-    return m == 0.5 ? v : std::ldexp(1.0, e);
-}
 
 Kind single_kind(const Stencil& s, int textbook) {
     Kind k;
@@ -388,12 +363,7 @@ private:
                 round_[el] = 4 * kEps * roundoff;
             }
         }
-        // Stop once round-off starts to win (Ridders), or once the estimate is as good as double
-        // precision allows for a derivative anyway (saves the levels that would only confirm it).
-        if ((len + 1 >= kMinRows && best_err <= kTrusted * std::fabs(best) &&
-             std::fabs(up - last_old) >= kSafe * best_err) ||
-            best_err <= kGoodEnough * std::fabs(best))
-            done_[el] = 1;
+        if (finished(len + 1, best, best_err, std::fabs(up - last_old))) done_[el] = 1;
         rowlen_[el] = newlen;
     }
 
@@ -410,7 +380,7 @@ private:
     std::size_t e0_ = 0;  // first estimate of the chunk being worked on
     std::vector<double> f0_, pts_, Y_, round_, H_, Xa_, S_, Sabs_, sa_;
     std::unique_ptr<double[]> prev_;
-    std::vector<double> inv_fac_ = inverse_richardson_factors();
+    std::vector<double> inv_fac_ = inverse_factors();
     std::vector<std::size_t> rowlen_;
     std::vector<unsigned char> done_;
 };
@@ -433,6 +403,18 @@ FDResult derivative(const BatchFunction& f, const double* x, std::size_t count, 
     check_options(opt);
     if (f.in_dim() != 1) throw invalid_argument("derivative: f must be a function of one variable");
     const Stencil s = make_stencil(opt.method, n, opt.accuracy);
+    if (opt.h <= 0 && f.out_dim() == 1) {  // the automatic step: the vectorized engine for f: R -> R
+        Stencil1D k;
+        for (std::size_t j = 0; j < s.nodes.size(); ++j) {
+            if (s.weights[j] == 0.0) continue;  // as single_kind: the same nodes, the same order
+            k.off.push_back(s.nodes[j]);
+            k.w.push_back(s.weights[j]);
+        }
+        k.pow = s.deriv;
+        k.lead = s.accuracy;
+        k.step = s.error_step;
+        return derivative_1d(f, x, count, k, default_levels(opt), initial_step(opt, n), opt.max_batch_doubles, intr);
+    }
     std::vector<Kind> kinds{single_kind(s, textbook_of(opt, n))};
     std::vector<Probe> probes(count);
     for (std::size_t i = 0; i < count; ++i) {

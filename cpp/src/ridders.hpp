@@ -1,0 +1,53 @@
+// Private: the rules of the automatic step sequence shared by the finite-difference engines
+// (findiff.cpp for any stencil and shape, derivative_1d.cpp for f: R -> R).
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <vector>
+
+namespace fastcalc {
+namespace ridders {
+
+constexpr double kEps = std::numeric_limits<double>::epsilon();
+constexpr double kSafe = 2.0;  // stop once the extrapolation error grows by this factor
+constexpr int kMaxLevels = 32;
+constexpr double kGoodEnough = 0x1p-42;  // ~2.3e-13 relative
+// Early tableau rows extrapolate from too few steps for their error estimate to be trusted
+// (seen where f' crosses zero): the growth test starts at this row.
+constexpr std::size_t kMinRows = 4;
+// Nor while the estimate is still poor: steps too coarse for a fast-varying f make the tableau
+// erratic before it converges. Then the remaining (finer) levels are tried.
+constexpr double kTrusted = 0x1p-20;
+
+// 1/(2**e - 1), e >= 1: the Richardson factor that removes the h**e term when h halves.
+inline std::vector<double> inverse_factors() {
+    std::vector<double> v(8 * kMaxLevels + 16, 0.0);
+    for (std::size_t e = 1; e < v.size(); ++e) v[e] = 1.0 / (std::ldexp(1.0, static_cast<int>(e)) - 1.0);
+    return v;
+}
+
+// Whether an estimate is final after `rows` tableau rows: round-off has started to win
+// (Ridders: the newest diagonal moved by more than the error), or the estimate is as good as
+// double precision allows for a derivative anyway (saves the levels that would only confirm it).
+inline bool finished(std::size_t rows, double best, double best_err, double diagonal_move) {
+    return (rows >= kMinRows && best_err <= kTrusted * std::fabs(best) && diagonal_move >= kSafe * best_err) ||
+           best_err <= kGoodEnough * std::fabs(best);
+}
+
+// Steps grow with |x| only logarithmically (as numdifftools does): a function need not vary
+// more slowly far from 0 (sin, exp). Rounded up to a power of two so that steps stay powers of
+// two and x + h is exact for |x| >= h.
+inline double step_scale(double x) {
+    const double ax = std::fabs(x);
+    if (ax <= 1.7) return 1.0;  // log1p(|x|) <= 1: skip the log
+    const double v = std::max(1.0, std::log1p(ax));
+    if (!std::isfinite(v)) return 1.0;
+    int e;
+    const double m = std::frexp(v, &e);
+    return m == 0.5 ? v : std::ldexp(1.0, e);
+}
+
+}  // namespace ridders
+}  // namespace fastcalc
