@@ -21,14 +21,27 @@ void f_eval(const double* x, const double* y, double* out, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i)
         out[i] = x[i] * std::exp(-(x[i] * x[i] + y[i] * y[i])) + std::sin(3 * x[i]) * std::tanh(y[i]);
 }
+// sin and cos of one argument in one loop: GCC merges them into a scalar sincos and the loop
+// stays scalar (measured 47 ms here), so each gets its own loop over a cache-sized block.
 void f_grad(const double* x, const double* y, double* out, double* gx, double* gy, std::size_t n) {
+    constexpr std::size_t B = 256;
+    double s[B], c[B];
+    for (std::size_t i0 = 0; i0 < n; i0 += B) {
+        const std::size_t m = n - i0 < B ? n - i0 : B;
+        const double* xb = x + i0;
+        const double* yb = y + i0;
 #pragma omp simd
-    for (std::size_t i = 0; i < n; ++i) {
-        const double e = std::exp(-(x[i] * x[i] + y[i] * y[i]));
-        const double s = std::sin(3 * x[i]), c = std::cos(3 * x[i]), t = std::tanh(y[i]);
-        out[i] = x[i] * e + s * t;
-        gx[i] = e * (1 - 2 * x[i] * x[i]) + 3 * c * t;
-        gy[i] = -2 * x[i] * y[i] * e + s * (1 - t * t);
+        for (std::size_t j = 0; j < m; ++j) s[j] = std::sin(3 * xb[j]);
+#pragma omp simd
+        for (std::size_t j = 0; j < m; ++j) c[j] = std::cos(3 * xb[j]);
+#pragma omp simd
+        for (std::size_t j = 0; j < m; ++j) {
+            const double xi = xb[j], yi = yb[j];
+            const double e = std::exp(-(xi * xi + yi * yi)), t = std::tanh(yi);
+            out[i0 + j] = xi * e + s[j] * t;
+            gx[i0 + j] = e * (1 - 2 * xi * xi) + 3 * c[j] * t;
+            gy[i0 + j] = -2 * xi * yi * e + s[j] * (1 - t * t);
+        }
     }
 }
 }

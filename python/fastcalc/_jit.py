@@ -1,8 +1,14 @@
-"""Optional native kernels for descent's hot loop. An interpreted program keeps every temporary
-in memory; for many runs times many steps the step loop of one compiled Program is generated as
-C++ (the same operations in the same order, so the same bits), compiled once with the system
-compiler and cached on disk. Any failure (no compiler, FASTCALC_JIT=0) means: not available,
-and the interpreter runs instead."""
+"""Optional native kernels, generated as C++ from a compiled Program, compiled once with the
+system compiler and cached on disk:
+
+- descent's step loop (many runs times many steps): an interpreted program keeps every temporary
+  in memory; the generated loop does the same operations in the same order, so the same bits;
+- a batch kernel (the value and gradient of an expression at many points): one loop over the
+  points with every temporary in a register and the math from glibc's vector library (libmvec,
+  the functions the tape calls), so that nothing round-trips through memory between operations.
+
+Any failure (no compiler, no libmvec, FASTCALC_JIT=0) means: not available, and the interpreter
+runs instead."""
 from __future__ import annotations
 
 import ctypes
@@ -11,6 +17,8 @@ import os
 import shutil
 import subprocess
 import tempfile
+
+import numpy as np
 
 _loaded: dict = {}  # hash -> (CDLL, address); the CDLL must stay alive
 
@@ -155,21 +163,19 @@ def _cache_dir() -> str:
     return d
 
 
-def step_kernel(prog, method="gd", maximize=False, tol=False, compile=True):
-    """Address of the compiled step kernel for prog, or None where no compiler is available
-    (or, with compile=False, where it is not compiled yet)."""
-    if os.environ.get("FASTCALC_JIT", "1") == "0" or prog.n_vars == 0:
+def _build(src: str, prefix: str, symbol: str, flags, compile: bool = True):
+    """Address of ``symbol`` in the compiled ``src`` (cached in memory and on disk), or None."""
+    if os.environ.get("FASTCALC_JIT", "1") == "0":
         return None
     cxx = shutil.which(os.environ.get("CXX", "c++"))
     if cxx is None:
         return None
-    src = step_source(prog, method, maximize, tol)
-    key = hashlib.sha256((cxx + " ".join(_FLAGS) + src).encode()).hexdigest()[:24]
+    key = hashlib.sha256((cxx + " ".join(flags) + src).encode()).hexdigest()[:24]
     if key in _loaded:
         return _loaded[key][1]
     try:
         d = _cache_dir()
-        so = os.path.join(d, f"step_{key}.so")
+        so = os.path.join(d, f"{prefix}_{key}.so")
         if not os.path.exists(so):
             if not compile:
                 return None
@@ -177,13 +183,107 @@ def step_kernel(prog, method="gd", maximize=False, tol=False, compile=True):
                 cpp, out = os.path.join(tmp, "k.cpp"), os.path.join(tmp, "k.so")
                 with open(cpp, "w") as fh:
                     fh.write(src)
-                r = subprocess.run([cxx, *_FLAGS, cpp, "-o", out], capture_output=True, timeout=120)
+                r = subprocess.run([cxx, *flags, cpp, "-o", out], capture_output=True, timeout=120)
                 if r.returncode != 0:
                     return None
                 os.replace(out, so)  # atomic: concurrent processes see a whole file or none
         lib = ctypes.CDLL(so)
-        addr = ctypes.cast(lib.fc_step, ctypes.c_void_p).value
-    except (OSError, subprocess.SubprocessError):
+        addr = ctypes.cast(getattr(lib, symbol), ctypes.c_void_p).value
+    except (OSError, AttributeError, subprocess.SubprocessError):
         return None
     _loaded[key] = (lib, addr)
     return addr
+
+
+def step_kernel(prog, method="gd", maximize=False, tol=False, compile=True):
+    """Address of the compiled step kernel for prog, or None where no compiler is available
+    (or, with compile=False, where it is not compiled yet)."""
+    if prog.n_vars == 0:
+        return None
+    return _build(step_source(prog, method, maximize, tol), "step", "fc_step", _FLAGS, compile)
+
+
+# ---- batch kernels ----------------------------------------------------------------------------
+
+# libmvec's functions under our own names: the `simd` attribute tells GCC that vector variants
+# (_ZGVeN8v_sin, ...) exist, which glibc's headers declare only under -ffast-math; `const` lets it
+# vectorize the call; and GCC does not see two calls of sin and cos of one argument, so it cannot
+# merge them into a scalar sincos.
+_VECTOR_MATH = {9: "exp", 10: "log", 11: "sin", 12: "cos", 13: "tan", 14: "asin", 15: "acos", 16: "atan",
+                17: "sinh", 18: "cosh"}
+_BATCH_UNARY = {**_UNARY, **{op: f"fc_v_{fn}({{a}})" for op, fn in _VECTOR_MATH.items()},
+                19: "fc_tanh({a})", 22: "fc_vsigmoid({a})"}
+_BATCH_BINARY = {**_BINARY, 7: "fc_v_pow({a}, {b})"}
+
+_BATCH_PRELUDE = _PRELUDE + "".join(
+    f'extern "C" __attribute__((simd("notinbranch"), const, nothrow)) double fc_v_{fn}(double) __asm__("{fn}");\n'
+    for fn in list(_VECTOR_MATH.values()) + ["expm1"]) + r"""extern "C" __attribute__((simd("notinbranch"), const, nothrow)) double fc_v_pow(double, double) __asm__("pow");
+// The tape's tanh (vmath.cpp): t / (t + 2) with t = expm1(2|x|), |x| capped at 20, NaN kept.
+static inline double fc_tanh(double x) {
+    const double a = std::fabs(x);
+    const double t = fc_v_expm1(2.0 * (20.0 < a ? 20.0 : a));
+    return std::copysign(t / (t + 2.0), x);
+}
+// fc_sigmoid without a branch around exp: exp(-|a|) is exp(-a) or exp(a), as there.
+static inline double fc_vsigmoid(double a) {
+    const double e = fc_v_exp(-std::fabs(a));
+    return a >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+}
+"""
+
+_BATCH_FLAGS = _FLAGS + ["-fopenmp-simd", "-lm"]
+
+
+def batch_source(prog) -> str:
+    """C++ source of ``fc_batch(n, X, R)``: every result of prog at n points, X[v] the column of
+    variable v, R[r] the column of result r (all contiguous)."""
+    n = prog.n_vars
+    name = {v: f"x{v}" for v in range(n)}
+    for slot, val in prog.constants():
+        name[slot] = _literal(val)
+    body = [f"        const double x{v} = X{v}[i];" for v in range(n)]
+    for i, (op, k, d, a, b) in enumerate(prog.code()):
+        sa, sb = name.get(a, "0.0"), name.get(b, "0.0")
+        if op == 8:
+            expr = f"{sa} * {sa}" if k == 2 else f"{sa} * ({sa} * {sa})" if k == 3 else f"fc_powi({sa}, {k})"
+        elif op in _BATCH_BINARY:
+            expr = _BATCH_BINARY[op].format(a=sa, b=sb)
+        else:
+            expr = _BATCH_UNARY[op].format(a=sa)
+        body.append(f"        const double v{i} = {expr};")
+        name[d] = f"v{i}"
+    res = prog.result_slots()
+    body += [f"        R{r}[i] = {name[s]};" for r, s in enumerate(res)]
+    cols = "".join(f"    const double* __restrict X{v} = X[{v}];\n" for v in range(n)) + \
+        "".join(f"    double* __restrict R{r} = R[{r}];\n" for r in range(len(res)))
+    return _BATCH_PRELUDE + (
+        'extern "C" void fc_batch(long n, const double* const* X, double* const* R) {\n'
+        "    (void)X;\n" + cols +
+        "#pragma omp simd\n"
+        "    for (long i = 0; i < n; ++i) {\n" + "\n".join(body) + "\n"
+        "    }\n"
+        "}\n")
+
+
+def batch_kernel(prog, compile=True):
+    """Address of the compiled batch kernel for prog, or None (see the module's docstring)."""
+    return _build(batch_source(prog), "batch", "fc_batch", _BATCH_FLAGS, compile)
+
+
+_BATCH_SIG = ctypes.CFUNCTYPE(None, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p)
+
+
+def run_batch(addr, columns, n_results):
+    """Runs a batch kernel on contiguous float64 columns of one length; returns the result
+    columns as one (n_results, N) array. ctypes releases the GIL during each call; the points go
+    in pieces so that Ctrl-C is noticed between them."""
+    N = columns[0].shape[0] if columns else 0
+    out = np.empty((n_results, N))
+    fn = _BATCH_SIG(addr)
+    piece = 1 << 20
+    for s in range(0, N, piece):
+        m = min(piece, N - s)
+        X = (ctypes.c_void_p * max(1, len(columns)))(*[c.ctypes.data + 8 * s for c in columns])
+        R = (ctypes.c_void_p * n_results)(*[out.ctypes.data + 8 * (r * N + s) for r in range(n_results)])
+        fn(m, X, R)
+    return out

@@ -30,13 +30,18 @@ class Expr:
     arguments.
     """
 
-    __slots__ = ("_roots", "_vars", "_vector", "_tape_cache", "__weakref__")
+    __slots__ = ("_roots", "_vars", "_vector", "_tape_cache", "_native_cache", "__weakref__")
+
+    # Batches of at least this many points (of a scalar expression) run in a kernel generated for
+    # the expression and compiled once (_jit.py), where a compiler and libmvec are available.
+    _NATIVE_MIN = 1 << 16
 
     def __init__(self, roots: Sequence[Node], variables: Sequence[str], vector: bool = False):
         object.__setattr__(self, "_roots", tuple(roots))
         object.__setattr__(self, "_vars", tuple(variables))
         object.__setattr__(self, "_vector", bool(vector))
         object.__setattr__(self, "_tape_cache", None)
+        object.__setattr__(self, "_native_cache", None)
 
     def __setattr__(self, name, value):
         raise AttributeError("Expr is immutable")
@@ -198,6 +203,32 @@ class Expr:
             object.__setattr__(self, "_tape_cache", t)
         return t
 
+    def _native(self, order: int):
+        """The address of the native batch kernel computing the value (order 0) or the value and
+        gradient (order 1), or None where none can be built; tried once per expression."""
+        cache = self._native_cache
+        if cache is None:
+            cache = {}
+            object.__setattr__(self, "_native_cache", cache)
+        if order not in cache:
+            from .._jit import batch_kernel
+            from ..optimize import _program
+
+            cache[order] = batch_kernel(_program(self, order)) if self._vars else None
+        return cache[order]
+
+    def _run_native(self, order: int, columns):
+        """(n_results, N) results of the native kernel, or None (too few points, not available)."""
+        if self._vector or not columns or columns[0].shape[0] < self._NATIVE_MIN:
+            return None
+        addr = self._native(order)
+        if addr is None:
+            return None
+        from .._jit import run_batch
+
+        return run_batch(addr, [np.ascontiguousarray(c, dtype=np.float64) for c in columns],
+                         1 + order * len(self._vars))
+
     def __call__(self, *args: Any, **kwargs: Any):
         """f(3.0); f(x=..., y=...) (broadcast like NumPy); f(X) with X of shape (..., n); for one
         variable f(a) with a of any shape. Evaluated by the C++ tape."""
@@ -242,7 +273,11 @@ class Expr:
         arrays = np.broadcast_arrays(*arrays)
         shape = arrays[0].shape
         # one 1-d array per variable, passed to the tape as is (copied only when broadcast)
-        Y = self._tape().eval_columns([a.reshape(-1) for a in arrays])
+        cols = [a.reshape(-1) for a in arrays]
+        R = self._run_native(0, cols)
+        if R is not None:
+            return R[0].reshape(shape)
+        Y = self._tape().eval_columns(cols)
         if self._vector:
             return Y.reshape(shape + (Y.shape[1],))
         return Y[:, 0].reshape(shape)
@@ -259,13 +294,19 @@ class Expr:
         cols = [np.asarray(c, dtype=np.float64) for c in cols]
         arrays = np.broadcast_arrays(*cols)
         shape = arrays[0].shape
-        Y, G = self._tape().gradient_columns([np.ascontiguousarray(a).reshape(-1) for a in arrays])
-        value = Y[:, 0].reshape(shape)
-        grad = G[:, 0, :].reshape(shape + (n,))
+        cols = [np.ascontiguousarray(a).reshape(-1) for a in arrays]
+        R = self._run_native(1, cols)
+        if R is not None:  # rows: the value, then the gradient's components
+            value, grad = R[0].reshape(shape), R[1:].T.reshape(shape + (n,))
+        else:
+            Y, G = self._tape().gradient_columns(cols)
+            value = Y[:, 0].reshape(shape)
+            grad = G[:, 0, :].reshape(shape + (n,))
         return (float(value) if value.ndim == 0 else value), grad
 
     def _eval_matrix(self, X: np.ndarray):
         lead = X.shape[:-1]
+        # no native kernel here: it would need the columns copied out, which costs what it saves
         Y = self._tape().eval(np.ascontiguousarray(X.reshape(-1, X.shape[-1])))
         if self._vector:
             return Y.reshape(lead + (Y.shape[1],))
