@@ -74,6 +74,30 @@ def test_core_agrees_with_reference_within_error_estimates(rng):
         assert np.all(np.abs(value - rvalue) <= np.maximum(info.error, rerr) * 2)
 
 
+@pytest.mark.parametrize("method, order", [("central", 2), ("central", 6), ("forward", 1), ("backward", 2)])
+def test_core_gives_the_references_bits_for_one_variable(method, order):
+    # derivative_1d.cpp keeps the reference's arithmetic and stopping rules operation for operation
+    x = np.concatenate([np.linspace(-3, 3, 501), [0.0, 1e-300, 1e8]])
+    for f in (np.sin, np.tanh, lambda t: t**2 * np.exp(np.sin(t)), lambda t: 1 / (1 + t**2)):
+        for n in (1, 2, 3):
+            value, info = fc.derivative(f, x, n, method=method, order=order, full_output=True)
+            rvalue, rerr = ref.derivative(f, x, n, method=method, order=order)
+            assert np.array_equal(value, rvalue) and np.array_equal(info.error, rerr)
+
+
+@pytest.mark.parametrize("f, df", [
+    (lambda x: x**2 * np.exp(np.sin(x)), lambda x: np.exp(np.sin(x)) * (2 * x + x**2 * np.cos(x))),
+    (lambda x: 1 / (1 + x**2), lambda x: -2 * x / (1 + x**2) ** 2),
+])
+def test_no_point_of_a_dense_grid_stops_early(f, df):
+    # A loose gate on Ridders' stop once left single points at 1e-11 and 3e-10 (relative to the
+    # largest |f'|) where the tableau was erratic at coarse steps.
+    x = np.linspace(0.1, 3.0, 20_001)
+    exact = df(x)
+    err = np.abs(fc.derivative(f, x) - exact) / np.max(np.abs(exact))
+    assert err.max() < 1e-12
+
+
 def test_shape_of_x_is_kept():
     x = np.linspace(0.1, 1, 12).reshape(3, 2, 2)
     value, info = fc.derivative(np.sin, x, full_output=True)

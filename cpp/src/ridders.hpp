@@ -13,13 +13,17 @@ namespace ridders {
 constexpr double kEps = std::numeric_limits<double>::epsilon();
 constexpr double kSafe = 2.0;  // stop once the extrapolation error grows by this factor
 constexpr int kMaxLevels = 32;
-constexpr double kGoodEnough = 0x1p-42;  // ~2.3e-13 relative
+// ~3.6e-12 relative. The estimate bounds the error generously: stopping here rather than at
+// 2**-42 saves levels and the round-off they add (measured: fewer evaluations, smaller errors).
+constexpr double kGoodEnough = 0x1p-38;
 // Early tableau rows extrapolate from too few steps for their error estimate to be trusted
 // (seen where f' crosses zero): the growth test starts at this row.
 constexpr std::size_t kMinRows = 4;
 // Nor while the estimate is still poor: steps too coarse for a fast-varying f make the tableau
-// erratic before it converges. Then the remaining (finer) levels are tried.
-constexpr double kTrusted = 0x1p-20;
+// erratic before it converges, and its diagonal moves by more than the error at one level
+// without round-off being the cause. Then the remaining (finer) levels are tried. (At 2**-20
+// the worst of 100,000 points of x**2*exp(sin x) stopped at a 1e-11 error, 1/(1+x**2) at 3e-10.)
+constexpr double kTrusted = 0x1p-36;
 
 // 1/(2**e - 1), e >= 1: the Richardson factor that removes the h**e term when h halves.
 inline std::vector<double> inverse_factors() {

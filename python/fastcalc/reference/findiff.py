@@ -9,9 +9,9 @@ import numpy as np
 
 EPS = float(np.finfo(float).eps)
 SAFE = 2.0  # stop once the extrapolation error grows by this factor
-GOOD_ENOUGH = 2.0**-42  # or once the estimate is as good as doubles allow
+GOOD_ENOUGH = 2.0**-38  # or once the estimate is as good as doubles allow
 MIN_ROWS = 4  # the growth test starts at this tableau row: earlier error estimates are crude
-TRUSTED = 2.0**-20  # ... and only once the estimate is decent (coarse steps can be erratic)
+TRUSTED = 2.0**-36  # ... and only once the estimate is decent (coarse steps can be erratic)
 
 
 def fornberg_weights(deriv: int, nodes, z: float = 0.0) -> List[float]:
