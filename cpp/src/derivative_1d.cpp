@@ -88,7 +88,7 @@ FASTCALC_CLONES void update_uniform(std::size_t A, std::size_t C, std::size_t le
     }
     const double* tn = T + (newlen - 1) * C;
     for (std::size_t i = 0; i < A; ++i) {
-        done[i] = finished(len + 1, best[i], err[i], std::fabs(tn[i] - last[i]));
+        done[i] = finished(len + 1, best[i], err[i], std::fabs(tn[i] - last[i]), rnd[i]);
         lenv[i] = static_cast<unsigned char>(newlen);
     }
 }
@@ -158,7 +158,7 @@ void update_one(State& s, std::size_t i, const double* invc) {
             s.rnd[i] = 4 * kEps * s.R[i];
         }
     }
-    s.done[i] = finished(len + 1, best, best_err, std::fabs(up - last_old));
+    s.done[i] = finished(len + 1, best, best_err, std::fabs(up - last_old), s.rnd[i]);
     s.len[i] = static_cast<unsigned char>(newlen);
 }
 

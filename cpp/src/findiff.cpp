@@ -363,7 +363,7 @@ private:
                 round_[el] = 4 * kEps * roundoff;
             }
         }
-        if (finished(len + 1, best, best_err, std::fabs(up - last_old))) done_[el] = 1;
+        if (finished(len + 1, best, best_err, std::fabs(up - last_old), round_[el])) done_[el] = 1;
         rowlen_[el] = newlen;
     }
 

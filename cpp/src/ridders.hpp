@@ -2,6 +2,7 @@
 // (findiff.cpp for any stencil and shape, derivative_1d.cpp for f: R -> R).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <limits>
@@ -32,11 +33,18 @@ inline std::vector<double> inverse_factors() {
     return v;
 }
 
-// Whether an estimate is final after `rows` tableau rows: round-off has started to win
-// (Ridders: the newest diagonal moved by more than the error), or the estimate is as good as
-// double precision allows for a derivative anyway (saves the levels that would only confirm it).
-inline bool finished(std::size_t rows, double best, double best_err, double diagonal_move) {
-    return (rows >= kMinRows && best_err <= kTrusted * std::fabs(best) && diagonal_move >= kSafe * best_err) ||
+// The growth test also applies once the estimate is within this factor of its own round-off:
+// finer steps cannot improve it then. (A gradient entry small against f, as Rosenbrock's at
+// n = 1000, never gets within kTrusted and would run on to the finest steps: 2e-11, not 1e-12.)
+constexpr double kNoise = 16.0;
+
+// Whether an estimate is final after `rows` tableau rows (`round`: its round-off estimate):
+// round-off has started to win (Ridders: the newest diagonal moved by more than the error), or
+// the estimate is as good as double precision allows for a derivative anyway (saves the levels
+// that would only confirm it).
+inline bool finished(std::size_t rows, double best, double best_err, double diagonal_move, double round) {
+    return (rows >= kMinRows && best_err <= std::max(kTrusted * std::fabs(best), kNoise * round) &&
+            diagonal_move >= kSafe * best_err) ||
            best_err <= kGoodEnough * std::fabs(best);
 }
 

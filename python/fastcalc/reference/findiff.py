@@ -12,6 +12,7 @@ SAFE = 2.0  # stop once the extrapolation error grows by this factor
 GOOD_ENOUGH = 2.0**-38  # or once the estimate is as good as doubles allow
 MIN_ROWS = 4  # the growth test starts at this tableau row: earlier error estimates are crude
 TRUSTED = 2.0**-36  # ... and only once the estimate is decent (coarse steps can be erratic)
+NOISE = 16.0  # ... or within this factor of its round-off (finer steps cannot improve it)
 
 
 def fornberg_weights(deriv: int, nodes, z: float = 0.0) -> List[float]:
@@ -107,7 +108,7 @@ class _Ridders:
                 if err <= self.error[e]:
                     self.error[e], self.value[e], self.h[e] = err, row[c], h[j]
                     self.round[e] = 4 * EPS * roundoff[j]
-            if (length + 1 >= MIN_ROWS and self.error[e] <= TRUSTED * abs(self.value[e])
+            if (length + 1 >= MIN_ROWS and self.error[e] <= max(TRUSTED * abs(self.value[e]), NOISE * self.round[e])
                     and abs(row[newlen - 1] - prev[length - 1]) >= SAFE * self.error[e]):
                 self.done[e] = True
             if self.error[e] <= GOOD_ENOUGH * abs(self.value[e]):
