@@ -19,6 +19,9 @@ def df_np(x):
     return np.exp(np.sin(x)) * (2 * x + x**2 * np.cos(x))
 
 
+SQRT_EPS = float(np.sqrt(np.finfo(float).eps))  # approx_fprime's default step
+
+
 def rosen_v(X):
     return np.sum(100.0 * (X[..., 1:] - X[..., :-1] ** 2) ** 2 + (1 - X[..., :-1]) ** 2, axis=-1)
 
@@ -69,6 +72,11 @@ def gradient_rows(quick: bool) -> List[Row]:
             ("fastcalc (compiled f)", lambda: fc.gradient(cap, x)),
             ("fastcalc (NumPy f)", lambda: fc.gradient(rosen_v, x)),
             ("scipy.optimize.approx_fprime", lambda: approx_fprime(x, rosen)),
+            # the same formula as approx_fprime (forward, h = sqrt(eps)): the same accuracy
+            ("fastcalc (compiled f, approx_fprime's formula)",
+             lambda: fc.gradient(cap, x, method="forward", order=1, h=SQRT_EPS)),
+            ("fastcalc (NumPy f, approx_fprime's formula)",
+             lambda: fc.gradient(rosen_v, x, method="forward", order=1, h=SQRT_EPS)),
             ("scipy.differentiate.jacobian", lambda: sdiff.jacobian(lambda X: rosen_v(np.moveaxis(X, 0, -1)), x).df),
         ]
         if n <= 100:

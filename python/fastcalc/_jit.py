@@ -14,6 +14,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import os
+import platform
 import shutil
 import subprocess
 import tempfile
@@ -163,6 +164,23 @@ def _cache_dir() -> str:
     return d
 
 
+def _cpu() -> str:
+    """What -march=native compiles for: a kernel cached on a shared disk must not be loaded on
+    another kind of CPU (illegal instruction)."""
+    global _CPU
+    if _CPU is None:
+        _CPU = platform.machine() + platform.processor()
+        try:
+            with open("/proc/cpuinfo") as fh:
+                _CPU += "".join(sorted({ln for ln in fh if ln.startswith(("model name", "flags"))}))
+        except OSError:
+            pass
+    return _CPU
+
+
+_CPU = None
+
+
 def _build(src: str, prefix: str, symbol: str, flags, compile: bool = True):
     """Address of ``symbol`` in the compiled ``src`` (cached in memory and on disk), or None."""
     if os.environ.get("FASTCALC_JIT", "1") == "0":
@@ -170,7 +188,7 @@ def _build(src: str, prefix: str, symbol: str, flags, compile: bool = True):
     cxx = shutil.which(os.environ.get("CXX", "c++"))
     if cxx is None:
         return None
-    key = hashlib.sha256((cxx + " ".join(flags) + src).encode()).hexdigest()[:24]
+    key = hashlib.sha256((cxx + " ".join(flags) + _cpu() + src).encode()).hexdigest()[:24]
     if key in _loaded:
         return _loaded[key][1]
     try:

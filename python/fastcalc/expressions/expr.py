@@ -231,7 +231,9 @@ class Expr:
 
     def __call__(self, *args: Any, **kwargs: Any):
         """f(3.0); f(x=..., y=...) (broadcast like NumPy); f(X) with X of shape (..., n); for one
-        variable f(a) with a of any shape. Evaluated by the C++ tape."""
+        variable f(a) with a of any shape. Evaluated by the C++ tape; a scalar expression at
+        65,536 points or more given as one array per variable by its native kernel (the same
+        operations compiled into one loop, see fastcalc/_jit.py) where one can be built."""
         n = len(self._vars)
         if not kwargs and len(args) == n and all(type(a) is float or type(a) is int for a in args):
             y = self._tape().point(*args)  # plain numbers: the fast path, no arrays
@@ -283,8 +285,9 @@ class Expr:
         return Y[:, 0].reshape(shape)
 
     def value_and_gradient(self, *args: Any, **kwargs: Any):
-        """(f, grad f) at the points, in one pass of the tape (reverse mode); arguments as for
-        calling. The gradient has the variables on a last axis."""
+        """(f, grad f) at the points, in one pass of the tape (reverse mode), or for 65,536 points
+        or more in its native kernel where one can be built; arguments as for calling. The
+        gradient has the variables on a last axis."""
         if self._vector:
             raise ValueError("value_and_gradient needs a scalar expression; use fastcalc.jacobian")
         n = len(self._vars)
