@@ -129,3 +129,31 @@ def test_threads_and_pickling_after_native_use():
         assert np.array_equal(v, want[0]) and np.array_equal(g, want[1])
     g2 = pickle.loads(pickle.dumps(f))
     assert g2 == f and np.array_equal(g2.value_and_gradient(x=x, y=y)[1], want[1])
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_exact_derivatives_of_large_batches_equal_the_tapes(n):
+    f = fc.expr("x**3*exp(-x) + sin(3*x)*tanh(x)")
+    g = f
+    for _ in range(max(0, n - 2)):
+        g = g.diff("x")
+    _kernel_or_skip(g, min(n, 2))
+    x = np.random.default_rng(4).uniform(-3, 3, N)
+    got = fc.derivative(f, x, n=n)
+    if n == 1:
+        want = g._tape().gradient(x[:, None])[1][:, 0, 0]
+    else:
+        want = g._tape().hessian(x[:, None])[:, 0, 0, 0]
+    _agree(got, want)
+
+
+def test_exact_gradient_and_hessian_of_large_batches_equal_the_tapes():
+    f = fc.expr("x*exp(-(x**2+y**2)) + sin(3*x)*tanh(y)")
+    _kernel_or_skip(f, 2)
+    X = np.random.default_rng(5).uniform(-2, 2, (N, 2))
+    g, info = fc.gradient(f, X, full_output=True)
+    assert g.shape == (N, 2) and info.error.shape == (N, 2)
+    _agree(g, f._tape().gradient(X)[1][:, 0, :])
+    H = fc.hessian(f, X)
+    assert H.shape == (N, 2, 2)
+    _agree(H.reshape(N, 4), f._tape().hessian(X)[:, 0].reshape(N, 4))

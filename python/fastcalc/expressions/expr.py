@@ -204,8 +204,9 @@ class Expr:
         return t
 
     def _native(self, order: int):
-        """The address of the native batch kernel computing the value (order 0) or the value and
-        gradient (order 1), or None where none can be built; tried once per expression."""
+        """(address, number of results) of the native batch kernel computing the value (order
+        0), also the gradient (1) or also the Hessian (2), or None where none can be built;
+        tried once per expression and order."""
         cache = self._native_cache
         if cache is None:
             cache = {}
@@ -214,20 +215,25 @@ class Expr:
             from .._jit import batch_kernel
             from ..optimize import _program
 
-            cache[order] = batch_kernel(_program(self, order)) if self._vars else None
+            hit = None
+            if self._vars and not self._vector:
+                prog = _program(self, order)
+                addr = batch_kernel(prog)
+                hit = None if addr is None else (addr, prog.n_results)
+            cache[order] = hit
         return cache[order]
 
     def _run_native(self, order: int, columns):
-        """(n_results, N) results of the native kernel, or None (too few points, not available)."""
+        """(n_results, N): the value, then the gradient, then the Hessian row by row (as far as
+        `order`) from the native kernel; None for too few points or where there is no kernel."""
         if self._vector or not columns or columns[0].shape[0] < self._NATIVE_MIN:
             return None
-        addr = self._native(order)
-        if addr is None:
+        hit = self._native(order)
+        if hit is None:
             return None
         from .._jit import run_batch
 
-        return run_batch(addr, [np.ascontiguousarray(c, dtype=np.float64) for c in columns],
-                         1 + order * len(self._vars))
+        return run_batch(hit[0], [np.ascontiguousarray(c, dtype=np.float64) for c in columns], hit[1])
 
     def __call__(self, *args: Any, **kwargs: Any):
         """f(3.0); f(x=..., y=...) (broadcast like NumPy); f(X) with X of shape (..., n); for one
