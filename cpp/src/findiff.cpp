@@ -66,6 +66,20 @@ Kind single_kind(const Stencil& s, int textbook) {
     return k;
 }
 
+// single_kind's nodes for derivative_1d: the same nodes in the same order, so the same bits.
+Stencil1D stencil_1d(const Stencil& s) {
+    Stencil1D k;
+    for (std::size_t j = 0; j < s.nodes.size(); ++j) {
+        if (s.weights[j] == 0.0) continue;
+        k.off.push_back(s.nodes[j]);
+        k.w.push_back(s.weights[j]);
+    }
+    k.pow = s.deriv;
+    k.lead = s.accuracy;
+    k.step = s.error_step;
+    return k;
+}
+
 // Mixed second derivative: the tensor product of the first-derivative stencil with itself.
 Kind mixed_kind(const Stencil& s1) {
     Kind k;
@@ -125,12 +139,6 @@ public:
         // only the columns it extrapolates, in streams. Written before read.
         prev_stride_ = std::min(Q, chunk) * m_;
         prev_.reset(new double[prev_stride_ * K_]);
-        // f of one variable, one output, one stencil: the structure-of-arrays level below
-        const bool simple = d_ == 1 && m_ == 1 && kinds_.size() == 1 && kinds_[0].pow_b == 0;
-        if (simple) {  // probe q is point q: keep just the step scales, contiguous
-            sa_.resize(Q);
-            for (std::size_t q = 0; q < Q; ++q) sa_[q] = probes_[q].sa;
-        }
         std::vector<std::size_t> active, still;
         for (std::size_t q0 = 0; q0 < Q; q0 += chunk) {
             const std::size_t q1 = std::min(Q, q0 + chunk), Ec = (q1 - q0) * m_;
@@ -142,8 +150,7 @@ public:
             for (std::size_t q = q0; q < q1; ++q) active[q - q0] = q;
             for (int level = 0; level < L && !active.empty(); ++level) {
                 const double t = fixed ? opt_.h : std::ldexp(t0_, -level);
-                if (simple && !fixed) run_level_1d(active, t, r);
-                else run_level(active, t, fixed, r);
+                run_level(active, t, fixed, r);
                 intr_.check();
                 still.clear();
                 for (std::size_t q : active) {
@@ -203,61 +210,6 @@ private:
             std::size_t at = 0;
             for (std::size_t s = i; s < j; ++s) at = combine(active[s], t, fixed, at, r);
             i = j;
-        }
-    }
-
-    // run_level for the common case (derivative of f: R -> R), arrays instead of per-probe work:
-    // points node by node, sums vectorized; the same arithmetic, so the same bits.
-    void run_level_1d(const std::vector<std::size_t>& active, double t, FDResult& r) {
-        const Kind& k = kinds_[0];
-        const std::size_t nm = std::max<std::size_t>(1, k.moved);
-        const std::size_t cap = std::max<std::size_t>(1, opt_.max_batch_doubles / nm);
-        for (std::size_t i0 = 0; i0 < active.size(); i0 += cap) {
-            const std::size_t c = std::min(cap, active.size() - i0);
-            H_.resize(c);
-            Xa_.resize(c);
-            for (std::size_t i = 0; i < c; ++i) {
-                const std::size_t q = active[i0 + i];
-                H_[i] = t * sa_[q];
-                Xa_[i] = X_[q];
-            }
-            if (pts_.size() < c * nm) pts_.resize(c * nm);
-            if (Y_.size() < c * nm) Y_.resize(c * nm);
-            std::size_t jm = 0;
-            for (std::size_t n = 0; n < k.w.size(); ++n) {
-                if (k.off_a[n] == 0.0) continue;
-                const double off = k.off_a[n];
-                double* out = pts_.data() + jm * c;
-                for (std::size_t i = 0; i < c; ++i) out[i] = Xa_[i] + off * H_[i];
-                ++jm;
-            }
-            f_.eval(pts_.data(), c * k.moved, Y_.data());
-            S_.assign(c, 0.0);
-            Sabs_.assign(c, 0.0);
-            jm = 0;
-            for (std::size_t n = 0; n < k.w.size(); ++n) {
-                const double w = k.w[n];
-                if (k.off_a[n] == 0.0) {
-                    for (std::size_t i = 0; i < c; ++i) {
-                        const double y = f0_[active[i0 + i]];
-                        S_[i] += w * y;
-                        Sabs_[i] += std::fabs(w * y);
-                    }
-                    continue;
-                }
-                const double* Y = Y_.data() + jm * c;
-                for (std::size_t i = 0; i < c; ++i) {
-                    S_[i] += w * Y[i];
-                    Sabs_[i] += std::fabs(w * Y[i]);
-                }
-                ++jm;
-            }
-            for (std::size_t i = 0; i < c; ++i) {
-                const std::size_t q = active[i0 + i];
-                const double denom = step_power(H_[i], k.pow_a, false);
-                r.nfev[q] += static_cast<std::uint32_t>(k.moved);
-                if (!done_[q - e0_]) update(q, S_[i] / denom, Sabs_[i] / denom, k, H_[i], q, r);
-            }
         }
     }
 
@@ -378,7 +330,7 @@ private:
     std::size_t K_ = 1;
     std::size_t prev_stride_ = 1;
     std::size_t e0_ = 0;  // first estimate of the chunk being worked on
-    std::vector<double> f0_, pts_, Y_, round_, H_, Xa_, S_, Sabs_, sa_;
+    std::vector<double> f0_, pts_, Y_, round_;
     std::unique_ptr<double[]> prev_;
     std::vector<double> inv_fac_ = inverse_factors();
     std::vector<std::size_t> rowlen_;
@@ -403,18 +355,9 @@ FDResult derivative(const BatchFunction& f, const double* x, std::size_t count, 
     check_options(opt);
     if (f.in_dim() != 1) throw invalid_argument("derivative: f must be a function of one variable");
     const Stencil s = make_stencil(opt.method, n, opt.accuracy);
-    if (opt.h <= 0 && f.out_dim() == 1) {  // the automatic step: the vectorized engine for f: R -> R
-        Stencil1D k;
-        for (std::size_t j = 0; j < s.nodes.size(); ++j) {
-            if (s.weights[j] == 0.0) continue;  // as single_kind: the same nodes, the same order
-            k.off.push_back(s.nodes[j]);
-            k.w.push_back(s.weights[j]);
-        }
-        k.pow = s.deriv;
-        k.lead = s.accuracy;
-        k.step = s.error_step;
-        return derivative_1d(f, x, count, k, default_levels(opt), initial_step(opt, n), opt.max_batch_doubles, intr);
-    }
+    if (opt.h <= 0 && f.out_dim() == 1)  // the automatic step: the vectorized engine for f: R -> R
+        return derivative_1d(f, x, count, stencil_1d(s), default_levels(opt), initial_step(opt, n),
+                             opt.max_batch_doubles, intr);
     std::vector<Kind> kinds{single_kind(s, textbook_of(opt, n))};
     std::vector<Probe> probes(count);
     for (std::size_t i = 0; i < count; ++i) {
@@ -429,6 +372,9 @@ FDResult first_partials(const BatchFunction& f, const double* X, std::size_t cou
     check_options(opt);
     const std::size_t d = f.in_dim();
     const Stencil s = make_stencil(opt.method, 1, opt.accuracy);
+    if (opt.h <= 0 && d == 1 && f.out_dim() == 1)  // a function of one variable: as derivative()
+        return derivative_1d(f, X, count, stencil_1d(s), default_levels(opt), initial_step(opt, 1),
+                             opt.max_batch_doubles, intr);
     std::vector<Kind> kinds{single_kind(s, textbook_of(opt, 1))};
     std::vector<Probe> probes;
     probes.reserve(count * d);
