@@ -201,7 +201,9 @@ def _build(src: str, prefix: str, symbol: str, flags, compile: bool = True):
                 cpp, out = os.path.join(tmp, "k.cpp"), os.path.join(tmp, "k.so")
                 with open(cpp, "w") as fh:
                     fh.write(src)
-                r = subprocess.run([cxx, *flags, cpp, "-o", out], capture_output=True, timeout=120)
+                libs = [f for f in flags if f.startswith("-l")]  # after the source: --as-needed
+                opts = [f for f in flags if not f.startswith("-l")]
+                r = subprocess.run([cxx, *opts, cpp, "-o", out, *libs], capture_output=True, timeout=120)
                 if r.returncode != 0:
                     return None
                 os.replace(out, so)  # atomic: concurrent processes see a whole file or none
