@@ -47,10 +47,13 @@ struct State {
 
 // One tableau row for each of the A points, all with `len` rows and a finite D: column by
 // column over the points (vector loops). The arithmetic of update_one, in the same order.
-FASTCALC_CLONES void update_uniform(std::size_t A, std::size_t C, std::size_t len, std::size_t K, const double* invc,
-                                    double* T, const double* D, const double* R, const double* H, double* best,
-                                    double* err, double* rnd, double* h, double* old, double* last,
-                                    unsigned char* lenv, unsigned char* done) {
+// (__restrict: the arrays are distinct, and without it GCC keeps these loops scalar.)
+FASTCALC_CLONES void update_uniform(std::size_t A, std::size_t C, std::size_t len, std::size_t K,
+                                    const double* __restrict invc, double* __restrict T, const double* __restrict D,
+                                    const double* __restrict R, const double* __restrict H, double* __restrict best,
+                                    double* __restrict err, double* __restrict rnd, double* __restrict h,
+                                    double* __restrict old, double* __restrict last, unsigned char* __restrict lenv,
+                                    unsigned char* __restrict done) {
     const std::size_t newlen = std::min(len + 1, K);
     if (len) {
         const double* tl = T + (len - 1) * C;
@@ -95,8 +98,9 @@ FASTCALC_CLONES void update_uniform(std::size_t A, std::size_t C, std::size_t le
 // D = sum_n w[n] Y_n / h**pow and R = sum_n |w[n] Y_n| / h**pow over c points, in node order.
 // The steps are powers of two, so h**pow by multiplication and the product with its reciprocal
 // are exact: the same bits as a division, a vector loop instead of two scalar divisions.
-FASTCALC_CLONES void weighted_sum(std::size_t c, std::size_t nodes, const double* w, const double* const* rows,
-                                  const double* H, int pow, double* D, double* R) {
+FASTCALC_CLONES void weighted_sum(std::size_t c, std::size_t nodes, const double* __restrict w,
+                                  const double* const* __restrict rows, const double* __restrict H, int pow,
+                                  double* __restrict D, double* __restrict R) {
     for (std::size_t i = 0; i < c; ++i) {
         D[i] = 0.0;
         R[i] = 0.0;
