@@ -58,6 +58,8 @@ TapeOptions opts(bool simd) {
 }  // namespace
 
 void register_tape(py::module_& m) {
+    m.def("parallel_threads", &fastcalc::parallel_threads,
+          "Threads a parallel batch uses: OpenMP's default (OMP_NUM_THREADS), 1 without OpenMP.");
     m.def("simd_available", &fastcalc::vmath::simd_available,
           "Whether the vectorized math library (glibc libmvec, AVX2) is used on this machine.");
 

@@ -157,3 +157,25 @@ def test_exact_gradient_and_hessian_of_large_batches_equal_the_tapes():
     H = fc.hessian(f, X)
     assert H.shape == (N, 2, 2)
     _agree(H.reshape(N, 4), f._tape().hessian(X)[:, 0].reshape(N, 4))
+
+
+def test_threads_split_the_batch_without_changing_a_bit():
+    f = fc.expr("x*exp(-(x**2+y**2)) + sin(3*x)*tanh(y)")
+    hit = _kernel_or_skip(f, 1)
+    rng = np.random.default_rng(6)
+    cols = [rng.uniform(-2, 2, 3 * N + 5), rng.uniform(-2, 2, 3 * N + 5)]
+    one = _jit.run_batch(hit[0], cols, hit[1], threads=1)
+    for threads in (2, 3, 8):  # 8: more than the batch has room for (65,536 points each)
+        assert np.array_equal(_jit.run_batch(hit[0], cols, hit[1], threads=threads), one)
+
+
+def test_kernel_gives_the_tapes_bits_when_the_operations_match():
+    # The benchmark function: the Program's reverse mode performs the tape's operations in the
+    # tape's order, and both use libmvec for every point (tails padded), so every bit agrees.
+    f = fc.expr("x*exp(-(x**2+y**2)) + sin(3*x)*tanh(y)")
+    _kernel_or_skip(f, 1)
+    x, y = _columns(-2, 2, seed=7)
+    x, y = x[6:], y[6:]
+    R = f._run_native(1, [x, y])
+    Y, G = f._tape().gradient_columns([x, y])
+    assert np.array_equal(R[0], Y[:, 0]) and np.array_equal(R[1:].T, G[:, 0, :])

@@ -5,6 +5,9 @@
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
+#ifdef FASTCALC_HAVE_OPENMP
+#include <omp.h>
+#endif
 #endif
 
 #include <algorithm>
@@ -149,6 +152,14 @@ Tape::Tape(std::vector<std::int32_t> ops, std::vector<std::int32_t> args, std::v
     for (std::int32_t o : outputs_)
         if (o < 0 || static_cast<std::size_t>(o) >= n)
             throw invalid_argument("tape: output slot " + std::to_string(o) + " out of range");
+}
+
+int parallel_threads() {
+#ifdef FASTCALC_HAVE_OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
 }
 
 template <class Body>

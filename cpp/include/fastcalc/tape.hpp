@@ -42,6 +42,10 @@ struct GradLayout {
     static GradLayout columns(std::size_t N, std::size_t m) { return {1, N, 1, N, N * m}; }
 };
 
+// The threads a parallel batch uses: OpenMP's default (OMP_NUM_THREADS, else the cores); 1 when
+// built without OpenMP.
+int parallel_threads();
+
 struct TapeOptions {
     bool simd = true;  // vectorized math (libmvec) when available; false: the scalar C library
     bool parallel = true;  // OpenMP across blocks for large batches, when built with it

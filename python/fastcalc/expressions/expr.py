@@ -231,9 +231,11 @@ class Expr:
         hit = self._native(order)
         if hit is None:
             return None
+        from .. import _core
         from .._jit import run_batch
 
-        return run_batch(hit[0], [np.ascontiguousarray(c, dtype=np.float64) for c in columns], hit[1])
+        return run_batch(hit[0], [np.ascontiguousarray(c, dtype=np.float64) for c in columns], hit[1],
+                         threads=_core.parallel_threads())
 
     def __call__(self, *args: Any, **kwargs: Any):
         """f(3.0); f(x=..., y=...) (broadcast like NumPy); f(X) with X of shape (..., n); for one
