@@ -25,6 +25,19 @@ def best_time(fn: Callable[[], object], repeat: int = 3, budget: float = 2.0) ->
     return best
 
 
+def best_times(fns: List[Callable[[], object]], repeat: int = 7, passes: int = 2,
+               budget: float = 2.0) -> List[float]:
+    """Best wall time of each function: `passes` passes over all of them, each function timed
+    `repeat` times in a row within a pass (steady state, as timeit measures: the allocator and
+    caches as a loop of calls leaves them). A burst of load on a shared machine must then hit the
+    same function in every pass to change its figure."""
+    best = [float("inf")] * len(fns)
+    for _ in range(passes):
+        for i, fn in enumerate(fns):
+            best[i] = min(best[i], best_time(fn, repeat=repeat, budget=budget))
+    return best
+
+
 @dataclass
 class Row:
     task: str

@@ -6,7 +6,7 @@ from typing import List
 import numpy as np
 
 from _native import load, ptr
-from _timing import Row, best_time
+from _timing import Row, best_time, best_times
 
 import fastcalc as fc
 
@@ -78,8 +78,8 @@ def rows(quick: bool) -> List[Row]:
             buf = np.empty(n)
             label = "C++ loop, scalar libm" if kind == "scalar" else "C++ loop, SIMD libmvec (-ffast-math)"
             cases.append((label, lambda lib=lib, buf=buf: (lib.f_eval(ptr(x), ptr(y), ptr(buf), n), buf)[1]))
-    for who, fn in cases:
-        out.append(Row(task, who, best_time(fn, repeat=7), err(fn())))
+    for (who, fn), secs in zip(cases, best_times([fn for _, fn in cases])):
+        out.append(Row(task, who, secs, err(fn())))
 
     task = f"value and gradient of the same, {n:,} points"
     v0, gx0, gy0 = _np_grad(x, y)
@@ -107,8 +107,8 @@ def rows(quick: bool) -> List[Row]:
         b = [np.empty(n) for _ in range(3)]
         cases.append(("C++ loop, SIMD libmvec (-ffast-math)",
                       lambda: (lib.f_grad(ptr(x), ptr(y), ptr(b[0]), ptr(b[1]), ptr(b[2]), n), b)[1]))
-    for who, fn in cases:
-        out.append(Row(task, who, best_time(fn, repeat=7), gerr(*fn())))
+    for (who, fn), secs in zip(cases, best_times([fn for _, fn in cases])):
+        out.append(Row(task, who, secs, gerr(*fn())))
 
     task = "one point, f(0.3, 0.4)"
     out.append(Row(task, "fastcalc Expr call", best_time(lambda: [f(0.3, 0.4) for _ in range(1000)]) / 1000))
