@@ -174,3 +174,39 @@ def test_hessian_vector_products_match_the_hessian(X, rng):
     V = rng.normal(size=X[:30].shape)
     np.testing.assert_allclose(t.hvp(X[:30], V), np.einsum("kmij,kj->kmi", t.hessian(X[:30]), V),
                                rtol=1e-12, atol=1e-12)
+
+
+_PATH_CHECK = r"""
+import numpy as np
+from fastcalc import _core
+import fastcalc as fc
+x = np.concatenate([np.linspace(-25, 25, 40001), [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-300, -1e-300, 19.1, 0.3]])
+worst = {}
+with np.errstate(all="ignore"):
+    for name in ("exp", "log", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh"):
+        got = fc.expr(f"{name}(x)")._tape().eval(x[:, None])[:, 0]
+        want = getattr(np, {"asin": "arcsin", "acos": "arccos", "atan": "arctan"}.get(name, name))(x)
+        assert np.array_equal(np.isnan(got), np.isnan(want)), name
+        ok = np.isfinite(want)
+        assert np.array_equal(got[~ok & ~np.isnan(want)], want[~ok & ~np.isnan(want)]), name
+        assert np.array_equal(np.signbit(got[want == 0]), np.signbit(want[want == 0])), name
+        ulp = np.abs(got[ok] - want[ok]) / np.spacing(np.maximum(np.abs(want[ok]), 1e-300))
+        worst[name] = float(ulp.max())
+print(max(worst.values()), _core.simd_available())
+"""
+
+
+@pytest.mark.parametrize("path", ["avx2", "off"])
+def test_every_math_path_is_accurate(path):
+    # CI machines with AVX-512 would otherwise never run the 4-lane variants (and tanh4) or the
+    # C library fallback; FASTCALC_SIMD picks the path once per process, hence the subprocess.
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, FASTCALC_SIMD=path)
+    r = subprocess.run([sys.executable, "-c", _PATH_CHECK], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    worst, simd = r.stdout.split()
+X
+    assert simd == ("False" if path == "off" else str(_core.simd_available()))

@@ -1,6 +1,8 @@
 #include <fastcalc/vmath.hpp>
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(FASTCALC_NO_LIBMVEC)
@@ -51,9 +53,13 @@ struct Table {
     Table() {
         __builtin_cpu_init();
         if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return;
+        // FASTCALC_SIMD=avx2 keeps to the 4-lane variants, =off to the C library: so that the
+        // tests can run every path on one machine. Read once, here.
+        const char* want = std::getenv("FASTCALC_SIMD");
+        if (want && std::strcmp(want, "off") == 0) return;
         void* lib = dlopen("libmvec.so.1", RTLD_NOW | RTLD_LOCAL);
         if (!lib) return;
-        const bool wide = __builtin_cpu_supports("avx512f");
+        const bool wide = __builtin_cpu_supports("avx512f") && !(want && std::strcmp(want, "avx2") == 0);
         for (int i = 0; i < NumFn; ++i) {
             f[i] = reinterpret_cast<V1>(dlsym(lib, (std::string("_ZGVdN4v_") + kNames[i]).c_str()));
             if (wide) g[i] = reinterpret_cast<W1>(dlsym(lib, (std::string("_ZGVeN8v_") + kNames[i]).c_str()));
