@@ -179,3 +179,14 @@ def test_kernel_gives_the_tapes_bits_when_the_operations_match():
     R = f._run_native(1, [x, y])
     Y, G = f._tape().gradient_columns([x, y])
     assert np.array_equal(R[0], Y[:, 0]) and np.array_equal(R[1:].T, G[:, 0, :])
+
+
+def test_long_programs_stay_with_the_interpreter():
+    # compiling 20,000 instructions took two minutes: such an expression must not stall a call
+    text = " + ".join(f"sin({i}*x + y)*exp(-{i}*x*y)" for i in range(1, 400))
+    f = fc.expr(text)
+    assert _program(f, 1).n_instructions > _jit.MAX_INSTRUCTIONS
+    assert f._native(1) is None
+    x = np.linspace(0, 1, N)
+    v, g = f.value_and_gradient(x=x, y=x)  # the tape answers
+    assert v.shape == (N,) and g.shape == (N, 2)
