@@ -217,8 +217,11 @@ class Expr:
 
             hit = None
             if self._vars and not self._vector:
-                prog = _program(self, order)
-                addr = batch_kernel(prog)
+                try:
+                    prog = _program(self, order)
+                except (ValueError, RuntimeError):  # an operation the Program lacks: the tape has it
+                    prog = None
+                addr = None if prog is None else batch_kernel(prog)
                 hit = None if addr is None else (addr, prog.n_results)
             cache[order] = hit
         return cache[order]
