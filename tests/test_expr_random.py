@@ -72,3 +72,19 @@ def test_hessian_symbolic_against_tape(text):
     H = e._tape().hessian(POINTS[:8])[:, 0]
     sym = np.stack([np.stack([h(POINTS[:8]) for h in row], -1) for row in e.hessian()], -2)
     np.testing.assert_allclose(H, sym, rtol=1e-9, atol=1e-9)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts)
+def test_native_kernel_matches_the_tape(text):
+    # each example compiles a kernel (a fraction of a second), hence fewer examples
+    e = fc.expr(text, vars=VARS)
+    n = fc.Expr._NATIVE_MIN + 3
+    cols = list(np.random.default_rng(2).uniform(-1.5, 1.5, (3, n)))
+    R = e._run_native(1, cols)
+    if R is None:  # no compiler here
+        return
+    Y, G = e._tape().gradient_columns(cols)
+    scale = max(1.0, float(np.max(np.abs(G))))
+    np.testing.assert_allclose(R[0], Y[:, 0], rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(R[1:].T, G[:, 0, :], rtol=1e-12, atol=1e-12 * scale)
