@@ -5,17 +5,21 @@
 #include <fastcalc/findiff.hpp>
 #include <fastcalc/stencil.hpp>
 
+#include <algorithm>
+
 using namespace fastcalc;
 using fastcalc_py::to_array;
 
 namespace {
 
-FDOptions options(int method, int accuracy, double h) {
+// batch: the most points per call of f (0: the core's default), d: doubles per point.
+FDOptions options(int method, int accuracy, double h, std::size_t batch = 0, std::size_t d = 1) {
     if (method < 0 || method > 2) throw py::value_error("unknown method code");
     FDOptions o;
     o.method = static_cast<Method>(method);
     o.accuracy = accuracy;
     o.h = h;
+    if (batch > 0) o.max_batch_doubles = batch * std::max<std::size_t>(1, d);
     return o;
 }
 
@@ -50,9 +54,10 @@ void register_findiff(py::module_& m) {
 
     m.def(
         "derivative",
-        [](py::object f, darray x, int n, int method, int accuracy, double h, bool vectorized, py::object user_data) {
+        [](py::object f, darray x, int n, int method, int accuracy, double h, bool vectorized, py::object user_data,
+           std::size_t batch) {
             auto fn = fastcalc_py::as_batch_function(f, 1, 1, true, vectorized, user_data);
-            const FDOptions o = options(method, accuracy, h);
+            const FDOptions o = options(method, accuracy, h, batch);
             const auto count = static_cast<std::size_t>(x.size());
             const double* px = x.data();
             fastcalc_py::PyInterrupt intr;
@@ -65,16 +70,16 @@ void register_findiff(py::module_& m) {
             return pack(std::move(r), {c}, {c});
         },
         py::arg("f"), py::arg("x"), py::arg("n"), py::arg("method"), py::arg("accuracy"), py::arg("h"),
-        py::arg("vectorized"), py::arg("user_data") = py::none());
+        py::arg("vectorized"), py::arg("user_data") = py::none(), py::arg("batch") = 0);
 
     m.def(
         "first_partials",
         [](py::object f, darray X, std::size_t out_dim, int method, int accuracy, double h, bool vectorized,
-           py::object user_data) {
+           py::object user_data, std::size_t batch) {
             if (X.ndim() != 2) throw py::value_error("X must be 2-d (count, n)");
             const auto count = static_cast<std::size_t>(X.shape(0)), d = static_cast<std::size_t>(X.shape(1));
             auto fn = fastcalc_py::as_batch_function(f, d, out_dim, false, vectorized, user_data);
-            const FDOptions o = options(method, accuracy, h);
+            const FDOptions o = options(method, accuracy, h, batch, d);
             const double* px = X.data();
             fastcalc_py::PyInterrupt intr;
             FDResult r;
@@ -87,15 +92,16 @@ void register_findiff(py::module_& m) {
             return pack(std::move(r), {c, dd, mm}, {c, dd});
         },
         py::arg("f"), py::arg("X"), py::arg("out_dim"), py::arg("method"), py::arg("accuracy"), py::arg("h"),
-        py::arg("vectorized"), py::arg("user_data") = py::none());
+        py::arg("vectorized"), py::arg("user_data") = py::none(), py::arg("batch") = 0);
 
     m.def(
         "hessian",
-        [](py::object f, darray X, int method, int accuracy, double h, bool vectorized, py::object user_data) {
+        [](py::object f, darray X, int method, int accuracy, double h, bool vectorized, py::object user_data,
+           std::size_t batch) {
             if (X.ndim() != 2) throw py::value_error("X must be 2-d (count, n)");
             const auto count = static_cast<std::size_t>(X.shape(0)), d = static_cast<std::size_t>(X.shape(1));
             auto fn = fastcalc_py::as_batch_function(f, d, 1, false, vectorized, user_data);
-            const FDOptions o = options(method, accuracy, h);
+            const FDOptions o = options(method, accuracy, h, batch, d);
             const double* px = X.data();
             fastcalc_py::PyInterrupt intr;
             FDResult r;
@@ -107,5 +113,5 @@ void register_findiff(py::module_& m) {
             return pack(std::move(r), {c, dd, dd}, {c, dd, dd});
         },
         py::arg("f"), py::arg("X"), py::arg("method"), py::arg("accuracy"), py::arg("h"), py::arg("vectorized"),
-        py::arg("user_data") = py::none());
+        py::arg("user_data") = py::none(), py::arg("batch") = 0);
 }

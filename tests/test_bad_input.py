@@ -77,3 +77,9 @@ def test_non_numeric_return():
 def test_bad_x_shape_for_gradient():
     with pytest.raises(ValueError, match="shape"):
         fc.gradient(np.sum, np.zeros((2, 2, 2)))
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, True, "8"])
+def test_batch_size_must_be_a_positive_integer(bad):
+    with pytest.raises(ValueError, match="batch_size"):
+        fc.gradient(lambda X: np.sum(X**2, axis=-1), [1.0, 2.0], batch_size=bad)

@@ -114,3 +114,21 @@ def test_gradient_entries_small_against_f_stop_at_their_round_off():
     g, info = fc.gradient(rosen, x, full_output=True)
     assert np.max(np.abs(g - exact)) < 3e-12 * np.max(np.abs(exact))
     assert info.nfev.mean() < 9
+
+
+@pytest.mark.parametrize("what", ["gradient", "hessian", "derivative"])
+def test_batch_size_caps_the_points_per_call_and_changes_no_bit(what):
+    calls = []
+
+    def f(X):
+        calls.append(len(X))
+        return rosen(X) if what != "derivative" else np.sin(X) * X**2
+
+    x = np.full(30, 0.3) if what != "derivative" else np.linspace(-2, 2, 500)
+    fn = getattr(fc, what)
+    whole, info = fn(f, x, full_output=True)
+    n_whole = len(calls)
+    calls.clear()
+    split, info2 = fn(f, x, batch_size=7, full_output=True)
+    assert max(calls) <= 7 and len(calls) > n_whole
+    assert np.array_equal(whole, split) and np.array_equal(info.error, info2.error)
