@@ -164,9 +164,9 @@ def test_threads_split_the_batch_without_changing_a_bit():
     hit = _kernel_or_skip(f, 1)
     rng = np.random.default_rng(6)
     cols = [rng.uniform(-2, 2, 3 * N + 5), rng.uniform(-2, 2, 3 * N + 5)]
-    one = _jit.run_batch(hit[0], cols, hit[1], threads=1)
+    one = _jit.run_batch(hit[0], cols, hit[2], threads=1)
     for threads in (2, 3, 8):  # 8: more than the batch has room for (65,536 points each)
-        assert np.array_equal(_jit.run_batch(hit[0], cols, hit[1], threads=threads), one)
+        assert np.array_equal(_jit.run_batch(hit[0], cols, hit[2], threads=threads), one)
 
 
 def test_kernel_gives_the_tapes_bits_when_the_operations_match():
@@ -190,3 +190,19 @@ def test_long_programs_stay_with_the_interpreter():
     x = np.linspace(0, 1, N)
     v, g = f.value_and_gradient(x=x, y=x)  # the tape answers
     assert v.shape == (N,) and g.shape == (N, 2)
+
+
+def test_row_major_matrices_run_in_place_with_the_same_bits():
+    f = fc.expr("x*exp(-(x**2+y**2)) + sin(3*x)*tanh(y)")
+    _kernel_or_skip(f, 1)
+    X = np.random.default_rng(8).uniform(-2, 2, (N, 2))  # N: a tail too
+    by_rows = f(X)
+    v, g = f.value_and_gradient(X)
+    assert by_rows.shape == (N,) and v.shape == (N,) and g.shape == (N, 2)
+    x, y = np.ascontiguousarray(X[:, 0]), np.ascontiguousarray(X[:, 1])
+    assert np.array_equal(by_rows, f(x=x, y=y))
+    v2, g2 = f.value_and_gradient(x=x, y=y)
+    assert np.array_equal(v, v2) and np.array_equal(g, g2)
+    _agree(by_rows, f._tape().eval(X)[:, 0])
+    X3 = X[: 3 * (N // 3)].reshape(3, -1, 2)  # any leading shape
+    assert np.array_equal(f(X3), by_rows[: X3.shape[0] * X3.shape[1]].reshape(X3.shape[:2]))

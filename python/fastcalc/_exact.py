@@ -43,7 +43,7 @@ def derivative(f: Any, xa: np.ndarray, n: int, full_output: bool):
     for _ in range(max(0, n - 2)):  # symbolic down to a second derivative, then AD
         g = g.diff(f.vars[0])
     X = xa.reshape(-1, 1)
-    R = g._run_native(min(n, 2), [X[:, 0]])  # large batches: the native kernel, else the tape
+    R = g._run_native(min(n, 2), matrix=X)  # large batches: the native kernel, else the tape
     if R is not None:
         value = R[-1]  # the last result: d/dx, or d2/dx2
     elif n == 1:
@@ -62,7 +62,7 @@ def first(f: Any, xa: np.ndarray, jac: bool, full_output: bool):
     _check_vars(f, X.shape[1])
     if not jac:
         _scalar_expr(f, "gradient")
-        R = f._run_native(1, [X[:, j] for j in range(X.shape[1])])
+        R = f._run_native(1, matrix=X)
         if R is not None:
             value = R[1:].T[0] if single else R[1:].T
             return (value, _info(value.shape, (X.shape[1],) if single else value.shape)) if full_output else value
@@ -79,7 +79,7 @@ def hessian(f: Any, xa: np.ndarray, full_output: bool):
     X = np.ascontiguousarray(xa.reshape(-1, xa.shape[-1]))
     _check_vars(f, X.shape[1])
     _scalar_expr(f, "hessian")
-    R = f._run_native(2, [X[:, j] for j in range(X.shape[1])])
+    R = f._run_native(2, matrix=X)
     if R is not None:  # rows 1 + n onwards: the Hessian, row by row
         d = X.shape[1]
         H = R[1 + d:].T.reshape(-1, d, d)

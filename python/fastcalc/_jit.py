@@ -182,8 +182,9 @@ def _cpu() -> str:
 _CPU = None
 
 
-def _build(src: str, prefix: str, symbol: str, flags, compile: bool = True):
-    """Address of ``symbol`` in the compiled ``src`` (cached in memory and on disk), or None."""
+def _build(src: str, prefix: str, symbol, flags, compile: bool = True):
+    """Address of ``symbol`` (a tuple of addresses for a tuple of symbols) in the compiled ``src``
+    (cached in memory and on disk), or None."""
     if os.environ.get("FASTCALC_JIT", "1") == "0":
         return None
     cxx = shutil.which(os.environ.get("CXX", "c++"))
@@ -209,7 +210,10 @@ def _build(src: str, prefix: str, symbol: str, flags, compile: bool = True):
                     return None
                 os.replace(out, so)  # atomic: concurrent processes see a whole file or none
         lib = ctypes.CDLL(so)
-        addr = ctypes.cast(getattr(lib, symbol), ctypes.c_void_p).value
+        if isinstance(symbol, tuple):
+            addr = tuple(ctypes.cast(getattr(lib, sym), ctypes.c_void_p).value for sym in symbol)
+        else:
+            addr = ctypes.cast(getattr(lib, symbol), ctypes.c_void_p).value
     except (OSError, AttributeError, subprocess.SubprocessError):
         return None
     _loaded[key] = (lib, addr)
@@ -261,13 +265,15 @@ _BATCH_FLAGS = _FLAGS + ["-fopenmp-simd", "-lm"]
 
 
 def batch_source(prog) -> str:
-    """C++ source of ``fc_batch(n, X, R)``: every result of prog at n points, X[v] the column of
-    variable v, R[r] the column of result r (all contiguous)."""
+    """C++ source of two entry points computing every result of prog at n points, R[r] the
+    contiguous column of result r: ``fc_batch(n, X, R)`` with X[v] the contiguous column of
+    variable v, and ``fc_batch_rows(n, X, ld, R)`` with point i at X[i * ld + v] (a row-major
+    matrix: no columns copied out)."""
     n = prog.n_vars
     name = {v: f"x{v}" for v in range(n)}
     for slot, val in prog.constants():
         name[slot] = _literal(val)
-    body = [f"        const double x{v} = X{v}[i];" for v in range(n)]
+    body = []
     for i, (op, k, d, a, b) in enumerate(prog.code()):
         sa, sb = name.get(a, "0.0"), name.get(b, "0.0")
         if op == 8:
@@ -280,54 +286,90 @@ def batch_source(prog) -> str:
         name[d] = f"v{i}"
     res = prog.result_slots()
     body += [f"        R{r}[i] = {name[s]};" for r, s in enumerate(res)]
-    cols = "".join(f"    const double* __restrict X{v} = X[{v}];\n" for v in range(n)) + \
-        "".join(f"    double* __restrict R{r} = R[{r}];\n" for r in range(len(res)))
-    return _BATCH_PRELUDE + (
-        'extern "C" void fc_batch(long n, const double* const* X, double* const* R) {\n'
-        "    (void)X;\n" + cols +
-        "#pragma omp simd\n"
-        "    for (long i = 0; i < n; ++i) {\n" + "\n".join(body) + "\n"
-        "    }\n"
-        "}\n")
+    outs = "".join(f"    double* __restrict R{r} = R[{r}];\n" for r in range(len(res)))
+
+    def entry(signature, setup, load):
+        return (signature + " {\n" + setup + outs + "#pragma omp simd\n"
+                "    for (long i = 0; i < n; ++i) {\n" +
+                "".join(f"        const double x{v} = {load(v)};\n" for v in range(n)) +
+                "\n".join(body) + "\n    }\n}\n")
+
+    return _BATCH_PRELUDE + entry(
+        'extern "C" void fc_batch(long n, const double* const* X, double* const* R)',
+        "    (void)X;\n" + "".join(f"    const double* __restrict X{v} = X[{v}];\n" for v in range(n)),
+        lambda v: f"X{v}[i]") + entry(
+        'extern "C" void fc_batch_rows(long n, const double* __restrict X, long ld, double* const* R)',
+        "    (void)X, (void)ld;\n",
+        lambda v: f"X[i * ld + {v}]")
 
 
 def batch_kernel(prog, compile=True):
-    """Address of the compiled batch kernel for prog, or None (see the module's docstring)."""
+    """(address of fc_batch, address of fc_batch_rows) for prog, or None (see the module's
+    docstring)."""
     if prog.n_instructions > MAX_INSTRUCTIONS:
         return None
-    return _build(batch_source(prog), "batch", "fc_batch", _BATCH_FLAGS, compile)
+    return _build(batch_source(prog), "batch", ("fc_batch", "fc_batch_rows"), _BATCH_FLAGS, compile)
 
 
 _BATCH_SIG = ctypes.CFUNCTYPE(None, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p)
+_ROWS_SIG = ctypes.CFUNCTYPE(None, ctypes.c_long, ctypes.c_void_p, ctypes.c_long, ctypes.c_void_p)
 
 
 def run_batch(addr, columns, n_results, threads=1):
-    """Runs a batch kernel on contiguous float64 columns of one length; returns the result
-    columns as one (n_results, N) array. ctypes releases the GIL during each call, so `threads`
-    Python threads (each with 65,536 points at least) run the kernel side by side, as the tape's
-    OpenMP loop would; each works in pieces so that Ctrl-C is noticed between them."""
-    N = columns[0].shape[0] if columns else 0
-    out = np.empty((n_results, N))
+    """fc_batch on contiguous float64 columns of one length: the results as one (n_results, N)
+    array (see _drive)."""
     fn = _BATCH_SIG(addr)
+    N = columns[0].shape[0] if columns else 0
+
+    def pointers(cols, s=0):
+        return (ctypes.c_void_p * max(1, len(cols)))(*[c.ctypes.data + 8 * s for c in cols])
+
+    def call(s, m, R):
+        fn(m, pointers(columns, s), R)
+
+    def tail(s, R):
+        fn(8, pointers([np.concatenate([c[s:], np.full(8 - (N - s), 0.5)]) for c in columns]), R)
+
+    return _drive(N, n_results, threads, call, tail)
+
+
+def run_batch_rows(addr, X, n_results, threads=1):
+    """fc_batch_rows on a C-contiguous float64 matrix X (N, n_vars), a point per row."""
+    fn = _ROWS_SIG(addr)
+    N, ld = X.shape
+
+    def call(s, m, R):
+        fn(m, X.ctypes.data + 8 * s * ld, ld, R)
+
+    def tail(s, R):
+        pad = np.full((8, ld), 0.5)
+        pad[:N - s] = X[s:]
+        fn(8, pad.ctypes.data, ld, R)
+
+    return _drive(N, n_results, threads, call, tail)
+
+
+def _drive(N, n_results, threads, call, tail):
+    """The results of points [0, N) as one (n_results, N) array. Every point goes through the
+    vector loop, so that the split does not change a bit: pieces start at multiples of 64 points,
+    and the last N % 8 points run padded to 8 (with 0.5, inside every function's domain), as the
+    tape pads its tails. ctypes releases the GIL during each call, so `threads` Python threads
+    (each with 65,536 points at least) run side by side, as the tape's OpenMP loop would; each
+    works in pieces so that Ctrl-C is noticed between them."""
+    out = np.empty((n_results, N))
+
+    def outs(s):
+        return (ctypes.c_void_p * n_results)(*[out.ctypes.data + 8 * (r * N + s) for r in range(n_results)])
 
     def work(s0, s1, piece=1 << 20):
         for s in range(s0, s1, piece):
-            m = min(piece, s1 - s)
-            X = (ctypes.c_void_p * max(1, len(columns)))(*[c.ctypes.data + 8 * s for c in columns])
-            R = (ctypes.c_void_p * n_results)(*[out.ctypes.data + 8 * (r * N + s) for r in range(n_results)])
-            fn(m, X, R)
+            call(s, min(piece, s1 - s), outs(s))
 
-    # Every point goes through the vector loop, so that the split does not change a bit: pieces
-    # start at multiples of 64 points, and the last N % 8 points run padded to 8, as the tape
-    # pads its tails (with 0.5, inside every function's domain).
     body = N - N % 8
     if body < N:
-        pad = [np.concatenate([c[body:], np.full(8 - (N - body), 0.5)]) for c in columns]
-        tail = np.empty((n_results, 8))
-        X = (ctypes.c_void_p * max(1, len(pad)))(*[c.ctypes.data for c in pad])
-        R = (ctypes.c_void_p * n_results)(*[tail.ctypes.data + 64 * r for r in range(n_results)])
-        fn(8, X, R)
-        out[:, body:] = tail[:, :N - body]
+        last = np.empty((n_results, 8))
+        tail(body, (ctypes.c_void_p * n_results)(*[last.ctypes.data + 64 * r for r in range(n_results)]))
+        out[:, body:] = last[:, :N - body]
     threads = max(1, min(int(threads), body >> 16))
     if threads == 1:
         work(0, body)

@@ -204,9 +204,9 @@ class Expr:
         return t
 
     def _native(self, order: int):
-        """(address, number of results) of the native batch kernel computing the value (order
-        0), also the gradient (1) or also the Hessian (2), or None where none can be built;
-        tried once per expression and order."""
+        """(fc_batch address, fc_batch_rows address, number of results) of the native batch
+        kernel computing the value (order 0), also the gradient (1) or also the Hessian (2), or
+        None where none can be built; tried once per expression and order."""
         cache = self._native_cache
         if cache is None:
             cache = {}
@@ -221,30 +221,34 @@ class Expr:
                     prog = _program(self, order)
                 except (ValueError, RuntimeError):  # an operation the Program lacks: the tape has it
                     prog = None
-                addr = None if prog is None else batch_kernel(prog)
-                hit = None if addr is None else (addr, prog.n_results)
+                addrs = None if prog is None else batch_kernel(prog)
+                hit = None if addrs is None else (*addrs, prog.n_results)
             cache[order] = hit
         return cache[order]
 
-    def _run_native(self, order: int, columns):
+    def _run_native(self, order: int, columns=None, matrix=None):
         """(n_results, N): the value, then the gradient, then the Hessian row by row (as far as
-        `order`) from the native kernel; None for too few points or where there is no kernel."""
-        if self._vector or not columns or columns[0].shape[0] < self._NATIVE_MIN:
+        `order`) from the native kernel, for one array per variable (`columns`) or a matrix with
+        a point per row; None for too few points or where there is no kernel."""
+        N = matrix.shape[0] if matrix is not None else (columns[0].shape[0] if columns else 0)
+        if self._vector or N < self._NATIVE_MIN:
             return None
         hit = self._native(order)
         if hit is None:
             return None
         from .. import _core
-        from .._jit import run_batch
+        from .._jit import run_batch, run_batch_rows
 
-        return run_batch(hit[0], [np.ascontiguousarray(c, dtype=np.float64) for c in columns], hit[1],
-                         threads=_core.parallel_threads())
+        threads = _core.parallel_threads()
+        if matrix is not None:
+            return run_batch_rows(hit[1], np.ascontiguousarray(matrix, dtype=np.float64), hit[2], threads)
+        return run_batch(hit[0], [np.ascontiguousarray(c, dtype=np.float64) for c in columns], hit[2], threads)
 
     def __call__(self, *args: Any, **kwargs: Any):
         """f(3.0); f(x=..., y=...) (broadcast like NumPy); f(X) with X of shape (..., n); for one
         variable f(a) with a of any shape. Evaluated by the C++ tape; a scalar expression at
-        65,536 points or more given as one array per variable by its native kernel (the same
-        operations compiled into one loop, see fastcalc/_jit.py) where one can be built."""
+        65,536 points or more by its native kernel (the same operations compiled into one loop,
+        see fastcalc/_jit.py) where one can be built."""
         n = len(self._vars)
         if not kwargs and len(args) == n and all(type(a) is float or type(a) is int for a in args):
             y = self._tape().point(*args)  # plain numbers: the fast path, no arrays
@@ -304,6 +308,9 @@ class Expr:
         n = len(self._vars)
         X, cols = self._arguments(args, kwargs)
         if X is not None:
+            R = self._run_native(1, matrix=X.reshape(-1, n))
+            if R is not None:
+                return R[0].reshape(X.shape[:-1]), R[1:].T.reshape(X.shape)
             cols = [X[..., j] for j in range(n)]
         cols = [np.asarray(c, dtype=np.float64) for c in cols]
         arrays = np.broadcast_arrays(*cols)
@@ -320,8 +327,11 @@ class Expr:
 
     def _eval_matrix(self, X: np.ndarray):
         lead = X.shape[:-1]
-        # no native kernel here: it would need the columns copied out, which costs what it saves
-        Y = self._tape().eval(np.ascontiguousarray(X.reshape(-1, X.shape[-1])))
+        X2 = np.ascontiguousarray(X.reshape(-1, X.shape[-1]))
+        R = self._run_native(0, matrix=X2)
+        if R is not None:
+            return R[0].reshape(lead)
+        Y = self._tape().eval(X2)
         if self._vector:
             return Y.reshape(lead + (Y.shape[1],))
         out = Y[:, 0].reshape(lead)
