@@ -5,9 +5,9 @@
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
+#endif
 #ifdef FASTCALC_HAVE_OPENMP
 #include <omp.h>
-#endif
 #endif
 
 #include <algorithm>
