@@ -61,6 +61,15 @@ def _literal(v: float) -> str:
     return f"({v.hex()})"
 
 
+def _instruction(op, k, sa, sb, unary, binary) -> str:
+    """The C++ expression of one Program instruction on operands named sa and sb."""
+    if op == 8:  # POWI: squares and cubes as the interpreter multiplies them
+        return f"{sa} * {sa}" if k == 2 else f"{sa} * ({sa} * {sa})" if k == 3 else f"fc_powi({sa}, {k})"
+    if op in binary:
+        return binary[op].format(a=sa, b=sb)
+    return unary[op].format(a=sa)
+
+
 def step_source(prog, method="gd", maximize=False, tol=False) -> str:
     """C++ source of the FusedStep kernel (cpp/include/fastcalc/descent.hpp) for a Program, one
     method and direction, with or without the tolerance test (compile-time: fewer operations).
@@ -83,13 +92,7 @@ def step_source(prog, method="gd", maximize=False, tol=False) -> str:
     for i, (op, k, d, a, b) in enumerate(code):
         if not keep[i]:
             continue
-        sa, sb = name[a], name[b]
-        if op == 8:
-            expr = f"{sa} * {sa}" if k == 2 else f"{sa} * ({sa} * {sa})" if k == 3 else f"fc_powi({sa}, {k})"
-        elif op in _BINARY:
-            expr = _BINARY[op].format(a=sa, b=sb)
-        else:
-            expr = _UNARY[op].format(a=sa)
+        expr = _instruction(op, k, name[a], name[b], _UNARY, _BINARY)
         body.append(f"            const double v{i} = {expr};")
         name[d] = f"v{i}"
     res = [name.get(s) for s in res_slots]  # the value (res[0]) may be dropped
@@ -275,13 +278,7 @@ def batch_source(prog) -> str:
         name[slot] = _literal(val)
     body = []
     for i, (op, k, d, a, b) in enumerate(prog.code()):
-        sa, sb = name.get(a, "0.0"), name.get(b, "0.0")
-        if op == 8:
-            expr = f"{sa} * {sa}" if k == 2 else f"{sa} * ({sa} * {sa})" if k == 3 else f"fc_powi({sa}, {k})"
-        elif op in _BATCH_BINARY:
-            expr = _BATCH_BINARY[op].format(a=sa, b=sb)
-        else:
-            expr = _BATCH_UNARY[op].format(a=sa)
+        expr = _instruction(op, k, name.get(a, "0.0"), name.get(b, "0.0"), _BATCH_UNARY, _BATCH_BINARY)
         body.append(f"        const double v{i} = {expr};")
         name[d] = f"v{i}"
     res = prog.result_slots()
