@@ -131,29 +131,11 @@ void update_one(State& s, std::size_t i, const double* invc) {
         s.done[i] = 0;
         return;
     }
-    const std::size_t C = s.C, len = s.len[i], newlen = std::min(len + 1, s.K);
-    double* T = s.T.data() + i;
-    const double last_old = len ? T[(len - 1) * C] : 0.0;
-    double old = T[0], up = D;
-    T[0] = D;
+    const std::size_t len = s.len[i], newlen = std::min(len + 1, s.K);
     double best = s.best[i], best_err = s.err[i];
-    bool improved = false;
-    if (len == 0 && std::isinf(best_err)) {
-        best = D;
-        improved = true;
-    }
-    for (std::size_t c = 1; c < newlen; ++c) {
-        const double val = up + (up - old) * invc[c];
-        const double err = std::max(std::fabs(val - up), std::fabs(val - old));
-        if (err <= best_err) {
-            best_err = err;
-            best = val;
-            improved = true;
-        }
-        old = T[c * C];
-        T[c * C] = up = val;
-    }
-    if (improved) {
+    const TableauRow row =
+        tableau_row(s.T.data() + i, s.C, len, newlen, D, [invc](std::size_t c) { return invc[c]; }, best, best_err);
+    if (row.improved) {
         s.best[i] = best;
         s.h[i] = s.H[i];
         if (newlen > 1) {
@@ -161,7 +143,7 @@ void update_one(State& s, std::size_t i, const double* invc) {
             s.rnd[i] = 4 * kEps * s.R[i];
         }
     }
-    s.done[i] = finished(len + 1, best, best_err, std::fabs(up - last_old), s.rnd[i]);
+    s.done[i] = finished(len + 1, best, best_err, std::fabs(row.up - row.last_old), s.rnd[i]);
     s.len[i] = static_cast<unsigned char>(newlen);
 }
 

@@ -284,30 +284,13 @@ private:
         const std::size_t st = prev_stride_;
         const std::size_t len = rowlen_[el];
         const std::size_t newlen = std::min(len + 1, K_);
-        // The new row overwrites the old one in place; `old` carries the entry it replaced.
-        const double last_old = len ? prev[(len - 1) * st] : 0.0;
-        double old = prev[0], up = D;
-        prev[0] = D;
         // Locals, not r.*[e]: the compiler cannot tell that prev does not alias the results.
         double best = r.value[e], best_err = r.error[e];
-        bool improved = false;
-        if (len == 0 && std::isinf(best_err)) {  // unextrapolated fallback
-            best = D;
-            improved = true;
-        }
-        for (std::size_t c = 1; c < newlen; ++c) {
-            const double inv = inv_fac_[static_cast<std::size_t>(k.lead + static_cast<int>(c - 1) * k.step)];
-            const double val = up + (up - old) * inv;
-            const double err = std::max(std::fabs(val - up), std::fabs(val - old));
-            if (err <= best_err) {
-                best_err = err;
-                best = val;
-                improved = true;
-            }
-            old = prev[c * st];
-            prev[c * st] = up = val;
-        }
-        if (improved) {
+        const auto inv = [&](std::size_t c) {
+            return inv_fac_[static_cast<std::size_t>(k.lead + static_cast<int>(c - 1) * k.step)];
+        };
+        const TableauRow row = tableau_row(prev, st, len, newlen, D, inv, best, best_err);
+        if (row.improved) {
             r.value[e] = best;
             r.step[q] = h;
             if (newlen > 1) {
@@ -315,7 +298,7 @@ private:
                 round_[el] = 4 * kEps * roundoff;
             }
         }
-        if (finished(len + 1, best, best_err, std::fabs(up - last_old), round_[el])) done_[el] = 1;
+        if (finished(len + 1, best, best_err, std::fabs(row.up - row.last_old), round_[el])) done_[el] = 1;
         rowlen_[el] = newlen;
     }
 

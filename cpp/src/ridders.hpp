@@ -48,6 +48,40 @@ inline bool finished(std::size_t rows, double best, double best_err, double diag
            best_err <= kGoodEnough * std::fabs(best);
 }
 
+// One new row of a Ridders tableau kept in place: T[c * stride] is entry c of the last row (len
+// entries), D the new difference quotient, inv(c) the Richardson factor of column c. best and
+// best_err follow the entry of least error. Every engine calls this, so all give the same bits.
+struct TableauRow {
+    double up;        // the new row's last entry
+    double last_old;  // the old row's last entry: up - last_old is how far the diagonal moved
+    bool improved;    // best changed
+};
+
+template <class Inv>
+inline TableauRow tableau_row(double* T, std::size_t stride, std::size_t len, std::size_t newlen, double D, Inv inv,
+                              double& best, double& best_err) {
+    // The new row overwrites the old one in place; `old` carries the entry it replaced.
+    TableauRow r{D, len ? T[(len - 1) * stride] : 0.0, false};
+    double old = T[0];
+    T[0] = D;
+    if (len == 0 && std::isinf(best_err)) {  // unextrapolated fallback
+        best = D;
+        r.improved = true;
+    }
+    for (std::size_t c = 1; c < newlen; ++c) {
+        const double val = r.up + (r.up - old) * inv(c);
+        const double err = std::max(std::fabs(val - r.up), std::fabs(val - old));
+        if (err <= best_err) {
+            best_err = err;
+            best = val;
+            r.improved = true;
+        }
+        old = T[c * stride];
+        T[c * stride] = r.up = val;
+    }
+    return r;
+}
+
 // Steps grow with |x| only logarithmically (as numdifftools does): a function need not vary
 // more slowly far from 0 (sin, exp). Rounded up to a power of two so that steps stay powers of
 // two and x + h is exact for |x| >= h.
