@@ -49,24 +49,8 @@ struct Probe {
     double sa, sb;     // step scales per direction
 };
 
-Kind single_kind(const Stencil& s, int textbook) {
-    Kind k;
-    for (std::size_t j = 0; j < s.nodes.size(); ++j) {
-        if (s.weights[j] == 0.0) continue;  // e.g. the centre of a first-derivative stencil
-        k.off_a.push_back(s.nodes[j]);
-        k.off_b.push_back(0.0);
-        k.w.push_back(s.weights[j]);
-    }
-    k.pow_a = s.deriv;
-    k.pow_b = 0;
-    k.lead = s.accuracy;
-    k.step = s.error_step;
-    k.textbook = textbook;
-    count_moved(k);
-    return k;
-}
-
-// single_kind's nodes for derivative_1d: the same nodes in the same order, so the same bits.
+// The stencil's nodes with a non-zero weight (e.g. not the centre of a first-derivative
+// stencil), in order: what derivative_1d runs, and single_kind along one direction.
 Stencil1D stencil_1d(const Stencil& s) {
     Stencil1D k;
     for (std::size_t j = 0; j < s.nodes.size(); ++j) {
@@ -77,6 +61,21 @@ Stencil1D stencil_1d(const Stencil& s) {
     k.pow = s.deriv;
     k.lead = s.accuracy;
     k.step = s.error_step;
+    return k;
+}
+
+Kind single_kind(const Stencil& s, int textbook) {
+    const Stencil1D one = stencil_1d(s);
+    Kind k;
+    k.off_a = one.off;
+    k.off_b.assign(one.off.size(), 0.0);
+    k.w = one.w;
+    k.pow_a = one.pow;
+    k.pow_b = 0;
+    k.lead = one.lead;
+    k.step = one.step;
+    k.textbook = textbook;
+    count_moved(k);
     return k;
 }
 
