@@ -40,6 +40,7 @@ def derivative_rows(quick: bool) -> List[Row]:
     ex = df_np(x)
     cap = fc.ccallback(ccallbacks, "exp_sin")
     h = float(np.cbrt(fc.eps))
+    h6 = float(fc.optimal_step(1.0, order=6))
     task = f"f'(x), f = x²·exp(sin x), {n:,} points"
     cases = [
         ("fastcalc (NumPy f)", lambda: fc.derivative(f_np, x)),
@@ -47,6 +48,11 @@ def derivative_rows(quick: bool) -> List[Row]:
         ("scipy.differentiate.derivative", lambda: sp_derivative(f_np, x).df),
         ("numdifftools.Derivative", lambda: nd.Derivative(f_np)(x)),
         ("NumPy central difference, h = cbrt(eps)", lambda: (f_np(x + h) - f_np(x - h)) / (2 * h)),
+        # the same formula through fastcalc, and its sixth-order stencil at that stencil's
+        # optimal step: fixed steps, so no error estimate
+        ("fastcalc (NumPy f), h = cbrt(eps)", lambda: fc.derivative(f_np, x, h=h)),
+        ("fastcalc (NumPy f), order=6, h = optimal_step(1, order=6)",
+         lambda: fc.derivative(f_np, x, order=6, h=h6)),
     ]
     rows = []
     for who, fn in cases:

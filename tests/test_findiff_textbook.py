@@ -42,6 +42,24 @@ def test_fixed_step_matches_reference_bitwise(method, n, rng):
         np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("method, order", [("central", 2), ("central", 8), ("forward", 1), ("backward", 3)])
+def test_fixed_step_over_many_chunks_matches_reference_bitwise_and_reports_nan(method, order, rng):
+    # more points than one chunk of calls of f; log is NaN below 0 and -inf at 0
+    x = np.concatenate([rng.uniform(0.5, 3.0, 20_001), [-1.0, 0.0]])
+    h = 1e-3
+    got, info = fc.derivative(np.log, x, method=method, order=order, h=h, full_output=True)
+    want = ref.derivative(np.log, x, method=method, order=order, h=h)
+    np.testing.assert_array_equal(got, want)
+    assert np.isnan(got[-2]) and not np.isfinite(got[-1])
+    assert not np.any(info.status[:-2]) and np.all(info.status[-2:])
+    assert np.all(info.h == h) and np.all(np.isnan(info.error))
+    nodes, weights, _ = ref.stencil(method, 1, order)
+    assert np.all(info.nfev == sum(w != 0 for w in weights))
+    # a function of one variable through gradient(): the same bits
+    g = fc.gradient(lambda X: np.log(X[:, 0]), x[:-2, None], method=method, order=order, h=h)
+    np.testing.assert_array_equal(g[:, 0], want[:-2])
+
+
 @pytest.mark.parametrize("order", [2, 4, 6, 8])
 def test_central_stencil_of_order_p_is_exact_on_degree_p_polynomials(order, rng):
     coeffs = rng.uniform(-1, 1, order + 1)

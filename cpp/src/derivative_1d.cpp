@@ -15,13 +15,6 @@ using namespace ridders;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// Points per chunk (all levels of a chunk are worked before the next): the chunk's tableau and
-// the temporaries of f's calls stay in cache. For a vectorized Python f, measured at 100,000
-// points: 21 ms in chunks of 8,192, 35 ms in one chunk (page faults, NumPy temporaries out of
-// cache); the Python overhead of the extra calls is small against that.
-constexpr std::size_t kChunkPython = std::size_t(1) << 13;
-constexpr std::size_t kChunkCompiled = 4096;
-
 // The live estimates of a chunk, compacted: entries [0, A) are the points still being refined.
 struct State {
     std::size_t C = 0, K = 0;
@@ -175,7 +168,7 @@ public:
                 intr_.check();
             }
         }
-        const std::size_t chunk = f_.batch_all() ? kChunkPython : kChunkCompiled;
+        const std::size_t chunk = chunk_points(f_, moved_);
         for (std::size_t c0 = 0; c0 < count_; c0 += chunk) run_chunk(c0, std::min(chunk, count_ - c0), r);
         return r;
     }

@@ -332,14 +332,23 @@ double initial_step(const FDOptions& opt, int n) {
     return std::ldexp(base, std::min(n - 1, 3));
 }
 
+namespace {
+// f: R -> R, stencil s for the n-th derivative.
+FDResult derivative_r(const BatchFunction& f, const double* x, std::size_t count, const Stencil& s, int n,
+                      const FDOptions& opt, const Interrupt& intr) {
+    if (opt.h > 0) return fixed_1d(f, x, count, stencil_1d(s), textbook_of(opt, n), opt.h, opt.max_batch_doubles, intr);
+    return derivative_1d(f, x, count, stencil_1d(s), default_levels(opt), initial_step(opt, n), opt.max_batch_doubles,
+                         intr);
+}
+}  // namespace
+
 FDResult derivative(const BatchFunction& f, const double* x, std::size_t count, int n, const FDOptions& opt,
                     const Interrupt& intr) {
     check_options(opt);
     if (f.in_dim() != 1) throw invalid_argument("derivative: f must be a function of one variable");
     const Stencil s = make_stencil(opt.method, n, opt.accuracy);
-    if (opt.h <= 0 && f.out_dim() == 1)  // the automatic step: the vectorized engine for f: R -> R
-        return derivative_1d(f, x, count, stencil_1d(s), default_levels(opt), initial_step(opt, n),
-                             opt.max_batch_doubles, intr);
+    if (f.out_dim() == 1)  // f: R -> R: the vectorized engines
+        return derivative_r(f, x, count, s, n, opt, intr);
     std::vector<Kind> kinds{single_kind(s, textbook_of(opt, n))};
     std::vector<Probe> probes(count);
     for (std::size_t i = 0; i < count; ++i) {
@@ -354,9 +363,8 @@ FDResult first_partials(const BatchFunction& f, const double* X, std::size_t cou
     check_options(opt);
     const std::size_t d = f.in_dim();
     const Stencil s = make_stencil(opt.method, 1, opt.accuracy);
-    if (opt.h <= 0 && d == 1 && f.out_dim() == 1)  // a function of one variable: as derivative()
-        return derivative_1d(f, X, count, stencil_1d(s), default_levels(opt), initial_step(opt, 1),
-                             opt.max_batch_doubles, intr);
+    if (d == 1 && f.out_dim() == 1)  // a function of one variable: as derivative()
+        return derivative_r(f, X, count, s, 1, opt, intr);
     std::vector<Kind> kinds{single_kind(s, textbook_of(opt, 1))};
     std::vector<Probe> probes;
     probes.reserve(count * d);
