@@ -85,6 +85,8 @@ def gradient_rows(quick: bool) -> List[Row]:
              lambda: fc.gradient(cap, x, method="forward", order=1, h=SQRT_EPS)),
             ("fastcalc (NumPy f, approx_fprime's formula)",
              lambda: fc.gradient(rosen_v, x, method="forward", order=1, h=SQRT_EPS)),
+            ("fastcalc (NumPy f, approx_fprime's formula, batch_size=8192//n)",
+             lambda: fc.gradient(rosen_v, x, method="forward", order=1, h=SQRT_EPS, batch_size=max(1, 8192 // n))),
             ("scipy.differentiate.jacobian", lambda: sdiff.jacobian(lambda X: rosen_v(np.moveaxis(X, 0, -1)), x).df),
         ]
         if n <= 100:
