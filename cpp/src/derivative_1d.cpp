@@ -12,8 +12,6 @@ namespace fastcalc {
 namespace {
 
 using namespace ridders;
-constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // The live estimates of a chunk, compacted: entries [0, A) are the points still being refined.
 struct State {
@@ -145,7 +143,7 @@ public:
     Ridders1D(const BatchFunction& f, const double* x, std::size_t count, const Stencil1D& k, int levels, double t0,
               std::size_t max_batch, const Interrupt& intr)
         : f_(f), x_(x), count_(count), k_(k), L_(static_cast<std::size_t>(levels)), t0_(t0), intr_(intr) {
-        for (double o : k_.off) moved_ += o != 0.0;
+        moved_ = moved_nodes(k_);
         center_ = moved_ < k_.off.size();
         per_call_ = std::max<std::size_t>(1, max_batch / std::max<std::size_t>(1, moved_));
         const std::vector<double> inv = inverse_factors();
@@ -160,14 +158,7 @@ public:
         r.step.assign(count_, kNaN);
         r.nfev.assign(count_, 0);
         r.status.assign(count_, FD_OK);
-        if (center_) {  // f at the points themselves
-            f0_.resize(count_);
-            for (std::size_t s = 0; s < count_; s += per_call_ * moved_) {
-                const std::size_t c = std::min(per_call_ * moved_, count_ - s);
-                f_.eval(x_ + s, c, f0_.data() + s);
-                intr_.check();
-            }
-        }
+        if (center_) f0_ = centre_values(f_, x_, count_, per_call_ * moved_, intr_);
         const std::size_t chunk = chunk_points(f_, moved_);
         for (std::size_t c0 = 0; c0 < count_; c0 += chunk) run_chunk(c0, std::min(chunk, count_ - c0), r);
         return r;
@@ -288,6 +279,17 @@ private:
 };
 
 }  // namespace
+
+std::vector<double> centre_values(const BatchFunction& f, const double* x, std::size_t count, std::size_t per_call,
+                                  const Interrupt& intr) {
+    std::vector<double> f0(count);
+    for (std::size_t s = 0; s < count; s += per_call) {
+        const std::size_t c = std::min(per_call, count - s);
+        f.eval(x + s, c, f0.data() + s);
+        intr.check();
+    }
+    return f0;
+}
 
 FDResult derivative_1d(const BatchFunction& f, const double* x, std::size_t count, const Stencil1D& k, int levels,
                        double t0, std::size_t max_batch, const Interrupt& intr) {

@@ -26,6 +26,15 @@ struct Stencil1D {
 constexpr std::size_t kCallPython = std::size_t(1) << 14;
 constexpr std::size_t kChunkCompiled = 4096;
 
+// The nodes of k that move off the point (each costs one evaluation of f per point).
+inline std::size_t moved_nodes(const Stencil1D& k) {
+    return static_cast<std::size_t>(std::count_if(k.off.begin(), k.off.end(), [](double o) { return o != 0.0; }));
+}
+
+// f at the points themselves, in calls of at most per_call points.
+std::vector<double> centre_values(const BatchFunction& f, const double* x, std::size_t count, std::size_t per_call,
+                                  const Interrupt& intr);
+
 // Points per chunk for a stencil that moves `moved` nodes.
 inline std::size_t chunk_points(const BatchFunction& f, std::size_t moved) {
     return f.batch_all() ? std::max<std::size_t>(64, kCallPython / std::max<std::size_t>(1, moved)) : kChunkCompiled;

@@ -14,8 +14,6 @@ namespace fastcalc {
 namespace {
 
 using namespace ridders;
-constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // A stencil over at most two directions: point = x + off_a*h_a*e_a + off_b*h_b*e_b and the
 // estimate is sum w_j f(point_j) / (h_a**pow_a * h_b**pow_b).

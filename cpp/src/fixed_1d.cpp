@@ -10,8 +10,6 @@ namespace fastcalc {
 
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
 // D[i] = sum_n w[n] rows[n][i] / denom, summed in node order from 0.0 as the general engine does.
 FASTCALC_CLONES void stencil_sum(std::size_t c, std::size_t nodes, const double* __restrict w,
                                  const double* const* __restrict rows, double denom, double* __restrict D) {
@@ -42,26 +40,17 @@ FASTCALC_CLONES void textbook_formula(std::size_t c, int textbook, const double*
 
 FDResult fixed_1d(const BatchFunction& f, const double* x, std::size_t count, const Stencil1D& k, int textbook,
                   double h, std::size_t max_batch, const Interrupt& intr) {
-    std::size_t moved = 0;
-    for (double o : k.off) moved += o != 0.0;
+    const std::size_t moved = moved_nodes(k);
     const bool center = moved < k.off.size();
     FDResult r;
     r.value.resize(count);
-    r.error.assign(count, kNaN);
+    r.error.assign(count, std::numeric_limits<double>::quiet_NaN());
     r.step.assign(count, h);
     r.nfev.assign(count, static_cast<std::uint32_t>(moved + (center ? 1 : 0)));
     r.status.resize(count);
     // Calls of f as derivative_1d makes them: the centre first, then chunk by chunk.
     const std::size_t per_call = std::max<std::size_t>(1, max_batch / std::max<std::size_t>(1, moved));
-    std::vector<double> f0;
-    if (center) {
-        f0.resize(count);
-        for (std::size_t s = 0; s < count; s += per_call * moved) {
-            const std::size_t c = std::min(per_call * moved, count - s);
-            f.eval(x + s, c, f0.data() + s);
-            intr.check();
-        }
-    }
+    const std::vector<double> f0 = center ? centre_values(f, x, count, per_call * moved, intr) : std::vector<double>();
     const double denom = std::pow(h, k.pow);  // as the general engine's step_power for a user's h
     const std::size_t chunk = std::min(chunk_points(f, moved), per_call);
     std::vector<double> pts(chunk * moved), Y(chunk * moved);

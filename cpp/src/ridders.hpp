@@ -12,6 +12,8 @@ namespace fastcalc {
 namespace ridders {
 
 constexpr double kEps = std::numeric_limits<double>::epsilon();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kSafe = 2.0;  // stop once the extrapolation error grows by this factor
 constexpr int kMaxLevels = 32;
 // ~3.6e-12 relative. The estimate bounds the error generously: stopping here rather than at
