@@ -41,6 +41,7 @@ def derivative_rows(quick: bool) -> List[Row]:
     cap = fc.ccallback(ccallbacks, "exp_sin")
     h = float(np.cbrt(fc.eps))
     h6 = float(fc.optimal_step(1.0, order=6))
+    e = fc.expr("x**2*exp(sin(x))")  # the same f compiled by fastcalc (the tape, libmvec)
     task = f"f'(x), f = x²·exp(sin x), {n:,} points"
     cases = [
         ("fastcalc (NumPy f)", lambda: fc.derivative(f_np, x)),
@@ -53,6 +54,10 @@ def derivative_rows(quick: bool) -> List[Row]:
         ("fastcalc (NumPy f), h = cbrt(eps)", lambda: fc.derivative(f_np, x, h=h)),
         ("fastcalc (NumPy f), order=6, h = optimal_step(1, order=6)",
          lambda: fc.derivative(f_np, x, order=6, h=h6)),
+        # f as an expression: finite differences on the tape (method= asks for them), or exact
+        ("fastcalc (f as fc.expr), automatic step", lambda: fc.derivative(e, x, method="central")),
+        ("fastcalc (f as fc.expr), h = cbrt(eps)", lambda: fc.derivative(e, x, h=h)),
+        ("fastcalc (f as fc.expr), exact (automatic differentiation)", lambda: fc.derivative(e, x)),
     ]
     rows = []
     for who, fn in cases:
@@ -88,6 +93,8 @@ def gradient_rows(quick: bool) -> List[Row]:
             ("fastcalc (NumPy f, approx_fprime's formula, batch_size=8192//n)",
              lambda: fc.gradient(rosen_v, x, method="forward", order=1, h=SQRT_EPS, batch_size=max(1, 8192 // n))),
             ("scipy.differentiate.jacobian", lambda: sdiff.jacobian(lambda X: rosen_v(np.moveaxis(X, 0, -1)), x).df),
+            # scipy.differentiate's first step: a quartic is exact at coarse steps, less round-off
+            ("fastcalc (compiled f, initial_step=0.5)", lambda: fc.gradient(cap, x, initial_step=0.5)),
         ]
         if n <= 100:
             cases.append(("numdifftools.Gradient", lambda: nd.Gradient(rosen)(x)))
@@ -104,6 +111,8 @@ def gradient_rows(quick: bool) -> List[Row]:
             ("fastcalc (NumPy f)", lambda: fc.hessian(rosen_v, x)),
             ("fastcalc (NumPy f, batch_size=8192//n)", lambda: fc.hessian(rosen_v, x, batch_size=max(1, 8192 // n))),
             ("scipy.differentiate.hessian", lambda: sdiff.hessian(lambda X: rosen_v(np.moveaxis(X, 0, -1)), x).ddf),
+            # numdifftools' first step
+            ("fastcalc (compiled f, initial_step=2)", lambda: fc.hessian(cap, x, initial_step=2.0)),
         ]
         if n <= 10:
             cases.append(("numdifftools.Hessian", lambda: nd.Hessian(rosen)(x)))

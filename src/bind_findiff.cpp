@@ -12,21 +12,28 @@ using fastcalc_py::to_array;
 
 namespace {
 
-// batch: the most points per call of f (0: the core's default), d: doubles per point.
-FDOptions options(int method, int accuracy, double h, std::size_t batch = 0, std::size_t d = 1) {
+// batch: the most points per call of f (0: the core's default), d: doubles per point; first:
+// the first automatic step (0: the default).
+FDOptions options(int method, int accuracy, double h, std::size_t batch = 0, std::size_t d = 1, double first = 0,
+                  bool values_only = false) {
     if (method < 0 || method > 2) throw py::value_error("unknown method code");
     FDOptions o;
     o.method = static_cast<Method>(method);
     o.accuracy = accuracy;
     o.h = h;
+    o.first_step = first;
+    o.values_only = values_only;
     if (batch > 0) o.max_batch_doubles = batch * std::max<std::size_t>(1, d);
     return o;
 }
 
-// value/error shaped (count, *extra); step/nfev shaped (count, *per_probe)
+// value/error shaped (count, *extra); step/nfev shaped (count, *per_probe). Only "value" when
+// the core left the others empty (FDOptions::values_only).
 py::dict pack(FDResult&& r, std::vector<py::ssize_t> vshape, std::vector<py::ssize_t> pshape) {
     py::dict d;
+    const bool all = r.error.size() == r.value.size();
     d["value"] = to_array(std::move(r.value), vshape);
+    if (!all) return d;
     d["error"] = to_array(std::move(r.error), vshape);
     d["status"] = to_array(std::move(r.status), vshape);
     d["step"] = to_array(std::move(r.step), pshape);
@@ -49,15 +56,24 @@ void register_findiff(py::module_& m) {
         },
         py::arg("method"), py::arg("deriv"), py::arg("accuracy"));
     m.def(
-        "initial_step", [](int method, int accuracy, int n) { return initial_step(options(method, accuracy, 0), n); },
-        py::arg("method"), py::arg("accuracy"), py::arg("n"));
+        "initial_step",
+        [](int method, int accuracy, int n, double first) {
+            return initial_step(options(method, accuracy, 0, 0, 1, first), n);
+        },
+        py::arg("method"), py::arg("accuracy"), py::arg("n"), py::arg("first") = 0.0);
+    m.def(
+        "step_levels",
+        [](int method, int accuracy, int n, double first) {
+            return step_levels(options(method, accuracy, 0, 0, 1, first), n);
+        },
+        py::arg("method"), py::arg("accuracy"), py::arg("n"), py::arg("first") = 0.0);
 
     m.def(
         "derivative",
         [](py::object f, darray x, int n, int method, int accuracy, double h, bool vectorized, py::object user_data,
-           std::size_t batch) {
+           std::size_t batch, double first, bool values_only) {
             auto fn = fastcalc_py::as_batch_function(f, 1, 1, true, vectorized, user_data);
-            const FDOptions o = options(method, accuracy, h, batch);
+            const FDOptions o = options(method, accuracy, h, batch, 1, first, values_only);
             const auto count = static_cast<std::size_t>(x.size());
             const double* px = x.data();
             fastcalc_py::PyInterrupt intr;
@@ -70,16 +86,17 @@ void register_findiff(py::module_& m) {
             return pack(std::move(r), {c}, {c});
         },
         py::arg("f"), py::arg("x"), py::arg("n"), py::arg("method"), py::arg("accuracy"), py::arg("h"),
-        py::arg("vectorized"), py::arg("user_data") = py::none(), py::arg("batch") = 0);
+        py::arg("vectorized"), py::arg("user_data") = py::none(), py::arg("batch") = 0, py::arg("first") = 0.0,
+        py::arg("values_only") = false);
 
     m.def(
         "first_partials",
         [](py::object f, darray X, std::size_t out_dim, int method, int accuracy, double h, bool vectorized,
-           py::object user_data, std::size_t batch) {
+           py::object user_data, std::size_t batch, double first, bool values_only) {
             if (X.ndim() != 2) throw py::value_error("X must be 2-d (count, n)");
             const auto count = static_cast<std::size_t>(X.shape(0)), d = static_cast<std::size_t>(X.shape(1));
             auto fn = fastcalc_py::as_batch_function(f, d, out_dim, false, vectorized, user_data);
-            const FDOptions o = options(method, accuracy, h, batch, d);
+            const FDOptions o = options(method, accuracy, h, batch, d, first, values_only);
             const double* px = X.data();
             fastcalc_py::PyInterrupt intr;
             FDResult r;
@@ -92,16 +109,17 @@ void register_findiff(py::module_& m) {
             return pack(std::move(r), {c, dd, mm}, {c, dd});
         },
         py::arg("f"), py::arg("X"), py::arg("out_dim"), py::arg("method"), py::arg("accuracy"), py::arg("h"),
-        py::arg("vectorized"), py::arg("user_data") = py::none(), py::arg("batch") = 0);
+        py::arg("vectorized"), py::arg("user_data") = py::none(), py::arg("batch") = 0, py::arg("first") = 0.0,
+        py::arg("values_only") = false);
 
     m.def(
         "hessian",
         [](py::object f, darray X, int method, int accuracy, double h, bool vectorized, py::object user_data,
-           std::size_t batch) {
+           std::size_t batch, double first) {
             if (X.ndim() != 2) throw py::value_error("X must be 2-d (count, n)");
             const auto count = static_cast<std::size_t>(X.shape(0)), d = static_cast<std::size_t>(X.shape(1));
             auto fn = fastcalc_py::as_batch_function(f, d, 1, false, vectorized, user_data);
-            const FDOptions o = options(method, accuracy, h, batch, d);
+            const FDOptions o = options(method, accuracy, h, batch, d, first);
             const double* px = X.data();
             fastcalc_py::PyInterrupt intr;
             FDResult r;
@@ -113,5 +131,5 @@ void register_findiff(py::module_& m) {
             return pack(std::move(r), {c, dd, dd}, {c, dd, dd});
         },
         py::arg("f"), py::arg("X"), py::arg("method"), py::arg("accuracy"), py::arg("h"), py::arg("vectorized"),
-        py::arg("user_data") = py::none(), py::arg("batch") = 0);
+        py::arg("user_data") = py::none(), py::arg("batch") = 0, py::arg("first") = 0.0);
 }

@@ -83,3 +83,16 @@ def test_bad_x_shape_for_gradient():
 def test_batch_size_must_be_a_positive_integer(bad):
     with pytest.raises(ValueError, match="batch_size"):
         fc.gradient(lambda X: np.sum(X**2, axis=-1), [1.0, 2.0], batch_size=bad)
+
+
+@pytest.mark.parametrize("bad", [0.0, -0.5, np.nan, np.inf])
+def test_initial_step_must_be_positive_and_finite(bad):
+    with pytest.raises(ValueError, match="initial_step must be positive and finite"):
+        fc.gradient(lambda X: np.sum(X**2, axis=-1), [1.0, 2.0], initial_step=bad)
+
+
+def test_initial_step_is_a_number_and_not_combined_with_h():
+    with pytest.raises(TypeError, match="initial_step must be a number"):
+        fc.derivative(np.sin, 1.0, initial_step="big")
+    with pytest.raises(ValueError, match="cannot be combined with a fixed h"):
+        fc.hessian(lambda X: np.sum(X**2, axis=-1), [1.0, 2.0], h=1e-3, initial_step=0.5)

@@ -181,3 +181,35 @@ def test_accurate_where_the_derivative_crosses_zero():
     value, info = fc.derivative(f, x, full_output=True)
     assert np.max(np.abs(value - d1(x))) < 1e-10 * np.max(np.abs(d1(np.linspace(0.1, 3, 100))))
     assert np.mean(np.abs(value - d1(x)) <= info.error) > 0.99
+
+
+@pytest.mark.parametrize("first", [2.0, 0.5, 0.3, 1 / 64])
+def test_an_initial_step_gives_the_references_bits(first):
+    # any first step is rounded down to a power of two; a coarser start gets more levels and
+    # waits more rows before its growth test, in the core and in the reference alike
+    x = np.concatenate([np.linspace(-3, 3, 301), [0.0, 1e8]])
+    for f in (np.sin, lambda t: t**2 * np.exp(np.sin(t)), lambda t: 1 / (1 + t**2)):
+        for n, method in ((1, "central"), (2, "central"), (1, "forward")):
+            value, info = fc.derivative(f, x, n, method=method, initial_step=first, full_output=True)
+            rvalue, rerr = ref.derivative(f, x, n, method=method, initial_step=first)
+            assert np.array_equal(value, rvalue) and np.array_equal(info.error, rerr)
+    p = 2.0 ** np.floor(np.log2(first))
+    _, info = fc.derivative(np.sin, 0.5, initial_step=first, full_output=True)
+    assert info.h <= p and np.log2(p / info.h) == int(np.log2(p / info.h))  # p / 2**k
+
+
+def test_a_coarse_initial_step_keeps_the_accuracy_target_on_a_dense_grid():
+    x = np.linspace(0.1, 3.0, 20_001)
+    f = lambda t: t**2 * np.exp(np.sin(t))  # noqa: E731
+    exact = np.exp(np.sin(x)) * (2 * x + x**2 * np.cos(x))
+    for first in (0.5, 2.0):
+        err = np.abs(fc.derivative(f, x, initial_step=first) - exact) / np.max(np.abs(exact))
+        assert err.max() < 1e-10
+
+
+def test_an_expr_with_an_initial_step_is_differentiated_by_finite_differences():
+    e = fc.expr("x**2*exp(sin(x))")
+    _, exact_info = fc.derivative(e, 1.3, full_output=True)
+    value, info = fc.derivative(e, 1.3, initial_step=0.5, full_output=True)
+    assert exact_info.message.startswith("exact") and info.message == "ok" and info.nfev > 2
+    assert abs(value - fc.derivative(e, 1.3)) < 1e-11

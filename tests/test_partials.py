@@ -132,3 +132,20 @@ def test_batch_size_caps_the_points_per_call_and_changes_no_bit(what):
     split, info2 = fn(f, x, batch_size=7, full_output=True)
     assert max(calls) <= 7 and len(calls) > n_whole
     assert np.array_equal(whole, split) and np.array_equal(info.error, info2.error)
+
+
+def test_initial_step_of_scipy_and_numdifftools_is_exact_sooner_on_rosenbrock():
+    # Rosenbrock is a quartic: steps of 0.5 (scipy.differentiate's first) or 2 (numdifftools')
+    # leave only round-off after one extrapolation, and less of it than 1/16
+    x = np.linspace(-1.2, 1.2, 10)
+    g_err = [np.max(np.abs(fc.gradient(rosen, x, initial_step=s) - rosen_grad(x))) for s in (None, 0.5)]
+    h_err = [np.max(np.abs(fc.hessian(rosen, x, initial_step=s) - rosen_hess(x))) for s in (None, 2.0)]
+    assert g_err[1] < g_err[0] / 4 and g_err[1] < 2e-14 * np.max(np.abs(rosen_grad(x)))
+    assert h_err[1] < h_err[0] / 4 and h_err[1] < 2e-14 * np.max(np.abs(rosen_hess(x)))
+
+
+def test_gradient_with_an_initial_step_matches_the_reference_within_error(rng):
+    x = rng.uniform(-1, 1, 4)
+    g, info = fc.gradient(rosen, x, initial_step=0.5, full_output=True)
+    gr, er = ref.gradient(rosen, x, initial_step=0.5)
+    assert np.all(np.abs(g - gr) <= 2 * np.maximum(info.error.ravel(), er))

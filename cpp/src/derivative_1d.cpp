@@ -40,7 +40,7 @@ struct State {
 // column over the points (vector loops). The arithmetic of update_one, in the same order.
 // (__restrict: the arrays are distinct, and without it GCC keeps these loops scalar.)
 FASTCALC_CLONES void update_uniform(std::size_t A, std::size_t C, std::size_t len, std::size_t K,
-                                    const double* __restrict invc, double* __restrict T, const double* __restrict D,
+                                    std::size_t min_rows, const double* __restrict invc, double* __restrict T, const double* __restrict D,
                                     const double* __restrict R, const double* __restrict H, double* __restrict best,
                                     double* __restrict err, double* __restrict rnd, double* __restrict h,
                                     double* __restrict old, double* __restrict last, unsigned char* __restrict lenv,
@@ -81,7 +81,7 @@ FASTCALC_CLONES void update_uniform(std::size_t A, std::size_t C, std::size_t le
     }
     const double* tn = T + (newlen - 1) * C;
     for (std::size_t i = 0; i < A; ++i) {
-        done[i] = finished(len + 1, best[i], err[i], std::fabs(tn[i] - last[i]), rnd[i]);
+        done[i] = finished(len + 1, min_rows, best[i], err[i], std::fabs(tn[i] - last[i]), rnd[i]);
         lenv[i] = static_cast<unsigned char>(newlen);
     }
 }
@@ -114,7 +114,7 @@ FASTCALC_CLONES void weighted_sum(std::size_t c, std::size_t nodes, const double
 }
 
 // One tableau row for point i (any row count; D may be non-finite).
-void update_one(State& s, std::size_t i, const double* invc) {
+void update_one(State& s, std::size_t i, std::size_t min_rows, const double* invc) {
     const double D = s.D[i];
     if (!std::isfinite(D)) {
         s.st[i] |= FD_NONFINITE;
@@ -134,15 +134,16 @@ void update_one(State& s, std::size_t i, const double* invc) {
             s.rnd[i] = 4 * kEps * s.R[i];
         }
     }
-    s.done[i] = finished(len + 1, best, best_err, std::fabs(row.up - row.last_old), s.rnd[i]);
+    s.done[i] = finished(len + 1, min_rows, best, best_err, std::fabs(row.up - row.last_old), s.rnd[i]);
     s.len[i] = static_cast<unsigned char>(newlen);
 }
 
 class Ridders1D {
 public:
-    Ridders1D(const BatchFunction& f, const double* x, std::size_t count, const Stencil1D& k, int levels, double t0,
-              std::size_t max_batch, const Interrupt& intr)
-        : f_(f), x_(x), count_(count), k_(k), L_(static_cast<std::size_t>(levels)), t0_(t0), intr_(intr) {
+    Ridders1D(const BatchFunction& f, const double* x, std::size_t count, const Stencil1D& k, const Schedule& sched,
+              std::size_t max_batch, bool values_only, const Interrupt& intr)
+        : f_(f), x_(x), count_(count), k_(k), L_(static_cast<std::size_t>(sched.levels)), t0_(sched.t0),
+          min_rows_(sched.min_rows), values_only_(values_only), intr_(intr) {
         moved_ = moved_nodes(k_);
         center_ = moved_ < k_.off.size();
         per_call_ = std::max<std::size_t>(1, max_batch / std::max<std::size_t>(1, moved_));
@@ -153,11 +154,13 @@ public:
 
     FDResult run() {
         FDResult r;
-        r.value.assign(count_, kNaN);
-        r.error.assign(count_, kInf);
-        r.step.assign(count_, kNaN);
-        r.nfev.assign(count_, 0);
-        r.status.assign(count_, FD_OK);
+        r.value.resize(count_);  // every point is retired once
+        if (!values_only_) {
+            r.error.resize(count_);
+            r.step.resize(count_);
+            r.nfev.resize(count_);
+            r.status.resize(count_);
+        }
         if (center_) f0_ = centre_values(f_, x_, count_, per_call_ * moved_, intr_);
         const std::size_t chunk = chunk_points(f_, moved_);
         for (std::size_t c0 = 0; c0 < count_; c0 += chunk) run_chunk(c0, std::min(chunk, count_ - c0), r);
@@ -186,11 +189,11 @@ private:
             const unsigned char len0 = s.len[0];
             for (std::size_t i = 0; i < A; ++i) uniform = uniform && s.len[i] == len0 && std::isfinite(s.D[i]);
             if (uniform) {
-                update_uniform(A, s.C, len0, s.K, invc_.data(), s.T.data(), s.D.data(), s.R.data(), s.H.data(),
+                update_uniform(A, s.C, len0, s.K, min_rows_, invc_.data(), s.T.data(), s.D.data(), s.R.data(), s.H.data(),
                                s.best.data(), s.err.data(), s.rnd.data(), s.h.data(), s.old.data(), s.last.data(),
                                s.len.data(), s.done.data());
             } else {
-                for (std::size_t i = 0; i < A; ++i) update_one(s, i, invc_.data());
+                for (std::size_t i = 0; i < A; ++i) update_one(s, i, min_rows_, invc_.data());
             }
             A = retire(A, level, level + 1 == L_, r);
         }
@@ -240,11 +243,16 @@ private:
             if (s.done[i] || last) {
                 const std::size_t e = s.idx[i];
                 r.value[e] = s.best[i];
+                if (values_only_) continue;
                 r.step[e] = s.h[i];
                 r.nfev[e] = nfev;
                 r.status[e] = s.st[i];
-                if (std::isinf(s.err[i])) r.status[e] |= FD_NO_ESTIMATE;
-                else r.error[e] = std::max(s.err[i], s.rnd[i]);
+                if (std::isinf(s.err[i])) {
+                    r.status[e] |= FD_NO_ESTIMATE;
+                    r.error[e] = kInf;
+                } else {
+                    r.error[e] = std::max(s.err[i], s.rnd[i]);
+                }
                 continue;
             }
             if (j != i) {
@@ -270,6 +278,8 @@ private:
     const Stencil1D& k_;
     std::size_t L_;
     double t0_;
+    std::size_t min_rows_;
+    bool values_only_;
     const Interrupt& intr_;
     std::size_t moved_ = 0, per_call_ = 1;
     bool center_ = false;
@@ -291,9 +301,10 @@ std::vector<double> centre_values(const BatchFunction& f, const double* x, std::
     return f0;
 }
 
-FDResult derivative_1d(const BatchFunction& f, const double* x, std::size_t count, const Stencil1D& k, int levels,
-                       double t0, std::size_t max_batch, const Interrupt& intr) {
-    return Ridders1D(f, x, count, k, levels, t0, max_batch, intr).run();
+FDResult derivative_1d(const BatchFunction& f, const double* x, std::size_t count, const Stencil1D& k,
+                       const ridders::Schedule& sched, std::size_t max_batch, bool values_only,
+                       const Interrupt& intr) {
+    return Ridders1D(f, x, count, k, sched, max_batch, values_only, intr).run();
 }
 
 }  // namespace fastcalc

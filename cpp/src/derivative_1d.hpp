@@ -4,6 +4,8 @@
 
 #include <fastcalc/findiff.hpp>
 
+#include "ridders.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <vector>
@@ -40,16 +42,18 @@ inline std::size_t chunk_points(const BatchFunction& f, std::size_t moved) {
     return f.batch_all() ? std::max<std::size_t>(64, kCallPython / std::max<std::size_t>(1, moved)) : kChunkCompiled;
 }
 
-// The Richardson tableau over steps t0 * scale(x) / 2**level, level < levels, with the same
-// arithmetic and stopping rules as the general engine (findiff.cpp), so the same bits; but
-// with the tableau stored column by column over points so that each level is a few vector loops.
-FDResult derivative_1d(const BatchFunction& f, const double* x, std::size_t count, const Stencil1D& k, int levels,
-                       double t0, std::size_t max_batch, const Interrupt& intr);
+// The Richardson tableau over the steps of `sched`, with the same arithmetic and stopping rules
+// as the general engine (findiff.cpp), so the same bits; but with the tableau stored column by
+// column over points so that each level is a few vector loops.
+FDResult derivative_1d(const BatchFunction& f, const double* x, std::size_t count, const Stencil1D& k,
+                       const ridders::Schedule& sched, std::size_t max_batch, bool values_only,
+                       const Interrupt& intr);
 
 // The fixed-step formula at each point, with the general engine's arithmetic (the textbook
 // formulas in the textbook's order of operations for textbook = 1 forward, 2 backward,
 // 3 central; otherwise sum_j w[j] f(x + off[j] h) / pow(h, pow)), so the same bits.
+// values_only: leave the result's other fields empty.
 FDResult fixed_1d(const BatchFunction& f, const double* x, std::size_t count, const Stencil1D& k, int textbook,
-                  double h, std::size_t max_batch, const Interrupt& intr);
+                  double h, std::size_t max_batch, bool values_only, const Interrupt& intr);
 
 }  // namespace fastcalc

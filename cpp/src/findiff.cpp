@@ -104,22 +104,41 @@ int textbook_of(const FDOptions& opt, int n) {
     return 0;
 }
 
-int default_levels(const FDOptions& opt) {
-    if (opt.max_levels > 0) return std::min(opt.max_levels, kMaxLevels);
-    return opt.method == Method::Central ? 10 : 14;
+// Coarse enough that Richardson extrapolation removes truncation error before round-off grows:
+// eps**(1/(accuracy+n)) is the optimum for one stencil; extrapolation allows more.
+double default_step(const FDOptions& opt, int n) {
+    const double base = opt.method == Method::Central ? 1.0 / 16 : 1.0 / 32;
+    return std::ldexp(base, std::min(n - 1, 3));
+}
+
+// The automatic steps for an n-th derivative: opt.first_step rounded down to a power of two.
+Schedule schedule(const FDOptions& opt, int n) {
+    Schedule s;
+    s.t0 = default_step(opt, n);
+    int coarser = 0;
+    if (opt.first_step > 0) {
+        int e;
+        std::frexp(opt.first_step, &e);  // first_step = m * 2**e, 0.5 <= m < 1
+        s.t0 = std::ldexp(1.0, e - 1);
+        coarser = std::max(0, std::ilogb(s.t0) - std::ilogb(default_step(opt, n)));
+    }
+    const int base = opt.method == Method::Central ? 10 : 14;
+    s.levels = opt.max_levels > 0 ? std::min(opt.max_levels, kMaxLevels) : std::min(base + coarser, kMaxLevels);
+    s.min_rows = kMinRows + static_cast<std::size_t>(coarser);
+    return s;
 }
 
 class Engine {
 public:
     Engine(const BatchFunction& f, const double* X, std::size_t nbase, std::vector<Kind> kinds,
-           std::vector<Probe> probes, const FDOptions& opt, double t0, const Interrupt& intr)
+           std::vector<Probe> probes, const FDOptions& opt, int n, const Interrupt& intr)
         : f_(f), X_(X), nbase_(nbase), d_(f.in_dim()), m_(f.out_dim()), kinds_(std::move(kinds)),
-          probes_(std::move(probes)), opt_(opt), t0_(t0), intr_(intr) {}
+          probes_(std::move(probes)), opt_(opt), sched_(schedule(opt, n)), t0_(sched_.t0), intr_(intr) {}
 
     FDResult run() {
         const std::size_t Q = probes_.size(), E = Q * m_;
         const bool fixed = opt_.h > 0;
-        const int L = fixed ? 1 : default_levels(opt_);
+        const int L = fixed ? 1 : sched_.levels;
         K_ = static_cast<std::size_t>(L);
         FDResult r;
         r.value.assign(E, kNaN);
@@ -295,7 +314,7 @@ private:
                 round_[el] = 4 * kEps * roundoff;
             }
         }
-        if (finished(len + 1, best, best_err, std::fabs(row.up - row.last_old), round_[el])) done_[el] = 1;
+        if (finished(len + 1, sched_.min_rows, best, best_err, std::fabs(row.up - row.last_old), round_[el])) done_[el] = 1;
         rowlen_[el] = newlen;
     }
 
@@ -305,6 +324,7 @@ private:
     std::vector<Kind> kinds_;
     std::vector<Probe> probes_;
     FDOptions opt_;
+    Schedule sched_;
     double t0_;
     const Interrupt& intr_;
     std::size_t K_ = 1;
@@ -319,24 +339,24 @@ private:
 
 void check_options(const FDOptions& opt) {
     if (!(opt.h >= 0) || std::isinf(opt.h)) throw invalid_argument("step h must be positive and finite");
+    if (!(opt.first_step >= 0) || std::isinf(opt.first_step))
+        throw invalid_argument("initial_step must be positive and finite");
 }
 
 }  // namespace
 
-double initial_step(const FDOptions& opt, int n) {
-    // Coarse enough that Richardson extrapolation removes truncation error before round-off
-    // grows: eps**(1/(accuracy+n)) is the optimum for one stencil; extrapolation allows more.
-    const double base = opt.method == Method::Central ? 1.0 / 16 : 1.0 / 32;
-    return std::ldexp(base, std::min(n - 1, 3));
-}
+double initial_step(const FDOptions& opt, int n) { return schedule(opt, n).t0; }
+
+int step_levels(const FDOptions& opt, int n) { return schedule(opt, n).levels; }
 
 namespace {
 // f: R -> R, stencil s for the n-th derivative.
 FDResult derivative_r(const BatchFunction& f, const double* x, std::size_t count, const Stencil& s, int n,
                       const FDOptions& opt, const Interrupt& intr) {
-    if (opt.h > 0) return fixed_1d(f, x, count, stencil_1d(s), textbook_of(opt, n), opt.h, opt.max_batch_doubles, intr);
-    return derivative_1d(f, x, count, stencil_1d(s), default_levels(opt), initial_step(opt, n), opt.max_batch_doubles,
-                         intr);
+    if (opt.h > 0)
+        return fixed_1d(f, x, count, stencil_1d(s), textbook_of(opt, n), opt.h, opt.max_batch_doubles,
+                        opt.values_only, intr);
+    return derivative_1d(f, x, count, stencil_1d(s), schedule(opt, n), opt.max_batch_doubles, opt.values_only, intr);
 }
 }  // namespace
 
@@ -353,7 +373,7 @@ FDResult derivative(const BatchFunction& f, const double* x, std::size_t count, 
         const double sc = step_scale(x[i]);
         probes[i] = Probe{i, 0, 0, 0, sc, sc};
     }
-    return Engine(f, x, count, std::move(kinds), std::move(probes), opt, initial_step(opt, n), intr).run();
+    return Engine(f, x, count, std::move(kinds), std::move(probes), opt, n, intr).run();
 }
 
 FDResult first_partials(const BatchFunction& f, const double* X, std::size_t count, const FDOptions& opt,
@@ -371,7 +391,7 @@ FDResult first_partials(const BatchFunction& f, const double* X, std::size_t cou
             const double sc = step_scale(X[i * d + a]);
             probes.push_back(Probe{i, 0, a, a, sc, sc});
         }
-    return Engine(f, X, count, std::move(kinds), std::move(probes), opt, initial_step(opt, 1), intr).run();
+    return Engine(f, X, count, std::move(kinds), std::move(probes), opt, 1, intr).run();
 }
 
 FDResult hessian(const BatchFunction& f, const double* X, std::size_t count, const FDOptions& opt,
@@ -388,7 +408,7 @@ FDResult hessian(const BatchFunction& f, const double* X, std::size_t count, con
         for (std::size_t a = 0; a < d; ++a)
             for (std::size_t b = a; b < d; ++b)
                 probes.push_back(Probe{i, a == b ? 0 : 1, a, b, step_scale(X[i * d + a]), step_scale(X[i * d + b])});
-    FDResult packed = Engine(f, X, count, std::move(kinds), std::move(probes), opt, initial_step(opt, 2), intr).run();
+    FDResult packed = Engine(f, X, count, std::move(kinds), std::move(probes), opt, 2, intr).run();
     // Unpack the upper triangle into full symmetric (count, d, d) matrices.
     FDResult r;
     const std::size_t DD = d * d;

@@ -39,15 +39,17 @@ FASTCALC_CLONES void textbook_formula(std::size_t c, int textbook, const double*
 }  // namespace
 
 FDResult fixed_1d(const BatchFunction& f, const double* x, std::size_t count, const Stencil1D& k, int textbook,
-                  double h, std::size_t max_batch, const Interrupt& intr) {
+                  double h, std::size_t max_batch, bool values_only, const Interrupt& intr) {
     const std::size_t moved = moved_nodes(k);
     const bool center = moved < k.off.size();
     FDResult r;
     r.value.resize(count);
-    r.error.assign(count, std::numeric_limits<double>::quiet_NaN());
-    r.step.assign(count, h);
-    r.nfev.assign(count, static_cast<std::uint32_t>(moved + (center ? 1 : 0)));
-    r.status.resize(count);
+    if (!values_only) {
+        r.error.assign(count, std::numeric_limits<double>::quiet_NaN());
+        r.step.assign(count, h);
+        r.nfev.assign(count, static_cast<std::uint32_t>(moved + (center ? 1 : 0)));
+        r.status.resize(count);
+    }
     // Calls of f as derivative_1d makes them: the centre first, then chunk by chunk.
     const std::size_t per_call = std::max<std::size_t>(1, max_batch / std::max<std::size_t>(1, moved));
     const std::vector<double> f0 = center ? centre_values(f, x, count, per_call * moved, intr) : std::vector<double>();
@@ -75,7 +77,8 @@ FDResult fixed_1d(const BatchFunction& f, const double* x, std::size_t count, co
                 rows[n] = k.off[n] != 0.0 ? Y.data() + jm++ * c : f0.data() + s;
             stencil_sum(c, k.off.size(), k.w.data(), rows.data(), denom, D);
         }
-        for (std::size_t i = 0; i < c; ++i) r.status[s + i] = std::isfinite(D[i]) ? FD_OK : FD_NONFINITE;
+        if (!values_only)
+            for (std::size_t i = 0; i < c; ++i) r.status[s + i] = std::isfinite(D[i]) ? FD_OK : FD_NONFINITE;
     }
     return r;
 }

@@ -79,6 +79,21 @@ def _step(h: Optional[float]) -> float:
     return hv
 
 
+def _first_step(initial_step: Optional[float], h: float) -> float:
+    """0 for the default first step of the automatic mode."""
+    if initial_step is None:
+        return 0.0
+    if h > 0:
+        raise ValueError("initial_step starts the automatic step sequence; it cannot be combined with a fixed h")
+    try:
+        v = float(initial_step)
+    except (TypeError, ValueError):
+        raise TypeError(f"initial_step must be a number, got {initial_step!r}") from None
+    if not (v > 0 and np.isfinite(v)):
+        raise ValueError(f"initial_step must be positive and finite, got {initial_step!r}")
+    return v
+
+
 def _batch_size(batch_size: Optional[int]) -> int:
     """0 for the default, else the points per call of f."""
     if batch_size is None:
@@ -111,9 +126,10 @@ def _is_expr(f: Any) -> bool:
     return isinstance(f, Expr)
 
 
-def _exact(f: Any, method: Optional[str], order: Optional[int], h: Optional[float]) -> bool:
-    """An Expr with no stencil asked for: exact derivatives by automatic differentiation."""
-    return method is None and order is None and h is None and _is_expr(f)
+def _exact(f: Any, method: Optional[str], order: Optional[int], h: Optional[float],
+           initial_step: Optional[float]) -> bool:
+    """An Expr with no stencil or step asked for: exact derivatives by automatic differentiation."""
+    return method is None and order is None and h is None and initial_step is None and _is_expr(f)
 
 
 def _core_function(f: Any):
@@ -152,14 +168,15 @@ def _scalar(a: np.ndarray) -> Any:
 
 def derivative(f: Union[Callable, Any], x: Any, n: int = 1, *, method: Optional[str] = None,
                order: Optional[int] = None, h: Optional[float] = None, vectorized: bool = True,
-               full_output: bool = False, batch_size: Optional[int] = None):
+               full_output: bool = False, batch_size: Optional[int] = None,
+               initial_step: Optional[float] = None):
     """The n-th derivative of a function of one variable at each point of ``x``.
 
     f: a vectorized callable (an array of points in, an array of the same shape out), a scalar
         callable with ``vectorized=False``, a compiled callback, or an ``Expr``.
     x: a number or an array of any shape; the result has the same shape.
     method: "central", "forward" or "backward"; None (the default) means "central" for a function
-        and exact automatic differentiation for an ``Expr`` (a stencil, order or h asks for finite
+        and exact automatic differentiation for an ``Expr`` (a stencil, order, h or initial_step asks for finite
         differences on the compiled expression instead). order: the stencil's accuracy order
         (default 2 for central, 1 for one-sided, i.e. the textbook formulas).
     h: a fixed step (the textbook formula, e.g. ``(f(x+h) - f(x))/h`` for forward); None chooses
@@ -170,20 +187,28 @@ def derivative(f: Union[Callable, Any], x: Any, n: int = 1, *, method: Optional[
         points for a function of one variable). For a NumPy f on large levels, calls of 64 KB of
         points (``8192 // n`` for gradients in n dimensions) keep NumPy's temporaries in cache
         and off fresh pages, which can be several times faster.
+    initial_step: the first step of the automatic mode for |x| <= 1 (steps grow like log|x|
+        beyond), rounded down to a power of two; None: 1/16 for a central first derivative (1/32
+        one-sided, doubled per derivative order up to n = 4). A larger first step gets as many
+        more halvings, so the finest step tried is unchanged: scipy.differentiate starts at 0.5,
+        numdifftools at 2, which costs evaluations on most functions but is exact sooner on
+        low-degree polynomials. Not with a fixed ``h``.
     """
     code = _method(method)
     acc = _order(method, order)
     n = _deriv_order(n)
     hv = _step(h)
+    first = _first_step(initial_step, hv)
     batch = _batch_size(batch_size)
     xa = _points(x)
-    if _exact(f, method, order, h):
+    if _exact(f, method, order, h, initial_step):
         from ._exact import derivative as exact_derivative
 
         return exact_derivative(f, xa, n, full_output)
     fn, user_data, _keep = _core_function(f)
     with np.errstate(all="ignore"):  # probing may leave f's domain; NaN is handled and reported
-        res = _core.derivative(fn, xa.reshape(-1), n, code, acc, hv, bool(vectorized), user_data, batch)
+        res = _core.derivative(fn, xa.reshape(-1), n, code, acc, hv, bool(vectorized), user_data, batch, first,
+                               not full_output)
     value = _scalar(res["value"].reshape(xa.shape))
     if not full_output:
         return value
@@ -214,32 +239,33 @@ def _out_dim(f: Any, X: np.ndarray, vectorized: bool, compiled: bool) -> int:
 
 def gradient(f: Any, x: Any, *, method: Optional[str] = None, order: Optional[int] = None,
              h: Optional[float] = None, vectorized: bool = True, full_output: bool = False,
-             batch_size: Optional[int] = None):
+             batch_size: Optional[int] = None, initial_step: Optional[float] = None):
     """The gradient of f: R^n -> R at x of shape (n,) or (batch, n); same shape out.
 
     A vectorized f maps an array (k, n) to (k,); with ``vectorized=False`` it maps (n,) to a
     number. Other options as in :func:`derivative`.
     """
-    return _first(f, x, method, order, h, vectorized, full_output, batch_size, jac=False)
+    return _first(f, x, method, order, h, vectorized, full_output, batch_size, initial_step, jac=False)
 
 
 def jacobian(f: Any, x: Any, *, method: Optional[str] = None, order: Optional[int] = None,
              h: Optional[float] = None, vectorized: bool = True, full_output: bool = False,
-             batch_size: Optional[int] = None):
+             batch_size: Optional[int] = None, initial_step: Optional[float] = None):
     """The Jacobian of f: R^n -> R^m: an (m, n) matrix at x of shape (n,), (batch, m, n) for a batch.
 
     A vectorized f maps (k, n) to (k, m). Other options as in :func:`derivative`.
     """
-    return _first(f, x, method, order, h, vectorized, full_output, batch_size, jac=True)
+    return _first(f, x, method, order, h, vectorized, full_output, batch_size, initial_step, jac=True)
 
 
-def _first(f, x, method, order, h, vectorized, full_output, batch_size, jac):
+def _first(f, x, method, order, h, vectorized, full_output, batch_size, initial_step, jac):
     code = _method(method)
     acc = _order(method, order)
     hv = _step(h)
+    first = _first_step(initial_step, hv)
     batch = _batch_size(batch_size)
     xa, single, X = _batch_points(x)
-    if _exact(f, method, order, h):
+    if _exact(f, method, order, h, initial_step):
         from ._exact import first as exact_first
 
         return exact_first(f, xa, jac, full_output)
@@ -251,12 +277,14 @@ def _first(f, x, method, order, h, vectorized, full_output, batch_size, jac):
     else:
         m = _out_dim(f, X, vectorized, fn is not f) if jac else 1
     with np.errstate(all="ignore"):
-        res = _core.first_partials(fn, X, m, code, acc, hv, bool(vectorized), user_data, batch)
+        res = _core.first_partials(fn, X, m, code, acc, hv, bool(vectorized), user_data, batch, first,
+                                   not full_output)
     k, n = X.shape
     if jac:
         value = np.ascontiguousarray(res["value"].transpose(0, 2, 1))  # (k, m, n): m x n per point
         for key in ("value", "error", "status"):
-            res[key] = res[key].transpose(0, 2, 1)
+            if key in res:  # only "value" without full_output
+                res[key] = res[key].transpose(0, 2, 1)
         shape = (m, n) if single else (k, m, n)
     else:
         value = res["value"].reshape(k, n)
@@ -269,7 +297,7 @@ def _first(f, x, method, order, h, vectorized, full_output, batch_size, jac):
 
 def hessian(f: Any, x: Any, *, method: Optional[str] = None, order: Optional[int] = None,
             h: Optional[float] = None, vectorized: bool = True, full_output: bool = False,
-            batch_size: Optional[int] = None):
+            batch_size: Optional[int] = None, initial_step: Optional[float] = None):
     """The Hessian of f: R^n -> R: (n, n) at x of shape (n,), (batch, n, n) for a batch.
 
     Diagonal entries use the second-derivative stencil, the others the mixed (tensor) stencil;
@@ -278,15 +306,16 @@ def hessian(f: Any, x: Any, *, method: Optional[str] = None, order: Optional[int
     code = _method(method)
     acc = _order(method, order)
     hv = _step(h)
+    first = _first_step(initial_step, hv)
     batch = _batch_size(batch_size)
     xa, single, X = _batch_points(x)
-    if _exact(f, method, order, h):
+    if _exact(f, method, order, h, initial_step):
         from ._exact import hessian as exact_hessian
 
         return exact_hessian(f, xa, full_output)
     fn, user_data, _keep = _core_function(f)
     with np.errstate(all="ignore"):
-        res = _core.hessian(fn, X, code, acc, hv, bool(vectorized), user_data, batch)
+        res = _core.hessian(fn, X, code, acc, hv, bool(vectorized), user_data, batch, first)
     k, n = X.shape
     shape = (n, n) if single else (k, n, n)
     value = res["value"].reshape(shape)

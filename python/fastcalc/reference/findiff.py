@@ -63,20 +63,28 @@ def step_scale(x: np.ndarray) -> np.ndarray:
     return np.where(m == 0.5, v, np.ldexp(1.0, e))
 
 
-def initial_step(method: str, n: int) -> float:
+def initial_step(method: str, n: int, first: Optional[float] = None) -> float:
+    """The first automatic step for |x| <= 1: ``first`` rounded down to a power of two, or the default."""
+    if first is not None:
+        return math.ldexp(1.0, math.frexp(first)[1] - 1)
     base = 1.0 / 16 if method == "central" else 1.0 / 32
     return math.ldexp(base, min(n - 1, 3))
 
 
-def _levels(method: str) -> int:
-    return 10 if method == "central" else 14
+def _coarser(method: str, n: int, first: Optional[float]) -> int:
+    """Halvings from ``first`` down to the default first step (0 if it is not coarser)."""
+    return max(0, math.frexp(initial_step(method, n, first))[1] - math.frexp(initial_step(method, n))[1])
+
+
+def _levels(method: str, n: int, first: Optional[float] = None) -> int:
+    return min((10 if method == "central" else 14) + _coarser(method, n, first), 32)
 
 
 class _Ridders:
     """Richardson tableau for many estimates at once (one row per step level)."""
 
-    def __init__(self, size: int, lead: int, step: int):
-        self.lead, self.step = lead, step
+    def __init__(self, size: int, lead: int, step: int, min_rows: int = MIN_ROWS):
+        self.lead, self.step, self.min_rows = lead, step, min_rows
         self.prev: Optional[np.ndarray] = None  # (size, len)
         self.value = np.full(size, np.nan)
         self.error = np.full(size, np.inf)
@@ -108,7 +116,7 @@ class _Ridders:
                 if err <= self.error[e]:
                     self.error[e], self.value[e], self.h[e] = err, row[c], h[j]
                     self.round[e] = 4 * EPS * roundoff[j]
-            if (length + 1 >= MIN_ROWS and self.error[e] <= max(TRUSTED * abs(self.value[e]), NOISE * self.round[e])
+            if (length + 1 >= self.min_rows and self.error[e] <= max(TRUSTED * abs(self.value[e]), NOISE * self.round[e])
                     and abs(row[newlen - 1] - prev[length - 1]) >= SAFE * self.error[e]):
                 self.done[e] = True
             if self.error[e] <= GOOD_ENOUGH * abs(self.value[e]):
@@ -122,7 +130,8 @@ class _Ridders:
 
 
 def _run(evaluate: Callable[[np.ndarray], np.ndarray], x: np.ndarray, nodes, weights, deriv: int,
-         method: str, order: int, error_step: int, h: Optional[float], textbook: bool):
+         method: str, order: int, error_step: int, h: Optional[float], textbook: bool,
+         first: Optional[float] = None):
     """Derivative estimates along one direction for points x (1-d) with function values from
     ``evaluate`` (flat points -> flat values)."""
     nodes = np.asarray(nodes)
@@ -144,9 +153,10 @@ def _run(evaluate: Callable[[np.ndarray], np.ndarray], x: np.ndarray, nodes, wei
             S = S + wt * (f0 if nd == 0.0 else next(it))
         return S / h ** deriv
     scale = step_scale(x)
-    t0 = initial_step(method, deriv)
-    L = _levels(method)
-    tab = _Ridders(x.size, order, error_step)
+    t0 = initial_step(method, deriv, first)
+    L = _levels(method, deriv, first)
+    # a coarser start waits as many more rows before trusting the growth test
+    tab = _Ridders(x.size, order, error_step, MIN_ROWS + _coarser(method, deriv, first))
     tab.start(L)
     for level in range(L):
         active = np.flatnonzero(~tab.done)
@@ -171,14 +181,15 @@ def _is_textbook(method: str, deriv: int, order: int) -> bool:
 
 
 def derivative(f: Callable, x, n: int = 1, *, method: str = "central", order: Optional[int] = None,
-               h: Optional[float] = None):
-    """n-th derivative of a vectorized f at each x: (value, error) with h None, else value."""
+               h: Optional[float] = None, initial_step: Optional[float] = None):
+    """n-th derivative of a vectorized f at each x: (value, error) with h None, else value.
+    ``initial_step``: the first automatic step, as in :func:`fastcalc.derivative`."""
     order = order or (2 if method == "central" else 1)
     x = np.asarray(x, dtype=float)
     nodes, w, step = stencil(method, n, order)
     with np.errstate(all="ignore"):
         out = _run(lambda p: np.asarray(f(p), dtype=float), x.reshape(-1), nodes, w, n, method, order,
-                   step, h, _is_textbook(method, n, order))
+                   step, h, _is_textbook(method, n, order), initial_step)
     if h is not None:
         return out.reshape(x.shape)
     return out[0].reshape(x.shape), out[1].reshape(x.shape)
@@ -195,22 +206,23 @@ def _along(f: Callable, x: np.ndarray, a: int, m: Optional[int]):
 
 
 def gradient(f: Callable, x, *, method: str = "central", order: Optional[int] = None,
-             h: Optional[float] = None):
+             h: Optional[float] = None, initial_step: Optional[float] = None):
     """Gradient of a vectorized f: (k, n) -> (k,) at one point x (n,)."""
     x = np.asarray(x, dtype=float)
-    cols = [derivative(_along(f, x, a, None), x[a], method=method, order=order, h=h) for a in range(x.size)]
+    cols = [derivative(_along(f, x, a, None), x[a], method=method, order=order, h=h, initial_step=initial_step)
+            for a in range(x.size)]
     if h is not None:
         return np.array(cols)
     return np.array([c[0] for c in cols]), np.array([c[1] for c in cols])
 
 
 def jacobian(f: Callable, x, *, method: str = "central", order: Optional[int] = None,
-             h: Optional[float] = None):
+             h: Optional[float] = None, initial_step: Optional[float] = None):
     """Jacobian (m, n) of a vectorized f: (k, n) -> (k, m) at one point x (n,)."""
     x = np.asarray(x, dtype=float)
     m = np.asarray(f(x[None, :])).shape[1]
-    rows = [[derivative(_along(f, x, a, i), x[a], method=method, order=order, h=h) for a in range(x.size)]
-            for i in range(m)]
+    rows = [[derivative(_along(f, x, a, i), x[a], method=method, order=order, h=h, initial_step=initial_step)
+             for a in range(x.size)] for i in range(m)]
     if h is not None:
         return np.array(rows)
     return np.array([[c[0] for c in r] for r in rows]), np.array([[c[1] for c in r] for r in rows])
