@@ -213,3 +213,17 @@ def test_an_expr_with_an_initial_step_is_differentiated_by_finite_differences():
     value, info = fc.derivative(e, 1.3, initial_step=0.5, full_output=True)
     assert exact_info.message.startswith("exact") and info.message == "ok" and info.nfev > 2
     assert abs(value - fc.derivative(e, 1.3)) < 1e-11
+
+
+def test_a_chance_agreement_of_coarse_rows_does_not_stop_the_tableau():
+    # 1/(1+x**2) at this x: two coarse rows agree to 2.7e-12 on an error of 2e-10, and the
+    # diagonal then moves by 2e-10, far more than round-off could; Ridders' growth test used to
+    # stop there with a 75x underestimated error
+    x = 1.7350073500735008
+    exact = -2 * x / (1 + x**2) ** 2
+    for engine_x in (x, np.array([x, 0.3])):  # one point, and a batch
+        value, info = fc.derivative(lambda t: 1 / (1 + t**2), engine_x, full_output=True)
+        value, err = np.atleast_1d(value)[0], np.atleast_1d(info.error)[0]
+        assert abs(value - exact) < 1e-13 * abs(exact) and abs(value - exact) <= err
+    g = fc.gradient(lambda X: 1 / (1 + X[:, 0] ** 2) + X[:, 1], [x, 0.0])  # the general engine
+    assert abs(g[0] - exact) < 1e-13 * abs(exact)

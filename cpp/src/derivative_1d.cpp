@@ -22,7 +22,7 @@ struct State {
     std::vector<double> best, err, rnd, h;  // the best estimate so far, its error, round-off, step
     std::vector<double> old, last;          // scratch of the tableau update
     std::vector<double> T;                  // the tableau's last row, column c at T[c * C + i]
-    std::vector<unsigned char> len, st, done;
+    std::vector<unsigned char> len, st, done, imp;
 
     void resize(std::size_t c, std::size_t k) {
         C = c;
@@ -33,18 +33,20 @@ struct State {
         len.resize(c);
         st.resize(c);
         done.resize(c);
+        imp.resize(c);
     }
 };
 
 // One tableau row for each of the A points, all with `len` rows and a finite D: column by
 // column over the points (vector loops). The arithmetic of update_one, in the same order.
 // (__restrict: the arrays are distinct, and without it GCC keeps these loops scalar.)
-FASTCALC_CLONES void update_uniform(std::size_t A, std::size_t C, std::size_t len, std::size_t K,
+// Returns how many of the A points are done.
+FASTCALC_CLONES std::size_t update_uniform(std::size_t A, std::size_t C, std::size_t len, std::size_t K,
                                     std::size_t min_rows, const double* __restrict invc, double* __restrict T, const double* __restrict D,
                                     const double* __restrict R, const double* __restrict H, double* __restrict best,
                                     double* __restrict err, double* __restrict rnd, double* __restrict h,
-                                    double* __restrict old, double* __restrict last, unsigned char* __restrict lenv,
-                                    unsigned char* __restrict done) {
+                                    double* __restrict old, double* __restrict last, unsigned char* __restrict imp,
+                                    unsigned char* __restrict lenv, unsigned char* __restrict done) {
     const std::size_t newlen = std::min(len + 1, K);
     if (len) {
         const double* tl = T + (len - 1) * C;
@@ -62,6 +64,8 @@ FASTCALC_CLONES void update_uniform(std::size_t A, std::size_t C, std::size_t le
                 best[i] = D[i];
                 h[i] = H[i];
             }
+    // A better entry of this row came from this level's step: its h and round-off once after.
+    for (std::size_t i = 0; i < A; ++i) imp[i] = 0;
     for (std::size_t c = 1; c < newlen; ++c) {
         const double inv = invc[c];
         const double* up = T + (c - 1) * C;
@@ -73,32 +77,63 @@ FASTCALC_CLONES void update_uniform(std::size_t A, std::size_t C, std::size_t le
             const bool better = e <= err[i];
             err[i] = better ? e : err[i];
             best[i] = better ? val : best[i];
-            h[i] = better ? H[i] : h[i];
-            rnd[i] = better ? 4 * kEps * R[i] : rnd[i];
+            imp[i] |= better;
             old[i] = tc[i];
             tc[i] = val;
         }
     }
+    if (newlen > 1)
+        for (std::size_t i = 0; i < A; ++i) {
+            h[i] = imp[i] ? H[i] : h[i];
+            rnd[i] = imp[i] ? 4 * kEps * R[i] : rnd[i];
+        }
     const double* tn = T + (newlen - 1) * C;
+    std::size_t ndone = 0;
+    // finished() without its short circuits, so that the loop vectorizes: the same verdicts.
+    const bool enough_rows = len + 1 >= min_rows;
     for (std::size_t i = 0; i < A; ++i) {
-        done[i] = finished(len + 1, min_rows, best[i], err[i], std::fabs(tn[i] - last[i]), rnd[i]);
+        const double ab = std::fabs(best[i]), e = err[i];
+        const bool trusted = e <= std::max(kTrusted * ab, kNoise * rnd[i]);
+        const double move = std::fabs(tn[i] - last[i]);
+        const bool grown = (move >= kSafe * e) & (move <= kRoundMove * (4 * kEps * R[i]));
+        const bool d = (enough_rows & trusted & grown) | (e <= kGoodEnough * ab);
+        done[i] = d;
+        ndone += d;
         lenv[i] = static_cast<unsigned char>(newlen);
     }
+    return ndone;
 }
 
-// D = sum_n w[n] Y_n / h**pow and R = sum_n |w[n] Y_n| / h**pow over c points, in node order.
-// The steps are powers of two, so h**pow by multiplication and the product with its reciprocal
-// are exact: the same bits as a division, a vector loop instead of two scalar divisions.
-FASTCALC_CLONES void weighted_sum(std::size_t c, std::size_t nodes, const double* __restrict w,
+// D = sum_n w[n] Y_n / h**pow and R = sum_n |w[n] Y_n| / h**pow over c points, in node order,
+// from 0.0 as the general engine sums. The steps are powers of two, so h**pow by multiplication
+// and the product with its reciprocal are exact: the same bits as a division, a vector loop
+// instead of two scalar divisions. One pass over the points (NODES > 0: that many nodes, the
+// inner loop unrolled). Returns whether some D is not finite.
+FASTCALC_CLONES bool weighted_sum(std::size_t c, std::size_t nodes, const double* __restrict w,
                                   const double* const* __restrict rows, const double* __restrict H, int pow,
                                   double* __restrict D, double* __restrict R) {
+    unsigned bad = 0;
+    if (nodes == 2 && pow == 1) {  // the central first derivative: one vector loop
+        const double w0 = w[0], w1 = w[1];
+        const double* __restrict Y0 = rows[0];
+        const double* __restrict Y1 = rows[1];
+        for (std::size_t i = 0; i < c; ++i) {
+            const double v0 = w0 * Y0[i], v1 = w1 * Y1[i];
+            const double inv = 1.0 / H[i];
+            const double d = ((0.0 + v0) + v1) * inv;
+            D[i] = d;
+            R[i] = ((0.0 + std::fabs(v0)) + std::fabs(v1)) * inv;
+            bad |= !(std::fabs(d) <= std::numeric_limits<double>::max());
+        }
+        return bad != 0;
+    }
     for (std::size_t i = 0; i < c; ++i) {
         D[i] = 0.0;
         R[i] = 0.0;
     }
     for (std::size_t n = 0; n < nodes; ++n) {
         const double wn = w[n];
-        const double* Y = rows[n];
+        const double* __restrict Y = rows[n];
         for (std::size_t i = 0; i < c; ++i) {
             D[i] += wn * Y[i];
             R[i] += std::fabs(wn * Y[i]);
@@ -110,7 +145,15 @@ FASTCALC_CLONES void weighted_sum(std::size_t c, std::size_t nodes, const double
         const double inv = 1.0 / denom;
         D[i] *= inv;
         R[i] *= inv;
+        bad |= !(std::fabs(D[i]) <= std::numeric_limits<double>::max());
     }
+    return bad != 0;
+}
+
+// out = x + off * H over c points: the stencil's node `off` at every point.
+FASTCALC_CLONES void node_points(std::size_t c, const double* __restrict x, double off, const double* __restrict H,
+                                 double* __restrict out) {
+    for (std::size_t i = 0; i < c; ++i) out[i] = x[i] + off * H[i];
 }
 
 // One tableau row for point i (any row count; D may be non-finite).
@@ -134,7 +177,8 @@ void update_one(State& s, std::size_t i, std::size_t min_rows, const double* inv
             s.rnd[i] = 4 * kEps * s.R[i];
         }
     }
-    s.done[i] = finished(len + 1, min_rows, best, best_err, std::fabs(row.up - row.last_old), s.rnd[i]);
+    s.done[i] = finished(len + 1, min_rows, best, best_err, std::fabs(row.up - row.last_old), s.rnd[i],
+                         4 * kEps * s.R[i]);
     s.len[i] = static_cast<unsigned char>(newlen);
 }
 
@@ -171,38 +215,45 @@ private:
     void run_chunk(std::size_t c0, std::size_t n, FDResult& r) {
         State& s = s_;
         s.resize(n, L_);
-        for (std::size_t i = 0; i < n; ++i) {
-            s.idx[i] = c0 + i;
-            s.x[i] = x_[c0 + i];
-            s.sa[i] = step_scale(s.x[i]);
-            s.best[i] = kNaN;
-            s.err[i] = kInf;
-            s.rnd[i] = 0.0;
-            s.h[i] = kNaN;
-            s.len[i] = 0;
-            s.st[i] = FD_OK;
-        }
+        std::copy(x_ + c0, x_ + c0 + n, s.x.begin());
+        for (std::size_t i = 0; i < n; ++i) s.idx[i] = c0 + i;
+        for (std::size_t i = 0; i < n; ++i) s.sa[i] = step_scale(s.x[i]);
+        std::fill_n(s.best.begin(), n, kNaN);
+        std::fill_n(s.err.begin(), n, kInf);
+        std::fill_n(s.rnd.begin(), n, 0.0);
+        std::fill_n(s.h.begin(), n, kNaN);
+        std::fill_n(s.len.begin(), n, 0);
+        std::fill_n(s.st.begin(), n, FD_OK);
+        bool ragged = false;  // rows per point differ (a level was not finite somewhere)
         std::size_t A = n;
         for (std::size_t level = 0; level < L_ && A > 0; ++level) {
-            differences(A, std::ldexp(t0_, -static_cast<int>(level)));
-            bool uniform = true;
+            const bool last = level + 1 == L_;
+            const bool nonfinite = differences(A, std::ldexp(t0_, -static_cast<int>(level)));
             const unsigned char len0 = s.len[0];
-            for (std::size_t i = 0; i < A; ++i) uniform = uniform && s.len[i] == len0 && std::isfinite(s.D[i]);
-            if (uniform) {
-                update_uniform(A, s.C, len0, s.K, min_rows_, invc_.data(), s.T.data(), s.D.data(), s.R.data(), s.H.data(),
-                               s.best.data(), s.err.data(), s.rnd.data(), s.h.data(), s.old.data(), s.last.data(),
-                               s.len.data(), s.done.data());
+            if (ragged) {
+                ragged = false;
+                for (std::size_t i = 0; i < A; ++i) ragged |= s.len[i] != len0;
+            }
+            std::size_t ndone = 0;
+            if (!nonfinite && !ragged) {
+                ndone = update_uniform(A, s.C, len0, s.K, min_rows_, invc_.data(), s.T.data(), s.D.data(), s.R.data(),
+                                       s.H.data(), s.best.data(), s.err.data(), s.rnd.data(), s.h.data(), s.old.data(),
+                                       s.last.data(), s.imp.data(), s.len.data(), s.done.data());
             } else {
                 for (std::size_t i = 0; i < A; ++i) update_one(s, i, min_rows_, invc_.data());
+                ragged = true;  // until the next level checks
+                ndone = A;      // unknown: let retire look
             }
-            A = retire(A, level, level + 1 == L_, r);
+            if (ndone > 0 || last) A = retire(A, level, last, r);
         }
     }
 
     // D and R of the A live points at step t * scale: f at every moved node, in calls of at most
     // per_call_ points each; the weighted sum in the stencil's node order.
-    void differences(std::size_t A, double t) {
+    // Returns whether some D is not finite.
+    bool differences(std::size_t A, double t) {
         State& s = s_;
+        bool nonfinite = false;
         for (std::size_t i = 0; i < A; ++i) s.H[i] = t * s.sa[i];
         for (std::size_t i0 = 0; i0 < A; i0 += per_call_) {
             const std::size_t c = std::min(per_call_, A - i0);
@@ -213,8 +264,7 @@ private:
             std::size_t jm = 0;
             for (double off : k_.off) {
                 if (off == 0.0) continue;
-                double* out = pts_.data() + jm++ * c;
-                for (std::size_t i = 0; i < c; ++i) out[i] = x[i] + off * H[i];
+                node_points(c, x, off, H, pts_.data() + jm++ * c);
             }
             f_.eval(pts_.data(), c * moved_, Y_.data());
             intr_.check();
@@ -229,8 +279,10 @@ private:
                 for (std::size_t i = 0; i < c; ++i) f0c_[i] = f0_[idx[i]];
                 rows_[n] = f0c_.data();
             }
-            weighted_sum(c, k_.off.size(), k_.w.data(), rows_.data(), H, k_.pow, s.D.data() + i0, s.R.data() + i0);
+            nonfinite |= weighted_sum(c, k_.off.size(), k_.w.data(), rows_.data(), H, k_.pow, s.D.data() + i0,
+                                      s.R.data() + i0);
         }
+        return nonfinite;
     }
 
     // Writes out the estimates that are done (all of them after the last level) and compacts

@@ -13,6 +13,7 @@ GOOD_ENOUGH = 2.0**-38  # or once the estimate is as good as doubles allow
 MIN_ROWS = 4  # the growth test starts at this tableau row: earlier error estimates are crude
 TRUSTED = 2.0**-36  # ... and only once the estimate is decent (coarse steps can be erratic)
 NOISE = 16.0  # ... or within this factor of its round-off (finer steps cannot improve it)
+ROUND_MOVE = 16.0  # ... and only on a diagonal move that round-off can explain (this x its size)
 
 
 def fornberg_weights(deriv: int, nodes, z: float = 0.0) -> List[float]:
@@ -116,8 +117,9 @@ class _Ridders:
                 if err <= self.error[e]:
                     self.error[e], self.value[e], self.h[e] = err, row[c], h[j]
                     self.round[e] = 4 * EPS * roundoff[j]
+            move = abs(row[newlen - 1] - prev[length - 1]) if length else 0.0
             if (length + 1 >= self.min_rows and self.error[e] <= max(TRUSTED * abs(self.value[e]), NOISE * self.round[e])
-                    and abs(row[newlen - 1] - prev[length - 1]) >= SAFE * self.error[e]):
+                    and SAFE * self.error[e] <= move <= ROUND_MOVE * (4 * EPS * roundoff[j])):
                 self.done[e] = True
             if self.error[e] <= GOOD_ENOUGH * abs(self.value[e]):
                 self.done[e] = True
