@@ -215,15 +215,38 @@ def test_an_expr_with_an_initial_step_is_differentiated_by_finite_differences():
     assert abs(value - fc.derivative(e, 1.3)) < 1e-11
 
 
-def test_a_chance_agreement_of_coarse_rows_does_not_stop_the_tableau():
-    # 1/(1+x**2) at this x: two coarse rows agree to 2.7e-12 on an error of 2e-10, and the
-    # diagonal then moves by 2e-10, far more than round-off could; Ridders' growth test used to
-    # stop there with a 75x underestimated error
-    x = 1.7350073500735008
-    exact = -2 * x / (1 + x**2) ** 2
-    for engine_x in (x, np.array([x, 0.3])):  # one point, and a batch
-        value, info = fc.derivative(lambda t: 1 / (1 + t**2), engine_x, full_output=True)
+@pytest.mark.parametrize("f, df, x", [
+    # two coarse rows agree to 2.7e-12 on an error of 2e-10 and the diagonal then moves by 2e-10,
+    # far more than round-off could: Ridders' growth test used to stop there
+    (lambda t: 1 / (1 + t**2), lambda t: -2 * t / (1 + t**2) ** 2, 1.7350073500735008),
+    # the first three rows agree to 8e-13 on an error of 6e-11 (the h**4 term nearly vanishes):
+    # the good-enough test used to stop there, before a fourth row could contradict them
+    (np.arctan, lambda t: 1 / (1 + t**2), 0.32535000000000025),
+])
+def test_a_chance_agreement_of_coarse_rows_does_not_stop_the_tableau(f, df, x):
+    exact = df(x)
+    for xs in (x, np.array([x, 0.3])):  # one point, and a batch
+        value, info = fc.derivative(f, xs, full_output=True)
         value, err = np.atleast_1d(value)[0], np.atleast_1d(info.error)[0]
         assert abs(value - exact) < 1e-13 * abs(exact) and abs(value - exact) <= err
-    g = fc.gradient(lambda X: 1 / (1 + X[:, 0] ** 2) + X[:, 1], [x, 0.0])  # the general engine
+    g = fc.gradient(lambda X: f(X[:, 0]) + X[:, 1], [x, 0.0])  # the general engine
     assert abs(g[0] - exact) < 1e-13 * abs(exact)
+
+
+@pytest.mark.parametrize("f, df, lo, hi", [
+    (np.tanh, lambda t: 1 - np.tanh(t) ** 2, -3.0, 3.0),
+    (np.arctan, lambda t: 1 / (1 + t**2), -5.0, 5.0),
+    (lambda t: 1 / (1 + t**2), lambda t: -2 * t / (1 + t**2) ** 2, -5.0, 5.0),
+    (lambda t: t**2 * np.exp(np.sin(t)), lambda t: np.exp(np.sin(t)) * (2 * t + t**2 * np.cos(t)), -5.0, 5.0),
+    (np.sqrt, lambda t: 0.5 / np.sqrt(t), 0.3, 30.0),
+    (lambda t: np.sin(10 * t), lambda t: 10 * np.cos(10 * t), -2.0, 2.0),
+])
+def test_dense_grids_meet_the_accuracy_target_with_honest_estimates(f, df, lo, hi):
+    # 200,001 points of these once showed errors of 6e-11 where the estimate said 8e-13
+    x = np.linspace(lo, hi, 40_001)
+    exact = df(x)
+    value, info = fc.derivative(f, x, full_output=True)
+    err = np.abs(value - exact)
+    ordinary = np.abs(exact) > 1e-2 * np.max(np.abs(exact))
+    assert np.max(err[ordinary] / np.abs(exact[ordinary])) < 1e-11
+    assert np.all(err <= 8 * info.error + 1e-14 * np.max(np.abs(exact)))

@@ -90,13 +90,14 @@ FASTCALC_CLONES std::size_t update_uniform(std::size_t A, std::size_t C, std::si
     const double* tn = T + (newlen - 1) * C;
     std::size_t ndone = 0;
     // finished() without its short circuits, so that the loop vectorizes: the same verdicts.
-    const bool enough_rows = len + 1 >= min_rows;
+    const bool enough_rows = len + 1 >= min_rows, some_rows = len + 1 >= kMinRows;
     for (std::size_t i = 0; i < A; ++i) {
         const double ab = std::fabs(best[i]), e = err[i];
         const bool trusted = e <= std::max(kTrusted * ab, kNoise * rnd[i]);
-        const double move = std::fabs(tn[i] - last[i]);
-        const bool grown = (move >= kSafe * e) & (move <= kRoundMove * (4 * kEps * R[i]));
-        const bool d = (enough_rows & trusted & grown) | (e <= kGoodEnough * ab);
+        const double move = std::fabs(tn[i] - last[i]), noise = kRoundMove * (4 * kEps * R[i]);
+        const bool grown = (move >= kSafe * e) & (move <= noise);
+        const bool agreed = std::fabs(tn[i] - best[i]) <= std::max(kSafe * e, noise);
+        const bool d = (enough_rows & trusted & grown) | (some_rows & (e <= kGoodEnough * ab) & agreed);
         done[i] = d;
         ndone += d;
         lenv[i] = static_cast<unsigned char>(newlen);
@@ -177,7 +178,7 @@ void update_one(State& s, std::size_t i, std::size_t min_rows, const double* inv
             s.rnd[i] = 4 * kEps * s.R[i];
         }
     }
-    s.done[i] = finished(len + 1, min_rows, best, best_err, std::fabs(row.up - row.last_old), s.rnd[i],
+    s.done[i] = finished(len + 1, min_rows, best, best_err, row.up, std::fabs(row.up - row.last_old), s.rnd[i],
                          4 * kEps * s.R[i]);
     s.len[i] = static_cast<unsigned char>(newlen);
 }

@@ -314,7 +314,7 @@ private:
                 round_[el] = 4 * kEps * roundoff;
             }
         }
-        if (finished(len + 1, sched_.min_rows, best, best_err, std::fabs(row.up - row.last_old), round_[el],
+        if (finished(len + 1, sched_.min_rows, best, best_err, row.up, std::fabs(row.up - row.last_old), round_[el],
                      4 * kEps * roundoff))
             done_[el] = 1;
         rowlen_[el] = newlen;

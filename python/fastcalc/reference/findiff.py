@@ -10,7 +10,7 @@ import numpy as np
 EPS = float(np.finfo(float).eps)
 SAFE = 2.0  # stop once the extrapolation error grows by this factor
 GOOD_ENOUGH = 2.0**-38  # or once the estimate is as good as doubles allow
-MIN_ROWS = 4  # the growth test starts at this tableau row: earlier error estimates are crude
+MIN_ROWS = 4  # neither test stops before this tableau row: earlier error estimates are crude
 TRUSTED = 2.0**-36  # ... and only once the estimate is decent (coarse steps can be erratic)
 NOISE = 16.0  # ... or within this factor of its round-off (finer steps cannot improve it)
 ROUND_MOVE = 16.0  # ... and only on a diagonal move that round-off can explain (this x its size)
@@ -118,10 +118,13 @@ class _Ridders:
                     self.error[e], self.value[e], self.h[e] = err, row[c], h[j]
                     self.round[e] = 4 * EPS * roundoff[j]
             move = abs(row[newlen - 1] - prev[length - 1]) if length else 0.0
+            noise = ROUND_MOVE * (4 * EPS * roundoff[j])
             if (length + 1 >= self.min_rows and self.error[e] <= max(TRUSTED * abs(self.value[e]), NOISE * self.round[e])
-                    and SAFE * self.error[e] <= move <= ROUND_MOVE * (4 * EPS * roundoff[j])):
+                    and SAFE * self.error[e] <= move <= noise):
                 self.done[e] = True
-            if self.error[e] <= GOOD_ENOUGH * abs(self.value[e]):
+            # good enough, unless the newest diagonal contradicts it
+            if (length + 1 >= MIN_ROWS and self.error[e] <= GOOD_ENOUGH * abs(self.value[e])
+                    and abs(row[newlen - 1] - self.value[e]) <= max(SAFE * self.error[e], noise)):
                 self.done[e] = True
             self.rows[e] = np.pad(row, (0, kmax - newlen))
             self.rowlen[e] = newlen
