@@ -42,11 +42,13 @@ struct State {
 // (__restrict: the arrays are distinct, and without it GCC keeps these loops scalar.)
 // Returns how many of the A points are done.
 FASTCALC_CLONES std::size_t update_uniform(std::size_t A, std::size_t C, std::size_t len, std::size_t K,
-                                    std::size_t min_rows, const double* __restrict invc, double* __restrict T, const double* __restrict D,
-                                    const double* __restrict R, const double* __restrict H, double* __restrict best,
-                                    double* __restrict err, double* __restrict rnd, double* __restrict h,
-                                    double* __restrict old, double* __restrict last, unsigned char* __restrict imp,
-                                    unsigned char* __restrict lenv, unsigned char* __restrict done) {
+                                           std::size_t min_rows, const double* __restrict invc, double* __restrict T,
+                                           const double* __restrict D, const double* __restrict R,
+                                           const double* __restrict H, double* __restrict best,
+                                           double* __restrict err, double* __restrict rnd, double* __restrict h,
+                                           double* __restrict old, double* __restrict last,
+                                           unsigned char* __restrict imp, unsigned char* __restrict lenv,
+                                           unsigned char* __restrict done) {
     const std::size_t newlen = std::min(len + 1, K);
     if (len) {
         const double* tl = T + (len - 1) * C;
@@ -108,8 +110,7 @@ FASTCALC_CLONES std::size_t update_uniform(std::size_t A, std::size_t C, std::si
 // D = sum_n w[n] Y_n / h**pow and R = sum_n |w[n] Y_n| / h**pow over c points, in node order,
 // from 0.0 as the general engine sums. The steps are powers of two, so h**pow by multiplication
 // and the product with its reciprocal are exact: the same bits as a division, a vector loop
-// instead of two scalar divisions. One pass over the points (NODES > 0: that many nodes, the
-// inner loop unrolled). Returns whether some D is not finite.
+// instead of two scalar divisions. Returns whether some D is not finite.
 FASTCALC_CLONES bool weighted_sum(std::size_t c, std::size_t nodes, const double* __restrict w,
                                   const double* const* __restrict rows, const double* __restrict H, int pow,
                                   double* __restrict D, double* __restrict R) {

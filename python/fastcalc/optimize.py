@@ -261,13 +261,13 @@ def _derivs(f, n):
     def grad(X):
         X = np.ascontiguousarray(X, dtype=float)
         if n == 1:
-            return _core.derivative(f, X[:, 0].copy(), 1, 0, 2, 0.0, True)["value"].reshape(-1, 1)
-        return _core.first_partials(f, X, 1, 0, 2, 0.0, True)["value"].reshape(-1, n)
+            return _core.derivative(f, X[:, 0].copy(), 1, 0, 2, 0.0, True, values_only=True)["value"].reshape(-1, 1)
+        return _core.first_partials(f, X, 1, 0, 2, 0.0, True, values_only=True)["value"].reshape(-1, n)
 
     def hess(X):
         X = np.ascontiguousarray(X, dtype=float)
         if n == 1:
-            return _core.derivative(f, X[:, 0].copy(), 2, 0, 2, 0.0, True)["value"].reshape(-1, 1, 1)
+            return _core.derivative(f, X[:, 0].copy(), 2, 0, 2, 0.0, True, values_only=True)["value"].reshape(-1, 1, 1)
         return _core.hessian(f, X, 0, 2, 0.0, True)["value"].reshape(-1, n, n)
 
     return value, grad, hess

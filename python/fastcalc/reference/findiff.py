@@ -119,8 +119,8 @@ class _Ridders:
                     self.round[e] = 4 * EPS * roundoff[j]
             move = abs(row[newlen - 1] - prev[length - 1]) if length else 0.0
             noise = ROUND_MOVE * (4 * EPS * roundoff[j])
-            if (length + 1 >= self.min_rows and self.error[e] <= max(TRUSTED * abs(self.value[e]), NOISE * self.round[e])
-                    and SAFE * self.error[e] <= move <= noise):
+            trusted = self.error[e] <= max(TRUSTED * abs(self.value[e]), NOISE * self.round[e])
+            if length + 1 >= self.min_rows and trusted and SAFE * self.error[e] <= move <= noise:
                 self.done[e] = True
             # good enough, unless the newest diagonal contradicts it
             if (length + 1 >= MIN_ROWS and self.error[e] <= GOOD_ENOUGH * abs(self.value[e])
