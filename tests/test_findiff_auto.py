@@ -250,3 +250,19 @@ def test_dense_grids_meet_the_accuracy_target_with_honest_estimates(f, df, lo, h
     ordinary = np.abs(exact) > 1e-2 * np.max(np.abs(exact))
     assert np.max(err[ordinary] / np.abs(exact[ordinary])) < 1e-11
     assert np.all(err <= 8 * info.error + 1e-14 * np.max(np.abs(exact)))
+
+
+@pytest.mark.parametrize("method", ["central", "forward"])
+def test_the_step_schedule_is_the_references(method):
+    # the first step rounded down to a power of two, and one more level per halving above the default
+    from fastcalc import _core
+    from fastcalc.differentiate import _METHODS
+    from fastcalc.reference.findiff import _levels, initial_step
+
+    code = _METHODS[method]
+    for n in (1, 2, 4):
+        for first in (None, 2.0, 0.75, 0.5, 1 / 64, 3e-5):
+            t0 = _core.initial_step(code, 2, n, first or 0.0)
+            assert t0 == initial_step(method, n, first)
+            assert _core.step_levels(code, 2, n, first or 0.0) == _levels(method, n, first)
+    assert _core.initial_step(0, 2, 1, 0.75) == 0.5 and _core.step_levels(0, 2, 1, 2.0) == 10 + 5
