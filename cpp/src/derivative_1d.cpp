@@ -99,7 +99,7 @@ FASTCALC_CLONES std::size_t update_uniform(std::size_t A, std::size_t C, std::si
         const double move = std::fabs(tn[i] - last[i]), noise = kRoundMove * (4 * kEps * R[i]);
         const bool grown = (move >= kSafe * e) & (move <= noise);
         const bool agreed = std::fabs(tn[i] - best[i]) <= std::max(kSafe * e, noise);
-        const bool d = (enough_rows & trusted & grown) | (some_rows & (e <= kGoodEnough * ab) & agreed);
+        const bool d = (enough_rows & trusted & grown) | ((some_rows | (e == 0)) & (e <= kGoodEnough * ab) & agreed);
         done[i] = d;
         ndone += d;
         lenv[i] = static_cast<unsigned char>(newlen);

@@ -20,7 +20,9 @@ constexpr int kMaxLevels = 32;
 // 2**-42 saves levels and the round-off they add (measured: fewer evaluations, smaller errors).
 constexpr double kGoodEnough = 0x1p-38;
 // Early tableau rows extrapolate from too few steps for their error estimate to be trusted
-// (seen where f' crosses zero): neither test stops before this row.
+// (seen where f' crosses zero): neither test stops before this row, unless the rows agree to
+// the last bit (a quadratic, or a mixed partial that is exactly zero: half of a Hessian's
+// entries are often such zeros).
 constexpr std::size_t kMinRows = 4;
 // Nor while the estimate is still poor: steps too coarse for a fast-varying f make the tableau
 // erratic before it converges, and its diagonal moves by more than the error at one level
@@ -68,7 +70,7 @@ inline bool finished(std::size_t rows, std::size_t min_rows, double best, double
     const double noise = kRoundMove * round_now;
     return (rows >= min_rows && best_err <= std::max(kTrusted * std::fabs(best), kNoise * round) &&
             diagonal_move >= kSafe * best_err && diagonal_move <= noise) ||
-           (rows >= kMinRows && best_err <= kGoodEnough * std::fabs(best) &&
+           ((rows >= kMinRows || best_err == 0) && best_err <= kGoodEnough * std::fabs(best) &&
             std::fabs(diagonal - best) <= std::max(kSafe * best_err, noise));
 }
 

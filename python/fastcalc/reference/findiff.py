@@ -123,7 +123,7 @@ class _Ridders:
             if length + 1 >= self.min_rows and trusted and SAFE * self.error[e] <= move <= noise:
                 self.done[e] = True
             # good enough, unless the newest diagonal contradicts it
-            if (length + 1 >= MIN_ROWS and self.error[e] <= GOOD_ENOUGH * abs(self.value[e])
+            if ((length + 1 >= MIN_ROWS or self.error[e] == 0) and self.error[e] <= GOOD_ENOUGH * abs(self.value[e])
                     and abs(row[newlen - 1] - self.value[e]) <= max(SAFE * self.error[e], noise)):
                 self.done[e] = True
             self.rows[e] = np.pad(row, (0, kmax - newlen))
