@@ -20,12 +20,12 @@ struct Stencil1D {
 };
 
 // Points worked at a time (all levels of a chunk before the next): the chunk's state and the
-// temporaries of f's calls stay in cache. A vectorized Python f gets calls of about 16,384
-// points (128 KB): measured at 100,000 points, 21 ms in chunks of 8,192 points, 35 ms in one
-// chunk (page faults, NumPy temporaries out of cache), and NumPy's x**2*exp(sin x) takes 11 ns
-// a point in calls of 4,096 to 32,768 points but 17 ns in calls of 49,152 (fresh pages each
-// call); the Python overhead of the extra calls is small against that.
-constexpr std::size_t kCallPython = std::size_t(1) << 14;
+// temporaries of f's calls stay in cache. A vectorized Python f gets calls of about 8,192
+// points (64 KB): NumPy's x**2*exp(sin x) takes 10-11 ns a point in calls of 4,096 to 32,768
+// points but 17 ns in calls of 49,152 (fresh pages each call), and with calls of 8,192 rather
+// than 16,384 points the tableau's arrays share the 1 MB L2 with fewer of NumPy's temporaries
+// (100,000 points, side by side: automatic 13.8 against 14.3 ms, fixed step 2.2 against 2.8).
+constexpr std::size_t kCallPython = std::size_t(1) << 13;
 constexpr std::size_t kChunkCompiled = 4096;
 
 // The nodes of k that move off the point (each costs one evaluation of f per point).

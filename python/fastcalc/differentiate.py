@@ -183,7 +183,7 @@ def derivative(f: Union[Callable, Any], x: Any, n: int = 1, *, method: Optional[
         steps automatically with Richardson extrapolation and an error estimate.
     full_output: also return a DerivativeInfo (error, h, nfev, status, message).
     batch_size: the most points in one call of a vectorized f. None (the default): every point of
-        a refinement level in one call, up to 2 MB of points a call (calls of about 16,384
+        a refinement level in one call, up to 2 MB of points a call (calls of about 8,192
         points for a function of one variable). For a NumPy f on large levels, calls of 64 KB of
         points (``8192 // n`` for gradients in n dimensions) keep NumPy's temporaries in cache
         and off fresh pages, which can be several times faster.
