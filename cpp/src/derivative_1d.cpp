@@ -91,15 +91,9 @@ FASTCALC_CLONES std::size_t update_uniform(std::size_t A, std::size_t C, std::si
         }
     const double* tn = T + (newlen - 1) * C;
     std::size_t ndone = 0;
-    // finished() without its short circuits, so that the loop vectorizes: the same verdicts.
-    const bool enough_rows = len + 1 >= min_rows, some_rows = len + 1 >= kMinRows;
     for (std::size_t i = 0; i < A; ++i) {
-        const double ab = std::fabs(best[i]), e = err[i];
-        const bool trusted = e <= std::max(kTrusted * ab, kNoise * rnd[i]);
-        const double move = std::fabs(tn[i] - last[i]), noise = kRoundMove * (4 * kEps * R[i]);
-        const bool grown = (move >= kSafe * e) & (move <= noise);
-        const bool agreed = std::fabs(tn[i] - best[i]) <= std::max(kSafe * e, noise);
-        const bool d = (enough_rows & trusted & grown) | ((some_rows | (e == 0)) & (e <= kGoodEnough * ab) & agreed);
+        const bool d = finished(len + 1, min_rows, best[i], err[i], tn[i], std::fabs(tn[i] - last[i]), rnd[i],
+                                4 * kEps * R[i]);
         done[i] = d;
         ndone += d;
         lenv[i] = static_cast<unsigned char>(newlen);

@@ -65,13 +65,15 @@ constexpr double kRoundMove = 16.0;
 // derivative anyway (saves the levels that would only confirm it) and the newest diagonal does
 // not contradict it. (atan at x = 0.32535: the first three rows agreed to 8e-13 on an error of
 // 6e-11, where the h**4 term nearly vanishes; the fourth row's diagonal is 6e-11 away.)
+// (No short circuits: the engines' loops over points vectorize.)
 inline bool finished(std::size_t rows, std::size_t min_rows, double best, double best_err, double diagonal,
                      double diagonal_move, double round, double round_now) {
-    const double noise = kRoundMove * round_now;
-    return (rows >= min_rows && best_err <= std::max(kTrusted * std::fabs(best), kNoise * round) &&
-            diagonal_move >= kSafe * best_err && diagonal_move <= noise) ||
-           ((rows >= kMinRows || best_err == 0) && best_err <= kGoodEnough * std::fabs(best) &&
-            std::fabs(diagonal - best) <= std::max(kSafe * best_err, noise));
+    const double noise = kRoundMove * round_now, ab = std::fabs(best);
+    const bool grown = (rows >= min_rows) & (best_err <= std::max(kTrusted * ab, kNoise * round)) &
+                       (diagonal_move >= kSafe * best_err) & (diagonal_move <= noise);
+    const bool good = ((rows >= kMinRows) | (best_err == 0)) & (best_err <= kGoodEnough * ab) &
+                      (std::fabs(diagonal - best) <= std::max(kSafe * best_err, noise));
+    return grown | good;
 }
 
 // One new row of a Ridders tableau kept in place: T[c * stride] is entry c of the last row (len
