@@ -13,9 +13,9 @@ using fastcalc_py::to_array;
 namespace {
 
 // batch: the most points per call of f (0: the core's default), d: doubles per point; first:
-// the first automatic step (0: the default).
+// the first automatic step, rtol: the automatic mode's tolerance (0: the defaults).
 FDOptions options(int method, int accuracy, double h, std::size_t batch = 0, std::size_t d = 1, double first = 0,
-                  bool values_only = false) {
+                  bool values_only = false, double rtol = 0) {
     if (method < 0 || method > 2) throw py::value_error("unknown method code");
     FDOptions o;
     o.method = static_cast<Method>(method);
@@ -23,6 +23,7 @@ FDOptions options(int method, int accuracy, double h, std::size_t batch = 0, std
     o.h = h;
     o.first_step = first;
     o.values_only = values_only;
+    o.rtol = rtol;
     if (batch > 0) o.max_batch_doubles = batch * std::max<std::size_t>(1, d);
     return o;
 }
@@ -71,9 +72,9 @@ void register_findiff(py::module_& m) {
     m.def(
         "derivative",
         [](py::object f, darray x, int n, int method, int accuracy, double h, bool vectorized, py::object user_data,
-           std::size_t batch, double first, bool values_only) {
+           std::size_t batch, double first, bool values_only, double rtol) {
             auto fn = fastcalc_py::as_batch_function(f, 1, 1, true, vectorized, user_data);
-            const FDOptions o = options(method, accuracy, h, batch, 1, first, values_only);
+            const FDOptions o = options(method, accuracy, h, batch, 1, first, values_only, rtol);
             const auto count = static_cast<std::size_t>(x.size());
             const double* px = x.data();
             fastcalc_py::PyInterrupt intr;
@@ -87,16 +88,16 @@ void register_findiff(py::module_& m) {
         },
         py::arg("f"), py::arg("x"), py::arg("n"), py::arg("method"), py::arg("accuracy"), py::arg("h"),
         py::arg("vectorized"), py::arg("user_data") = py::none(), py::arg("batch") = 0, py::arg("first") = 0.0,
-        py::arg("values_only") = false);
+        py::arg("values_only") = false, py::arg("rtol") = 0.0);
 
     m.def(
         "first_partials",
         [](py::object f, darray X, std::size_t out_dim, int method, int accuracy, double h, bool vectorized,
-           py::object user_data, std::size_t batch, double first, bool values_only) {
+           py::object user_data, std::size_t batch, double first, bool values_only, double rtol) {
             if (X.ndim() != 2) throw py::value_error("X must be 2-d (count, n)");
             const auto count = static_cast<std::size_t>(X.shape(0)), d = static_cast<std::size_t>(X.shape(1));
             auto fn = fastcalc_py::as_batch_function(f, d, out_dim, false, vectorized, user_data);
-            const FDOptions o = options(method, accuracy, h, batch, d, first, values_only);
+            const FDOptions o = options(method, accuracy, h, batch, d, first, values_only, rtol);
             const double* px = X.data();
             fastcalc_py::PyInterrupt intr;
             FDResult r;
@@ -110,16 +111,16 @@ void register_findiff(py::module_& m) {
         },
         py::arg("f"), py::arg("X"), py::arg("out_dim"), py::arg("method"), py::arg("accuracy"), py::arg("h"),
         py::arg("vectorized"), py::arg("user_data") = py::none(), py::arg("batch") = 0, py::arg("first") = 0.0,
-        py::arg("values_only") = false);
+        py::arg("values_only") = false, py::arg("rtol") = 0.0);
 
     m.def(
         "hessian",
         [](py::object f, darray X, int method, int accuracy, double h, bool vectorized, py::object user_data,
-           std::size_t batch, double first) {
+           std::size_t batch, double first, double rtol) {
             if (X.ndim() != 2) throw py::value_error("X must be 2-d (count, n)");
             const auto count = static_cast<std::size_t>(X.shape(0)), d = static_cast<std::size_t>(X.shape(1));
             auto fn = fastcalc_py::as_batch_function(f, d, 1, false, vectorized, user_data);
-            const FDOptions o = options(method, accuracy, h, batch, d, first);
+            const FDOptions o = options(method, accuracy, h, batch, d, first, false, rtol);
             const double* px = X.data();
             fastcalc_py::PyInterrupt intr;
             FDResult r;
@@ -131,5 +132,6 @@ void register_findiff(py::module_& m) {
             return pack(std::move(r), {c, dd, dd}, {c, dd, dd});
         },
         py::arg("f"), py::arg("X"), py::arg("method"), py::arg("accuracy"), py::arg("h"), py::arg("vectorized"),
-        py::arg("user_data") = py::none(), py::arg("batch") = 0, py::arg("first") = 0.0);
+        py::arg("user_data") = py::none(), py::arg("batch") = 0, py::arg("first") = 0.0,
+        py::arg("rtol") = 0.0);
 }

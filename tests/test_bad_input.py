@@ -96,3 +96,11 @@ def test_initial_step_is_a_number_and_not_combined_with_h():
         fc.derivative(np.sin, 1.0, initial_step="big")
     with pytest.raises(ValueError, match="cannot be combined with a fixed h"):
         fc.hessian(lambda X: np.sum(X**2, axis=-1), [1.0, 2.0], h=1e-3, initial_step=0.5)
+
+
+@pytest.mark.parametrize("bad", [0.0, -1e-8, 1.0, np.nan])
+def test_rtol_must_be_between_0_and_1(bad):
+    with pytest.raises(ValueError, match="rtol must be positive and less than 1"):
+        fc.derivative(np.sin, 1.0, rtol=bad)
+    with pytest.raises(ValueError, match="cannot be combined with a fixed h"):
+        fc.gradient(lambda X: np.sum(X**2, axis=-1), [1.0, 2.0], h=1e-3, rtol=1e-8)

@@ -266,3 +266,18 @@ def test_the_step_schedule_is_the_references(method):
             assert t0 == initial_step(method, n, first)
             assert _core.step_levels(code, 2, n, first or 0.0) == _levels(method, n, first)
     assert _core.initial_step(0, 2, 1, 0.75) == 0.5 and _core.step_levels(0, 2, 1, 2.0) == 10 + 5
+
+
+@pytest.mark.parametrize("rtol", [1e-10, 1.5e-8])
+def test_a_looser_rtol_saves_evaluations_within_its_tolerance_and_gives_the_references_bits(rtol):
+    x = np.linspace(0.1, 3.0, 20_001)
+    f = lambda t: t**2 * np.exp(np.sin(t))  # noqa: E731
+    exact = np.exp(np.sin(x)) * (2 * x + x**2 * np.cos(x))
+    _, tight = fc.derivative(f, x, full_output=True)
+    value, info = fc.derivative(f, x, rtol=rtol, full_output=True)
+    assert info.nfev.mean() < tight.nfev.mean() - 0.5 and np.all(info.nfev >= 8)  # four steps at least
+    assert np.max(np.abs(value - exact)) < rtol * np.max(np.abs(exact))  # f' crosses 0: not pointwise
+    rvalue, rerr = ref.derivative(f, x[::50], rtol=rtol)
+    assert np.array_equal(value[::50], rvalue) and np.array_equal(info.error[::50], rerr)
+    g, ginfo = fc.gradient(lambda X: f(X[:, 0]) + np.sin(X[:, 1]), [1.3, 0.4], rtol=rtol, full_output=True)
+    assert abs(g[0] - exact[np.argmin(np.abs(x - 1.3))]) < 1e-3 and abs(g[1] - np.cos(0.4)) < rtol

@@ -42,7 +42,7 @@ struct State {
 // (__restrict: the arrays are distinct, and without it GCC keeps these loops scalar.)
 // Returns how many of the A points are done.
 FASTCALC_CLONES std::size_t update_uniform(std::size_t A, std::size_t C, std::size_t len, std::size_t K,
-                                           std::size_t min_rows, const double* __restrict invc, double* __restrict T,
+                                           const Schedule& sched, const double* __restrict invc, double* __restrict T,
                                            const double* __restrict D, const double* __restrict R,
                                            const double* __restrict H, double* __restrict best,
                                            double* __restrict err, double* __restrict rnd, double* __restrict h,
@@ -92,7 +92,7 @@ FASTCALC_CLONES std::size_t update_uniform(std::size_t A, std::size_t C, std::si
     const double* tn = T + (newlen - 1) * C;
     std::size_t ndone = 0;
     for (std::size_t i = 0; i < A; ++i) {
-        const bool d = finished(len + 1, min_rows, best[i], err[i], tn[i], std::fabs(tn[i] - last[i]), rnd[i],
+        const bool d = finished(sched, len + 1, best[i], err[i], tn[i], std::fabs(tn[i] - last[i]), rnd[i],
                                 4 * kEps * R[i]);
         done[i] = d;
         ndone += d;
@@ -153,7 +153,7 @@ FASTCALC_CLONES void node_points(std::size_t c, const double* __restrict x, doub
 }
 
 // One tableau row for point i (any row count; D may be non-finite).
-void update_one(State& s, std::size_t i, std::size_t min_rows, const double* invc) {
+void update_one(State& s, std::size_t i, const Schedule& sched, const double* invc) {
     const double D = s.D[i];
     if (!std::isfinite(D)) {
         s.st[i] |= FD_NONFINITE;
@@ -173,7 +173,7 @@ void update_one(State& s, std::size_t i, std::size_t min_rows, const double* inv
             s.rnd[i] = 4 * kEps * s.R[i];
         }
     }
-    s.done[i] = finished(len + 1, min_rows, best, best_err, row.up, std::fabs(row.up - row.last_old), s.rnd[i],
+    s.done[i] = finished(sched, len + 1, best, best_err, row.up, std::fabs(row.up - row.last_old), s.rnd[i],
                          4 * kEps * s.R[i]);
     s.len[i] = static_cast<unsigned char>(newlen);
 }
@@ -183,7 +183,7 @@ public:
     Ridders1D(const BatchFunction& f, const double* x, std::size_t count, const Stencil1D& k, const Schedule& sched,
               std::size_t max_batch, bool values_only, const Interrupt& intr)
         : f_(f), x_(x), count_(count), k_(k), L_(static_cast<std::size_t>(sched.levels)), t0_(sched.t0),
-          min_rows_(sched.min_rows), values_only_(values_only), intr_(intr) {
+          sched_(sched), values_only_(values_only), intr_(intr) {
         moved_ = moved_nodes(k_);
         center_ = moved_ < k_.off.size();
         per_call_ = std::max<std::size_t>(1, max_batch / std::max<std::size_t>(1, moved_));
@@ -232,11 +232,11 @@ private:
             }
             std::size_t ndone = 0;
             if (!nonfinite && !ragged) {
-                ndone = update_uniform(A, s.C, len0, s.K, min_rows_, invc_.data(), s.T.data(), s.D.data(), s.R.data(),
+                ndone = update_uniform(A, s.C, len0, s.K, sched_, invc_.data(), s.T.data(), s.D.data(), s.R.data(),
                                        s.H.data(), s.best.data(), s.err.data(), s.rnd.data(), s.h.data(), s.old.data(),
                                        s.last.data(), s.imp.data(), s.len.data(), s.done.data());
             } else {
-                for (std::size_t i = 0; i < A; ++i) update_one(s, i, min_rows_, invc_.data());
+                for (std::size_t i = 0; i < A; ++i) update_one(s, i, sched_, invc_.data());
                 ragged = true;  // until the next level checks
                 ndone = A;      // unknown: let retire look
             }
@@ -326,7 +326,7 @@ private:
     const Stencil1D& k_;
     std::size_t L_;
     double t0_;
-    std::size_t min_rows_;
+    Schedule sched_;
     bool values_only_;
     const Interrupt& intr_;
     std::size_t moved_ = 0, per_call_ = 1;

@@ -125,6 +125,7 @@ Schedule schedule(const FDOptions& opt, int n) {
     const int base = opt.method == Method::Central ? 10 : 14;
     s.levels = opt.max_levels > 0 ? std::min(opt.max_levels, kMaxLevels) : std::min(base + coarser, kMaxLevels);
     s.min_rows = kMinRows + static_cast<std::size_t>(coarser);
+    if (opt.rtol > 0) s.good_enough = opt.rtol;
     return s;
 }
 
@@ -314,7 +315,7 @@ private:
                 round_[el] = 4 * kEps * roundoff;
             }
         }
-        if (finished(len + 1, sched_.min_rows, best, best_err, row.up, std::fabs(row.up - row.last_old), round_[el],
+        if (finished(sched_, len + 1, best, best_err, row.up, std::fabs(row.up - row.last_old), round_[el],
                      4 * kEps * roundoff))
             done_[el] = 1;
         rowlen_[el] = newlen;
@@ -343,6 +344,7 @@ void check_options(const FDOptions& opt) {
     if (!(opt.h >= 0) || std::isinf(opt.h)) throw invalid_argument("step h must be positive and finite");
     if (!(opt.first_step >= 0) || std::isinf(opt.first_step))
         throw invalid_argument("initial_step must be positive and finite");
+    if (!(opt.rtol >= 0 && opt.rtol < 1)) throw invalid_argument("rtol must be positive and less than 1");
 }
 
 }  // namespace

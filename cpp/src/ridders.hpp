@@ -46,10 +46,12 @@ constexpr double kNoise = 16.0;
 // coarser than the default adds as many levels, and as many rows before the growth test
 // applies: a tableau that starts coarse is erratic for longer (x**2*exp(sin x) from 0.5:
 // estimates of 3e-11 for errors of 3e-9 without them).
+// The good-enough test's tolerance is kGoodEnough unless the caller asks for another (rtol).
 struct Schedule {
     double t0 = 1.0 / 16;
     int levels = 10;
     std::size_t min_rows = kMinRows;
+    double good_enough = kGoodEnough;
 };
 
 // Round-off moves the tableau's diagonal by a few times its size at the newest step; a larger
@@ -66,12 +68,12 @@ constexpr double kRoundMove = 16.0;
 // not contradict it. (atan at x = 0.32535: the first three rows agreed to 8e-13 on an error of
 // 6e-11, where the h**4 term nearly vanishes; the fourth row's diagonal is 6e-11 away.)
 // (No short circuits: the engines' loops over points vectorize.)
-inline bool finished(std::size_t rows, std::size_t min_rows, double best, double best_err, double diagonal,
+inline bool finished(const Schedule& sched, std::size_t rows, double best, double best_err, double diagonal,
                      double diagonal_move, double round, double round_now) {
     const double noise = kRoundMove * round_now, ab = std::fabs(best);
-    const bool grown = (rows >= min_rows) & (best_err <= std::max(kTrusted * ab, kNoise * round)) &
+    const bool grown = (rows >= sched.min_rows) & (best_err <= std::max(kTrusted * ab, kNoise * round)) &
                        (diagonal_move >= kSafe * best_err) & (diagonal_move <= noise);
-    const bool good = ((rows >= kMinRows) | (best_err == 0)) & (best_err <= kGoodEnough * ab) &
+    const bool good = ((rows >= kMinRows) | (best_err == 0)) & (best_err <= sched.good_enough * ab) &
                       (std::fabs(diagonal - best) <= std::max(kSafe * best_err, noise));
     return grown | good;
 }

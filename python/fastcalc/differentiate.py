@@ -94,6 +94,21 @@ def _first_step(initial_step: Optional[float], h: float) -> float:
     return v
 
 
+def _rtol(rtol: Optional[float], h: float) -> float:
+    """0 for the default tolerance of the automatic mode."""
+    if rtol is None:
+        return 0.0
+    if h > 0:
+        raise ValueError("rtol is the automatic step's tolerance; it cannot be combined with a fixed h")
+    try:
+        v = float(rtol)
+    except (TypeError, ValueError):
+        raise TypeError(f"rtol must be a number, got {rtol!r}") from None
+    if not 0 < v < 1:
+        raise ValueError(f"rtol must be positive and less than 1, got {rtol!r}")
+    return v
+
+
 def _batch_size(batch_size: Optional[int]) -> int:
     """0 for the default, else the points per call of f."""
     if batch_size is None:
@@ -169,7 +184,7 @@ def _scalar(a: np.ndarray) -> Any:
 def derivative(f: Union[Callable, Any], x: Any, n: int = 1, *, method: Optional[str] = None,
                order: Optional[int] = None, h: Optional[float] = None, vectorized: bool = True,
                full_output: bool = False, batch_size: Optional[int] = None,
-               initial_step: Optional[float] = None):
+               initial_step: Optional[float] = None, rtol: Optional[float] = None):
     """The n-th derivative of a function of one variable at each point of ``x``.
 
     f: a vectorized callable (an array of points in, an array of the same shape out), a scalar
@@ -193,12 +208,18 @@ def derivative(f: Union[Callable, Any], x: Any, n: int = 1, *, method: Optional[
         more halvings, so the finest step tried is unchanged: scipy.differentiate starts at 0.5,
         numdifftools at 2, which costs evaluations on most functions but is exact sooner on
         low-degree polynomials. Not with a fixed ``h``.
+    rtol: the automatic mode stops once its error estimate is within ``rtol`` of the value (after
+        four steps, and only if the newest extrapolation agrees); None: 2**-38 (about 3.6e-12, as
+        good as doubles allow). A looser rtol saves evaluations: 1e-10 takes 8.9 per point instead
+        of 10 on x**2*exp(sin x); scipy.differentiate's default rtol is sqrt(eps) (1.5e-8). Round-off
+        can still stop it earlier. Not with a fixed ``h``.
     """
     code = _method(method)
     acc = _order(method, order)
     n = _deriv_order(n)
     hv = _step(h)
     first = _first_step(initial_step, hv)
+    tol = _rtol(rtol, hv)
     batch = _batch_size(batch_size)
     xa = _points(x)
     if _exact(f, method, order, h, initial_step):
@@ -208,7 +229,7 @@ def derivative(f: Union[Callable, Any], x: Any, n: int = 1, *, method: Optional[
     fn, user_data, _keep = _core_function(f)
     with np.errstate(all="ignore"):  # probing may leave f's domain; NaN is handled and reported
         res = _core.derivative(fn, xa.reshape(-1), n, code, acc, hv, bool(vectorized), user_data, batch, first,
-                               not full_output)
+                               not full_output, tol)
     value = _scalar(res["value"].reshape(xa.shape))
     if not full_output:
         return value
@@ -239,30 +260,33 @@ def _out_dim(f: Any, X: np.ndarray, vectorized: bool, compiled: bool) -> int:
 
 def gradient(f: Any, x: Any, *, method: Optional[str] = None, order: Optional[int] = None,
              h: Optional[float] = None, vectorized: bool = True, full_output: bool = False,
-             batch_size: Optional[int] = None, initial_step: Optional[float] = None):
+             batch_size: Optional[int] = None, initial_step: Optional[float] = None,
+             rtol: Optional[float] = None):
     """The gradient of f: R^n -> R at x of shape (n,) or (batch, n); same shape out.
 
     A vectorized f maps an array (k, n) to (k,); with ``vectorized=False`` it maps (n,) to a
     number. Other options as in :func:`derivative`.
     """
-    return _first(f, x, method, order, h, vectorized, full_output, batch_size, initial_step, jac=False)
+    return _first(f, x, method, order, h, vectorized, full_output, batch_size, initial_step, rtol, jac=False)
 
 
 def jacobian(f: Any, x: Any, *, method: Optional[str] = None, order: Optional[int] = None,
              h: Optional[float] = None, vectorized: bool = True, full_output: bool = False,
-             batch_size: Optional[int] = None, initial_step: Optional[float] = None):
+             batch_size: Optional[int] = None, initial_step: Optional[float] = None,
+             rtol: Optional[float] = None):
     """The Jacobian of f: R^n -> R^m: an (m, n) matrix at x of shape (n,), (batch, m, n) for a batch.
 
     A vectorized f maps (k, n) to (k, m). Other options as in :func:`derivative`.
     """
-    return _first(f, x, method, order, h, vectorized, full_output, batch_size, initial_step, jac=True)
+    return _first(f, x, method, order, h, vectorized, full_output, batch_size, initial_step, rtol, jac=True)
 
 
-def _first(f, x, method, order, h, vectorized, full_output, batch_size, initial_step, jac):
+def _first(f, x, method, order, h, vectorized, full_output, batch_size, initial_step, rtol, jac):
     code = _method(method)
     acc = _order(method, order)
     hv = _step(h)
     first = _first_step(initial_step, hv)
+    tol = _rtol(rtol, hv)
     batch = _batch_size(batch_size)
     xa, single, X = _batch_points(x)
     if _exact(f, method, order, h, initial_step):
@@ -278,7 +302,7 @@ def _first(f, x, method, order, h, vectorized, full_output, batch_size, initial_
         m = _out_dim(f, X, vectorized, fn is not f) if jac else 1
     with np.errstate(all="ignore"):
         res = _core.first_partials(fn, X, m, code, acc, hv, bool(vectorized), user_data, batch, first,
-                                   not full_output)
+                                   not full_output, tol)
     k, n = X.shape
     if jac:
         value = np.ascontiguousarray(res["value"].transpose(0, 2, 1))  # (k, m, n): m x n per point
@@ -297,7 +321,8 @@ def _first(f, x, method, order, h, vectorized, full_output, batch_size, initial_
 
 def hessian(f: Any, x: Any, *, method: Optional[str] = None, order: Optional[int] = None,
             h: Optional[float] = None, vectorized: bool = True, full_output: bool = False,
-            batch_size: Optional[int] = None, initial_step: Optional[float] = None):
+            batch_size: Optional[int] = None, initial_step: Optional[float] = None,
+            rtol: Optional[float] = None):
     """The Hessian of f: R^n -> R: (n, n) at x of shape (n,), (batch, n, n) for a batch.
 
     Diagonal entries use the second-derivative stencil, the others the mixed (tensor) stencil;
@@ -307,6 +332,7 @@ def hessian(f: Any, x: Any, *, method: Optional[str] = None, order: Optional[int
     acc = _order(method, order)
     hv = _step(h)
     first = _first_step(initial_step, hv)
+    tol = _rtol(rtol, hv)
     batch = _batch_size(batch_size)
     xa, single, X = _batch_points(x)
     if _exact(f, method, order, h, initial_step):
@@ -315,7 +341,7 @@ def hessian(f: Any, x: Any, *, method: Optional[str] = None, order: Optional[int
         return exact_hessian(f, xa, full_output)
     fn, user_data, _keep = _core_function(f)
     with np.errstate(all="ignore"):
-        res = _core.hessian(fn, X, code, acc, hv, bool(vectorized), user_data, batch, first)
+        res = _core.hessian(fn, X, code, acc, hv, bool(vectorized), user_data, batch, first, tol)
     k, n = X.shape
     shape = (n, n) if single else (k, n, n)
     value = res["value"].reshape(shape)

@@ -22,6 +22,9 @@ struct FDOptions {
     // more levels as halvings separate it from the default (the finest step is the same), and as
     // many more tableau rows before it may stop on round-off (ridders::Schedule).
     double first_step = 0.0;
+    // Automatic mode: > 0, stop once the error estimate is within rtol of the value (after four
+    // steps, the newest extrapolation agreeing); 0: 2**-38, about as good as doubles allow.
+    double rtol = 0.0;
     // Only FDResult::value is wanted: the engines for f: R -> R then leave error, step, nfev and
     // status empty (100,000 points: 2 MB of fresh pages fewer, 0.3 ms).
     bool values_only = false;

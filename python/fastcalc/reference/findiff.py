@@ -84,8 +84,8 @@ def _levels(method: str, n: int, first: Optional[float] = None) -> int:
 class _Ridders:
     """Richardson tableau for many estimates at once (one row per step level)."""
 
-    def __init__(self, size: int, lead: int, step: int, min_rows: int = MIN_ROWS):
-        self.lead, self.step, self.min_rows = lead, step, min_rows
+    def __init__(self, size: int, lead: int, step: int, min_rows: int = MIN_ROWS, good_enough: float = GOOD_ENOUGH):
+        self.lead, self.step, self.min_rows, self.good_enough = lead, step, min_rows, good_enough
         self.prev: Optional[np.ndarray] = None  # (size, len)
         self.value = np.full(size, np.nan)
         self.error = np.full(size, np.inf)
@@ -123,7 +123,8 @@ class _Ridders:
             if length + 1 >= self.min_rows and trusted and SAFE * self.error[e] <= move <= noise:
                 self.done[e] = True
             # good enough, unless the newest diagonal contradicts it
-            if ((length + 1 >= MIN_ROWS or self.error[e] == 0) and self.error[e] <= GOOD_ENOUGH * abs(self.value[e])
+            good = self.error[e] <= self.good_enough * abs(self.value[e])
+            if ((length + 1 >= MIN_ROWS or self.error[e] == 0) and good
                     and abs(row[newlen - 1] - self.value[e]) <= max(SAFE * self.error[e], noise)):
                 self.done[e] = True
             self.rows[e] = np.pad(row, (0, kmax - newlen))
@@ -136,7 +137,7 @@ class _Ridders:
 
 def _run(evaluate: Callable[[np.ndarray], np.ndarray], x: np.ndarray, nodes, weights, deriv: int,
          method: str, order: int, error_step: int, h: Optional[float], textbook: bool,
-         first: Optional[float] = None):
+         first: Optional[float] = None, rtol: Optional[float] = None):
     """Derivative estimates along one direction for points x (1-d) with function values from
     ``evaluate`` (flat points -> flat values)."""
     nodes = np.asarray(nodes)
@@ -161,7 +162,7 @@ def _run(evaluate: Callable[[np.ndarray], np.ndarray], x: np.ndarray, nodes, wei
     t0 = initial_step(method, deriv, first)
     L = _levels(method, deriv, first)
     # a coarser start waits as many more rows before trusting the growth test
-    tab = _Ridders(x.size, order, error_step, MIN_ROWS + _coarser(method, deriv, first))
+    tab = _Ridders(x.size, order, error_step, MIN_ROWS + _coarser(method, deriv, first), rtol or GOOD_ENOUGH)
     tab.start(L)
     for level in range(L):
         active = np.flatnonzero(~tab.done)
@@ -186,15 +187,16 @@ def _is_textbook(method: str, deriv: int, order: int) -> bool:
 
 
 def derivative(f: Callable, x, n: int = 1, *, method: str = "central", order: Optional[int] = None,
-               h: Optional[float] = None, initial_step: Optional[float] = None):
+               h: Optional[float] = None, initial_step: Optional[float] = None, rtol: Optional[float] = None):
     """n-th derivative of a vectorized f at each x: (value, error) with h None, else value.
-    ``initial_step``: the first automatic step, as in :func:`fastcalc.derivative`."""
+    ``initial_step``, ``rtol``: the first automatic step and the tolerance, as in
+    :func:`fastcalc.derivative`."""
     order = order or (2 if method == "central" else 1)
     x = np.asarray(x, dtype=float)
     nodes, w, step = stencil(method, n, order)
     with np.errstate(all="ignore"):
         out = _run(lambda p: np.asarray(f(p), dtype=float), x.reshape(-1), nodes, w, n, method, order,
-                   step, h, _is_textbook(method, n, order), initial_step)
+                   step, h, _is_textbook(method, n, order), initial_step, rtol)
     if h is not None:
         return out.reshape(x.shape)
     return out[0].reshape(x.shape), out[1].reshape(x.shape)
@@ -211,23 +213,23 @@ def _along(f: Callable, x: np.ndarray, a: int, m: Optional[int]):
 
 
 def gradient(f: Callable, x, *, method: str = "central", order: Optional[int] = None,
-             h: Optional[float] = None, initial_step: Optional[float] = None):
+             h: Optional[float] = None, initial_step: Optional[float] = None, rtol: Optional[float] = None):
     """Gradient of a vectorized f: (k, n) -> (k,) at one point x (n,)."""
     x = np.asarray(x, dtype=float)
-    cols = [derivative(_along(f, x, a, None), x[a], method=method, order=order, h=h, initial_step=initial_step)
-            for a in range(x.size)]
+    cols = [derivative(_along(f, x, a, None), x[a], method=method, order=order, h=h, initial_step=initial_step,
+                       rtol=rtol) for a in range(x.size)]
     if h is not None:
         return np.array(cols)
     return np.array([c[0] for c in cols]), np.array([c[1] for c in cols])
 
 
 def jacobian(f: Callable, x, *, method: str = "central", order: Optional[int] = None,
-             h: Optional[float] = None, initial_step: Optional[float] = None):
+             h: Optional[float] = None, initial_step: Optional[float] = None, rtol: Optional[float] = None):
     """Jacobian (m, n) of a vectorized f: (k, n) -> (k, m) at one point x (n,)."""
     x = np.asarray(x, dtype=float)
     m = np.asarray(f(x[None, :])).shape[1]
-    rows = [[derivative(_along(f, x, a, i), x[a], method=method, order=order, h=h, initial_step=initial_step)
-             for a in range(x.size)] for i in range(m)]
+    rows = [[derivative(_along(f, x, a, i), x[a], method=method, order=order, h=h, initial_step=initial_step,
+                        rtol=rtol) for a in range(x.size)] for i in range(m)]
     if h is not None:
         return np.array(rows)
     return np.array([[c[0] for c in r] for r in rows]), np.array([[c[1] for c in r] for r in rows])
