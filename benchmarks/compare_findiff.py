@@ -47,7 +47,7 @@ def derivative_rows(quick: bool) -> List[Row]:
         ("fastcalc (NumPy f)", lambda: fc.derivative(f_np, x)),
         ("fastcalc (compiled f)", lambda: fc.derivative(cap, x)),
         ("scipy.differentiate.derivative", lambda: sp_derivative(f_np, x).df),
-        # a tolerance still 370x tighter than scipy's default rtol (sqrt(eps))
+        # a tolerance still 150x tighter than scipy's default rtol (sqrt(eps))
         ("fastcalc (NumPy f), rtol=1e-10", lambda: fc.derivative(f_np, x, rtol=1e-10)),
         ("numdifftools.Derivative", lambda: nd.Derivative(f_np)(x)),
         ("NumPy central difference, h = cbrt(eps)", lambda: (f_np(x + h) - f_np(x - h)) / (2 * h)),
