@@ -28,12 +28,13 @@ void PyFunction::eval(const double* X, std::size_t count, double* Y) const {
         eval_per_point(X, count, Y);
 }
 
-void PyFunction::eval_vectorized(const double* X, std::size_t count, double* Y) const {
+py::array PyFunction::new_argument(std::size_t count) const {
     // A fresh array each call: the user's function may keep a reference to its argument.
-    py::array_t<double> arg = scalar_points_ ? py::array_t<double>({static_cast<py::ssize_t>(count)})
-                                             : py::array_t<double>({static_cast<py::ssize_t>(count),
-                                                                    static_cast<py::ssize_t>(in_)});
-    std::memcpy(arg.mutable_data(), X, count * in_ * sizeof(double));
+    return scalar_points_ ? py::array_t<double>({static_cast<py::ssize_t>(count)})
+                          : py::array_t<double>({static_cast<py::ssize_t>(count), static_cast<py::ssize_t>(in_)});
+}
+
+darray PyFunction::call_vectorized(const py::array& arg, std::size_t count) const {
     py::object r = f_(arg);
     darray res = darray::ensure(r);
     if (!res) throw py::type_error("f must return numbers (an array of float64), got " +
@@ -49,7 +50,43 @@ void PyFunction::eval_vectorized(const double* X, std::size_t count, double* Y) 
             << " (is f vectorized? pass vectorized=False for a function of one point)";
         throw py::value_error(msg.str());
     }
+    return res;
+}
+
+void PyFunction::eval_vectorized(const double* X, std::size_t count, double* Y) const {
+    py::array arg = new_argument(count);
+    std::memcpy(arg.mutable_data(), X, count * in_ * sizeof(double));
+    const darray res = call_vectorized(arg, count);
     std::memcpy(Y, res.data(), count * out_ * sizeof(double));
+}
+
+double* PyFunction::points_buffer(std::size_t count, double* own) const {
+    if (style_ != CallStyle::Vectorized || count == 0) return own;
+    py::gil_scoped_acquire gil;
+    py::array arg = new_argument(count);
+    next_arg_ = arg;
+    return static_cast<double*>(arg.mutable_data());
+}
+
+const double* PyFunction::eval_view(const double* X, std::size_t count, double* Y) const {
+    if (style_ != CallStyle::Vectorized || count == 0) {
+        eval(X, count, Y);
+        return Y;
+    }
+    py::gil_scoped_acquire gil;
+    py::array arg;
+    if (next_arg_ && py::reinterpret_borrow<py::array>(next_arg_).data() == static_cast<const void*>(X) &&
+        static_cast<std::size_t>(py::reinterpret_borrow<py::array>(next_arg_).size()) == count * in_) {
+        arg = py::reinterpret_borrow<py::array>(next_arg_);  // the points were written in place
+    } else {
+        arg = new_argument(count);
+        std::memcpy(arg.mutable_data(), X, count * in_ * sizeof(double));
+    }
+    next_arg_ = py::object();
+    last_result_ = py::object();
+    darray res = call_vectorized(arg, count);
+    last_result_ = res;
+    return res.data();
 }
 
 void PyFunction::eval_per_point(const double* X, std::size_t count, double* Y) const {

@@ -54,16 +54,25 @@ public:
     ~PyFunction() override {
         py::gil_scoped_acquire gil;
         f_ = py::object();
+        next_arg_ = py::object();
+        last_result_ = py::object();
     }
     void eval(const double* X, std::size_t count, double* Y) const override;
+    double* points_buffer(std::size_t count, double* own) const override;
+    const double* eval_view(const double* X, std::size_t count, double* Y) const override;
     std::size_t in_dim() const override { return in_; }
     std::size_t out_dim() const override { return out_; }
     bool batch_all() const override { return true; }
 
 private:
+    py::array new_argument(std::size_t count) const;
+    // f(arg) checked against the expected shape: a C-contiguous float64 array of the values.
+    darray call_vectorized(const py::array& arg, std::size_t count) const;
     void eval_vectorized(const double* X, std::size_t count, double* Y) const;
     void eval_per_point(const double* X, std::size_t count, double* Y) const;
     py::object f_;
+    mutable py::object next_arg_;     // handed out by points_buffer, the next call's argument
+    mutable py::object last_result_;  // the values eval_view points into
     std::size_t in_, out_;
     bool scalar_points_;
     CallStyle style_;

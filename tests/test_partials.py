@@ -149,3 +149,25 @@ def test_gradient_with_an_initial_step_matches_the_reference_within_error(rng):
     g, info = fc.gradient(rosen, x, initial_step=0.5, full_output=True)
     gr, er = ref.gradient(rosen, x, initial_step=0.5)
     assert np.all(np.abs(g - gr) <= 2 * np.maximum(info.error.ravel(), er))
+
+
+@pytest.mark.parametrize("h", [None, 1e-4])
+def test_arrays_f_keeps_or_returns_are_never_written_afterwards(h):
+    # f gets each call's points in a fresh array written before the call, and its results are
+    # read before the next call: what f keeps, or returns again later, stays as it was
+    kept, copies, out = [], [], np.empty(0)
+
+    def f(x):
+        nonlocal out
+        kept.append(x)
+        copies.append(x.copy())
+        if out.shape != x.shape:
+            out = np.empty_like(x)
+        np.sin(x, out=out)  # the same result array, rewritten at every call
+        return out
+
+    x = np.linspace(-2, 2, 20_001)
+    value = fc.derivative(f, x, h=h)
+    assert len(kept) > 2 and len({id(a) for a in kept}) == len(kept)
+    assert all(np.array_equal(a, b) for a, b in zip(kept, copies))
+    np.testing.assert_allclose(value, np.cos(x), rtol=1e-7 if h else 1e-10, atol=1e-12)

@@ -257,17 +257,19 @@ private:
             Y_.resize(c * moved_);
             const double* x = s.x.data() + i0;
             const double* H = s.H.data() + i0;
+            // the points straight into f's argument, the values read from its result
+            double* pts = f_.points_buffer(c * moved_, pts_.data());
             std::size_t jm = 0;
             for (double off : k_.off) {
                 if (off == 0.0) continue;
-                node_points(c, x, off, H, pts_.data() + jm++ * c);
+                node_points(c, x, off, H, pts + jm++ * c);
             }
-            f_.eval(pts_.data(), c * moved_, Y_.data());
+            const double* Y = f_.eval_view(pts, c * moved_, Y_.data());
             intr_.check();
             jm = 0;
             for (std::size_t n = 0; n < k_.off.size(); ++n) {
                 if (k_.off[n] != 0.0) {
-                    rows_[n] = Y_.data() + jm++ * c;
+                    rows_[n] = Y + jm++ * c;
                     continue;
                 }
                 f0c_.resize(c);  // the centre's values, gathered

@@ -60,21 +60,22 @@ FDResult fixed_1d(const BatchFunction& f, const double* x, std::size_t count, co
     for (std::size_t s = 0; s < count; s += chunk) {
         const std::size_t c = std::min(chunk, count - s);
         const double* xs = x + s;
+        double* P = f.points_buffer(c * moved, pts.data());  // f's own argument where it has one
         std::size_t jm = 0;
         for (double off : k.off) {
             if (off == 0.0) continue;
-            double* out = pts.data() + jm++ * c;
+            double* out = P + jm++ * c;
             for (std::size_t i = 0; i < c; ++i) out[i] = xs[i] + off * h;
         }
-        f.eval(pts.data(), c * moved, Y.data());
+        const double* Yv = f.eval_view(P, c * moved, Y.data());
         intr.check();
         double* D = r.value.data() + s;
         if (textbook) {
-            textbook_formula(c, textbook, Y.data(), center ? f0.data() + s : nullptr, h, D);
+            textbook_formula(c, textbook, Yv, center ? f0.data() + s : nullptr, h, D);
         } else {
             jm = 0;
             for (std::size_t n = 0; n < k.off.size(); ++n)
-                rows[n] = k.off[n] != 0.0 ? Y.data() + jm++ * c : f0.data() + s;
+                rows[n] = k.off[n] != 0.0 ? Yv + jm++ * c : f0.data() + s;
             stencil_sum(c, k.off.size(), k.w.data(), rows.data(), denom, D);
         }
         if (!values_only)

@@ -19,6 +19,16 @@ public:
     // True when each call has a high fixed cost (a Python function): callers then pass as many
     // points per call as they can. Otherwise they may work in cache-sized chunks.
     virtual bool batch_all() const { return false; }
+
+    // Calls without copies, for functions that have their own argument and result arrays (a
+    // Python f): a caller may write the points of its next call to points_buffer(count, own)
+    // instead of its own buffer, and read the values from the pointer eval_view() returns, valid
+    // until the next call of this function. The defaults are the caller's buffers and eval().
+    virtual double* points_buffer(std::size_t /*count*/, double* own) const { return own; }
+    virtual const double* eval_view(const double* X, std::size_t count, double* Y) const {
+        eval(X, count, Y);
+        return Y;
+    }
 };
 
 // Polled between units of work. check() throws to abort; the default never does.
