@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <cmath>
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include <limits>
 
 namespace fastcalc {
@@ -100,6 +103,82 @@ FASTCALC_CLONES std::size_t update_uniform(std::size_t A, std::size_t C, std::si
     }
     return ndone;
 }
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#define FASTCALC_AVX512 1
+// std::max(a, b) lane by lane: a < b ? b : a.
+__attribute__((target("avx512f,avx512dq"), always_inline)) inline __m512d max8(__m512d a, __m512d b) {
+    return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(a, b, _CMP_LT_OQ), a, b);
+}
+
+// update_uniform for eight points at a time in AVX-512 registers: each column of the tableau is
+// read and written once, the state of the points stays in registers across the columns. The
+// same IEEE operations in the same order (the same bits). A = a multiple of 8.
+__attribute__((target("avx512f,avx512dq"))) std::size_t update_uniform_avx512(
+    std::size_t A, std::size_t C, std::size_t len, std::size_t K, const Schedule& sched, const double* invc, double* T,
+    const double* D, const double* R, const double* H, double* best, double* err, double* rnd, double* h,
+    unsigned char* lenv, unsigned char* done) {
+    const std::size_t newlen = std::min(len + 1, K), rows = len + 1;
+    const __m512d zero = _mm512_setzero_pd(), inf = _mm512_set1_pd(kInf), eps4 = _mm512_set1_pd(4 * kEps);
+    const __mmask8 all = 0xFF;
+    const __mmask8 enough = rows >= sched.min_rows ? all : 0, some = rows >= kMinRows ? all : 0;
+    std::size_t ndone = 0;
+    for (std::size_t i = 0; i < A; i += 8) {
+        const __m512d last = len ? _mm512_loadu_pd(T + (len - 1) * C + i) : zero;  // before the row overwrites it
+        __m512d u = _mm512_loadu_pd(D + i), o = _mm512_loadu_pd(T + i);
+        _mm512_storeu_pd(T + i, u);
+        __m512d e = _mm512_loadu_pd(err + i), b = _mm512_loadu_pd(best + i), hh = _mm512_loadu_pd(h + i);
+        const __m512d Hi = _mm512_loadu_pd(H + i), Ri = _mm512_loadu_pd(R + i);
+        if (len == 0) {  // unextrapolated fallback
+            const __mmask8 fb = _mm512_cmp_pd_mask(e, inf, _CMP_EQ_OQ);
+            b = _mm512_mask_blend_pd(fb, b, u);
+            hh = _mm512_mask_blend_pd(fb, hh, Hi);
+        }
+        __mmask8 imp = 0;
+        for (std::size_t c = 1; c < newlen; ++c) {
+            double* tc = T + c * C + i;
+            const __m512d val = _mm512_add_pd(u, _mm512_mul_pd(_mm512_sub_pd(u, o), _mm512_set1_pd(invc[c])));
+            const __m512d ev = max8(_mm512_abs_pd(_mm512_sub_pd(val, u)), _mm512_abs_pd(_mm512_sub_pd(val, o)));
+            const __mmask8 better = _mm512_cmp_pd_mask(ev, e, _CMP_LE_OQ);
+            e = _mm512_mask_blend_pd(better, e, ev);
+            b = _mm512_mask_blend_pd(better, b, val);
+            imp |= better;
+            o = _mm512_loadu_pd(tc);
+            _mm512_storeu_pd(tc, val);
+            u = val;
+        }
+        hh = _mm512_mask_blend_pd(imp, hh, Hi);
+        const __m512d rr = _mm512_mask_blend_pd(imp, _mm512_loadu_pd(rnd + i), _mm512_mul_pd(eps4, Ri));
+        // finished(), lane by lane
+        const __m512d ab = _mm512_abs_pd(b), move = _mm512_abs_pd(_mm512_sub_pd(u, last));
+        const __m512d noise = _mm512_mul_pd(_mm512_set1_pd(kRoundMove), _mm512_mul_pd(eps4, Ri));
+        const __m512d se = _mm512_mul_pd(_mm512_set1_pd(kSafe), e);
+        const __mmask8 trusted = _mm512_cmp_pd_mask(
+            e, max8(_mm512_mul_pd(_mm512_set1_pd(kTrusted), ab), _mm512_mul_pd(_mm512_set1_pd(kNoise), rr)), _CMP_LE_OQ);
+        const __mmask8 grown = _mm512_cmp_pd_mask(move, se, _CMP_GE_OQ) & _mm512_cmp_pd_mask(move, noise, _CMP_LE_OQ);
+        const __mmask8 agreed =
+            _mm512_cmp_pd_mask(_mm512_abs_pd(_mm512_sub_pd(u, b)), max8(se, noise), _CMP_LE_OQ);
+        const __mmask8 small = _mm512_cmp_pd_mask(e, _mm512_mul_pd(_mm512_set1_pd(sched.good_enough), ab), _CMP_LE_OQ);
+        const __mmask8 exact = _mm512_cmp_pd_mask(e, zero, _CMP_EQ_OQ);
+        const __mmask8 d = (enough & trusted & grown) | ((some | exact) & small & agreed);
+        _mm512_storeu_pd(err + i, e);
+        _mm512_storeu_pd(best + i, b);
+        _mm512_storeu_pd(h + i, hh);
+        _mm512_storeu_pd(rnd + i, rr);
+        for (int l = 0; l < 8; ++l) {
+            done[i + l] = (d >> l) & 1;
+            lenv[i + l] = static_cast<unsigned char>(newlen);
+        }
+        ndone += static_cast<std::size_t>(__builtin_popcount(d));
+    }
+    return ndone;
+}
+
+bool has_avx512() {
+    static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+    return yes;
+}
+#endif
 
 // D = sum_n w[n] Y_n / h**pow and R = sum_n |w[n] Y_n| / h**pow over c points, in node order,
 // from 0.0 as the general engine sums. The steps are powers of two, so h**pow by multiplication
@@ -232,9 +311,19 @@ private:
             }
             std::size_t ndone = 0;
             if (!nonfinite && !ragged) {
-                ndone = update_uniform(A, s.C, len0, s.K, sched_, invc_.data(), s.T.data(), s.D.data(), s.R.data(),
-                                       s.H.data(), s.best.data(), s.err.data(), s.rnd.data(), s.h.data(), s.old.data(),
-                                       s.last.data(), s.imp.data(), s.len.data(), s.done.data());
+                std::size_t a8 = 0;  // points done eight at a time
+#ifdef FASTCALC_AVX512
+                if (has_avx512()) {
+                    a8 = A - A % 8;
+                    ndone = update_uniform_avx512(a8, s.C, len0, s.K, sched_, invc_.data(), s.T.data(), s.D.data(),
+                                                  s.R.data(), s.H.data(), s.best.data(), s.err.data(), s.rnd.data(),
+                                                  s.h.data(), s.len.data(), s.done.data());
+                }
+#endif
+                ndone += update_uniform(A - a8, s.C, len0, s.K, sched_, invc_.data(), s.T.data() + a8,
+                                        s.D.data() + a8, s.R.data() + a8, s.H.data() + a8, s.best.data() + a8,
+                                        s.err.data() + a8, s.rnd.data() + a8, s.h.data() + a8, s.old.data(),
+                                        s.last.data(), s.imp.data(), s.len.data() + a8, s.done.data() + a8);
             } else {
                 for (std::size_t i = 0; i < A; ++i) update_one(s, i, sched_, invc_.data());
                 ragged = true;  // until the next level checks
