@@ -8,7 +8,7 @@ every perturbed point of that level.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, NamedTuple, Optional, Union
 
 import numpy as np
 
@@ -67,46 +67,21 @@ def _deriv_order(n: int) -> int:
     return int(n)
 
 
-def _step(h: Optional[float]) -> float:
-    if h is None:
+def _number(value: Any, what: str, valid, requirement: str) -> float:
+    """A float for an option that must satisfy ``valid``; 0.0 for None (the default)."""
+    if value is None:
         return 0.0
     try:
-        hv = float(h)
+        v = float(value)
     except (TypeError, ValueError):
-        raise TypeError(f"step h must be a number, got {h!r}") from None
-    if not (hv > 0 and np.isfinite(hv)):
-        raise ValueError(f"step h must be positive and finite, got {h!r}")
-    return hv
-
-
-def _first_step(initial_step: Optional[float], h: float) -> float:
-    """0 for the default first step of the automatic mode."""
-    if initial_step is None:
-        return 0.0
-    if h > 0:
-        raise ValueError("initial_step starts the automatic step sequence; it cannot be combined with a fixed h")
-    try:
-        v = float(initial_step)
-    except (TypeError, ValueError):
-        raise TypeError(f"initial_step must be a number, got {initial_step!r}") from None
-    if not (v > 0 and np.isfinite(v)):
-        raise ValueError(f"initial_step must be positive and finite, got {initial_step!r}")
+        raise TypeError(f"{what} must be a number, got {value!r}") from None
+    if not valid(v):
+        raise ValueError(f"{what} must be {requirement}, got {value!r}")
     return v
 
 
-def _rtol(rtol: Optional[float], h: float) -> float:
-    """0 for the default tolerance of the automatic mode."""
-    if rtol is None:
-        return 0.0
-    if h > 0:
-        raise ValueError("rtol is the automatic step's tolerance; it cannot be combined with a fixed h")
-    try:
-        v = float(rtol)
-    except (TypeError, ValueError):
-        raise TypeError(f"rtol must be a number, got {rtol!r}") from None
-    if not 0 < v < 1:
-        raise ValueError(f"rtol must be positive and less than 1, got {rtol!r}")
-    return v
+def _positive(v: float) -> bool:
+    return v > 0 and bool(np.isfinite(v))
 
 
 def _batch_size(batch_size: Optional[int]) -> int:
@@ -116,6 +91,27 @@ def _batch_size(batch_size: Optional[int]) -> int:
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer (points per call of f), got {batch_size!r}")
     return int(batch_size)
+
+
+class _Options(NamedTuple):
+    """The core's encoding of the options the four differentiation functions share."""
+    method: int
+    order: int
+    h: float       # 0: automatic
+    first: float   # 0: the default first step
+    rtol: float    # 0: the default tolerance
+    batch: int     # 0: the default points per call
+
+
+def _options(method, order, h, initial_step, rtol, batch_size) -> _Options:
+    hv = _number(h, "step h", _positive, "positive and finite")
+    first = _number(initial_step, "initial_step", _positive, "positive and finite")
+    tol = _number(rtol, "rtol", lambda v: 0 < v < 1, "positive and less than 1")
+    for value, name, role in ((initial_step, "initial_step", "starts the automatic step sequence"),
+                              (rtol, "rtol", "is the automatic step's tolerance")):
+        if value is not None and hv > 0:
+            raise ValueError(f"{name} {role}; it cannot be combined with a fixed h")
+    return _Options(_method(method), _order(method, order), hv, first, tol, _batch_size(batch_size))
 
 
 def _points(x: Any, name: str = "x") -> np.ndarray:
@@ -214,13 +210,8 @@ def derivative(f: Union[Callable, Any], x: Any, n: int = 1, *, method: Optional[
         of 10 on x**2*exp(sin x); scipy.differentiate's default rtol is sqrt(eps) (1.5e-8). Round-off
         can still stop it earlier. Not with a fixed ``h``.
     """
-    code = _method(method)
-    acc = _order(method, order)
+    o = _options(method, order, h, initial_step, rtol, batch_size)
     n = _deriv_order(n)
-    hv = _step(h)
-    first = _first_step(initial_step, hv)
-    tol = _rtol(rtol, hv)
-    batch = _batch_size(batch_size)
     xa = _points(x)
     if _exact(f, method, order, h, initial_step):
         from ._exact import derivative as exact_derivative
@@ -228,8 +219,8 @@ def derivative(f: Union[Callable, Any], x: Any, n: int = 1, *, method: Optional[
         return exact_derivative(f, xa, n, full_output)
     fn, user_data, _keep = _core_function(f)
     with np.errstate(all="ignore"):  # probing may leave f's domain; NaN is handled and reported
-        res = _core.derivative(fn, xa.reshape(-1), n, code, acc, hv, bool(vectorized), user_data, batch, first,
-                               not full_output, tol)
+        res = _core.derivative(fn, xa.reshape(-1), n, o.method, o.order, o.h, bool(vectorized), user_data, o.batch,
+                               o.first, not full_output, o.rtol)
     value = _scalar(res["value"].reshape(xa.shape))
     if not full_output:
         return value
@@ -282,12 +273,7 @@ def jacobian(f: Any, x: Any, *, method: Optional[str] = None, order: Optional[in
 
 
 def _first(f, x, method, order, h, vectorized, full_output, batch_size, initial_step, rtol, jac):
-    code = _method(method)
-    acc = _order(method, order)
-    hv = _step(h)
-    first = _first_step(initial_step, hv)
-    tol = _rtol(rtol, hv)
-    batch = _batch_size(batch_size)
+    o = _options(method, order, h, initial_step, rtol, batch_size)
     xa, single, X = _batch_points(x)
     if _exact(f, method, order, h, initial_step):
         from ._exact import first as exact_first
@@ -301,8 +287,8 @@ def _first(f, x, method, order, h, vectorized, full_output, batch_size, initial_
     else:
         m = _out_dim(f, X, vectorized, fn is not f) if jac else 1
     with np.errstate(all="ignore"):
-        res = _core.first_partials(fn, X, m, code, acc, hv, bool(vectorized), user_data, batch, first,
-                                   not full_output, tol)
+        res = _core.first_partials(fn, X, m, o.method, o.order, o.h, bool(vectorized), user_data, o.batch, o.first,
+                                   not full_output, o.rtol)
     k, n = X.shape
     if jac:
         value = np.ascontiguousarray(res["value"].transpose(0, 2, 1))  # (k, m, n): m x n per point
@@ -328,12 +314,7 @@ def hessian(f: Any, x: Any, *, method: Optional[str] = None, order: Optional[int
     Diagonal entries use the second-derivative stencil, the others the mixed (tensor) stencil;
     the result is exactly symmetric. Other options as in :func:`derivative`.
     """
-    code = _method(method)
-    acc = _order(method, order)
-    hv = _step(h)
-    first = _first_step(initial_step, hv)
-    tol = _rtol(rtol, hv)
-    batch = _batch_size(batch_size)
+    o = _options(method, order, h, initial_step, rtol, batch_size)
     xa, single, X = _batch_points(x)
     if _exact(f, method, order, h, initial_step):
         from ._exact import hessian as exact_hessian
@@ -341,7 +322,7 @@ def hessian(f: Any, x: Any, *, method: Optional[str] = None, order: Optional[int
         return exact_hessian(f, xa, full_output)
     fn, user_data, _keep = _core_function(f)
     with np.errstate(all="ignore"):
-        res = _core.hessian(fn, X, code, acc, hv, bool(vectorized), user_data, batch, first, tol)
+        res = _core.hessian(fn, X, o.method, o.order, o.h, bool(vectorized), user_data, o.batch, o.first, o.rtol)
     k, n = X.shape
     shape = (n, n) if single else (k, n, n)
     value = res["value"].reshape(shape)
