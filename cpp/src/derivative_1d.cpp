@@ -261,8 +261,8 @@ class Ridders1D {
 public:
     Ridders1D(const BatchFunction& f, const double* x, std::size_t count, const Stencil1D& k, const Schedule& sched,
               std::size_t max_batch, bool values_only, const Interrupt& intr)
-        : f_(f), x_(x), count_(count), k_(k), L_(static_cast<std::size_t>(sched.levels)), t0_(sched.t0),
-          sched_(sched), values_only_(values_only), intr_(intr) {
+        : f_(f), x_(x), count_(count), k_(k), L_(static_cast<std::size_t>(sched.levels)), sched_(sched),
+          values_only_(values_only), intr_(intr) {
         moved_ = moved_nodes(k_);
         center_ = moved_ < k_.off.size();
         per_call_ = std::max<std::size_t>(1, max_batch / std::max<std::size_t>(1, moved_));
@@ -303,7 +303,7 @@ private:
         std::size_t A = n;
         for (std::size_t level = 0; level < L_ && A > 0; ++level) {
             const bool last = level + 1 == L_;
-            const bool nonfinite = differences(A, std::ldexp(t0_, -static_cast<int>(level)));
+            const bool nonfinite = differences(A, std::ldexp(sched_.t0, -static_cast<int>(level)));
             const unsigned char len0 = s.len[0];
             if (ragged) {
                 ragged = false;
@@ -415,8 +415,7 @@ private:
     const double* x_;
     std::size_t count_;
     const Stencil1D& k_;
-    std::size_t L_;
-    double t0_;
+    std::size_t L_;  // sched_.levels, as a count
     Schedule sched_;
     bool values_only_;
     const Interrupt& intr_;

@@ -134,7 +134,7 @@ public:
     Engine(const BatchFunction& f, const double* X, std::size_t nbase, std::vector<Kind> kinds,
            std::vector<Probe> probes, const FDOptions& opt, int n, const Interrupt& intr)
         : f_(f), X_(X), nbase_(nbase), d_(f.in_dim()), m_(f.out_dim()), kinds_(std::move(kinds)),
-          probes_(std::move(probes)), opt_(opt), sched_(schedule(opt, n)), t0_(sched_.t0), intr_(intr) {}
+          probes_(std::move(probes)), opt_(opt), sched_(schedule(opt, n)), intr_(intr) {}
 
     FDResult run() {
         const std::size_t Q = probes_.size(), E = Q * m_;
@@ -166,7 +166,7 @@ public:
             active.resize(q1 - q0);
             for (std::size_t q = q0; q < q1; ++q) active[q - q0] = q;
             for (int level = 0; level < L && !active.empty(); ++level) {
-                const double t = fixed ? opt_.h : std::ldexp(t0_, -level);
+                const double t = fixed ? opt_.h : std::ldexp(sched_.t0, -level);
                 run_level(active, t, fixed, r);
                 intr_.check();
                 still.clear();
@@ -328,7 +328,6 @@ private:
     std::vector<Probe> probes_;
     FDOptions opt_;
     Schedule sched_;
-    double t0_;
     const Interrupt& intr_;
     std::size_t K_ = 1;
     std::size_t prev_stride_ = 1;
