@@ -7,6 +7,7 @@
 #include <fastcalc/program.hpp>
 
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -72,16 +73,24 @@ DescentOptions options(const py::dict& kw) {
     if (m < 0 || m > 3) throw py::value_error("unknown method code");
     o.method = static_cast<DescentMethod>(m);
     o.maximize = kw["maximize"].cast<bool>();
-    o.steps = kw["steps"].cast<std::size_t>();
+    const py::int_ steps = kw["steps"];
+    if (steps < py::int_(0)) throw py::value_error("steps must be >= 0");
+    o.steps = steps > py::int_(static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+                  ? static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())
+                  : steps.cast<std::size_t>();
     o.tol = kw["tol"].cast<double>();
     o.momentum = kw["momentum"].cast<double>();
     o.beta1 = kw["beta1"].cast<double>();
     o.beta2 = kw["beta2"].cast<double>();
     o.line_search = kw["line_search"].cast<bool>();
     o.history = kw["history"].cast<bool>();
-    o.history_every = kw["history_every"].cast<std::size_t>();
+    const py::int_ every = kw["history_every"];
+    if (every < py::int_(1)) throw py::value_error("history_every must be >= 1");
+    o.history_every = every > py::int_(static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+                          ? static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())
+                          : every.cast<std::size_t>();
     o.threads = kw["threads"].cast<int>();
-    if (kw.contains("fused")) o.fused = reinterpret_cast<FusedStep>(kw["fused"].cast<std::uintptr_t>());
+    if (kw.contains("kernel")) o.kernel = reinterpret_cast<BlockKernel>(kw["kernel"].cast<std::uintptr_t>());
     return o;
 }
 
@@ -122,22 +131,29 @@ py::dict run(darray x0, darray lr, const py::dict& kw, std::size_t n, F&& call) 
 }  // namespace
 
 void register_descent(py::module_& m) {
-    py::class_<Program, std::shared_ptr<Program>>(m, "Program")
+    py::class_<Program, std::shared_ptr<Program>>(m, "Program",
+                                                  "A tape compiled with its derivatives (cpp/include/fastcalc/program.hpp).")
         .def(py::init([](iarray ops, iarray args, darray consts, int n_vars, iarray outputs, int order,
-                         std::vector<int> wrt) {
-                 return std::make_shared<Program>(vec(ops), vec(args), vec(consts), n_vars, vec(outputs), order,
-                                                  std::move(wrt));
+                         std::vector<int> wrt, bool directional, bool values) {
+                 ProgramSpec spec;
+                 spec.order = order, spec.wrt = std::move(wrt), spec.directional = directional, spec.values = values;
+                 return std::make_shared<Program>(vec(ops), vec(args), vec(consts), n_vars, vec(outputs), spec);
              }),
              py::arg("ops"), py::arg("args"), py::arg("consts"), py::arg("n_vars"), py::arg("outputs"),
-             py::arg("order") = 1, py::arg("wrt") = std::vector<int>{})
+             py::arg("order") = 1, py::arg("wrt") = std::vector<int>{}, py::arg("directional") = false,
+             py::arg("values") = true)
         .def_property_readonly("n_vars", &Program::n_vars)
+        .def_property_readonly("n_inputs", &Program::n_inputs)
+        .def_property_readonly("n_outputs", &Program::n_outputs)
         .def_property_readonly("n_results", &Program::n_results)
         .def_property_readonly("n_slots", &Program::n_slots)
         .def_property_readonly("n_instructions", &Program::n_instructions)
         .def("code",
              [](const Program& p) {
+                 // (op, n, d, a, b, flags, c): flags 1: a is the constant c; 2: b is
                  py::list l;
-                 for (const auto& in : p.code()) l.append(py::make_tuple(int(in.op), in.n, in.d, in.a, in.b));
+                 for (const auto& in : p.code())
+                     l.append(py::make_tuple(int(in.op), in.n, in.d, in.a, in.b, int(in.flags), in.c));
                  return l;
              })
         .def("constants", &Program::constants)
@@ -147,17 +163,19 @@ void register_descent(py::module_& m) {
                  for (int i = 0; i < p.n_results(); ++i) r.push_back(p.result_slot(i));
                  return r;
              })
-        .def("eval", [](const Program& p, darray X) {
-            if (X.ndim() != 2 || X.shape(1) != p.n_vars())
-                throw py::value_error("X must have shape (N, " + std::to_string(p.n_vars()) + ")");
+        .def("tail", &Program::tail, py::arg("first"), "A copy computing only results [first, n_results).")
+        .def("dependencies", &Program::dependencies, "For each result, the inputs it may depend on.")
+        .def("eval", [](const Program& p, darray X, bool simd) {
+            if (X.ndim() != 2 || X.shape(1) != p.n_inputs())
+                throw py::value_error("X must have shape (N, " + std::to_string(p.n_inputs()) + ")");
             const auto N = static_cast<std::size_t>(X.shape(0));
             std::vector<double> R(N * static_cast<std::size_t>(p.n_results()));
             {
                 py::gil_scoped_release release;
-                p.eval(X.data(), N, R.data());
+                p.eval(X.data(), N, R.data(), simd);
             }
             return to_array(std::move(R), {static_cast<py::ssize_t>(N), p.n_results()});
-        });
+        }, py::arg("X"), py::arg("simd") = true);
 
     m.def("descent_program", [](const Program& p, darray x0, darray lr, const py::dict& kw) {
         return run(x0, lr, kw, static_cast<std::size_t>(p.n_vars()),
@@ -176,6 +194,9 @@ void register_descent(py::module_& m) {
                      std::vector<double>(y.data(), y.data() + y.size()));
         return run(p0, lr, kw, loss.dim(),
                    [&](const double* x, std::size_t k, const double* l, std::size_t nl, const DescentOptions& o,
-                       const Interrupt& in) { return descent(loss, x, k, l, nl, o, in); });
+                       const Interrupt& in) {
+                       loss.set_interrupt(&in);
+                       return descent(loss, x, k, l, nl, o, in);
+                   });
     });
 }

@@ -5,6 +5,7 @@
 #include <fastcalc/tape.hpp>
 #include <fastcalc/vmath.hpp>
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,17 @@ TapeOptions opts(bool simd) {
     return o;
 }
 
+// The product of dimensions of an output array, refused when it overflows.
+py::ssize_t checked(std::initializer_list<std::size_t> dims) {
+    std::size_t p = 1;
+    for (std::size_t d : dims) {
+        if (d != 0 && p > static_cast<std::size_t>(std::numeric_limits<py::ssize_t>::max()) / d)
+            throw py::value_error("the result would be too large to allocate");
+        p *= d;
+    }
+    return static_cast<py::ssize_t>(p);
+}
+
 }  // namespace
 
 void register_tape(py::module_& m) {
@@ -82,9 +94,10 @@ void register_tape(py::module_& m) {
                 const std::size_t N = rows(t, X);
                 auto Y = empty({static_cast<py::ssize_t>(N), t.n_outputs()});
                 double* y = Y.mutable_data();
+                fastcalc_py::PyInterrupt intr;
                 {
                     py::gil_scoped_release release;
-                    t.eval(X.data(), N, y, opts(simd));
+                    t.eval(X.data(), N, y, opts(simd), intr);
                 }
                 return Y;
             },
@@ -97,9 +110,11 @@ void register_tape(py::module_& m) {
                 auto Y = empty({sN, t.n_outputs()});
                 auto G = empty({sN, t.n_outputs(), t.n_vars()});
                 double *y = Y.mutable_data(), *g = G.mutable_data();
+                checked({N, static_cast<std::size_t>(t.n_outputs()), static_cast<std::size_t>(t.n_vars())});
+                fastcalc_py::PyInterrupt intr;
                 {
                     py::gil_scoped_release release;
-                    t.gradient(X.data(), N, y, g, opts(simd));
+                    t.gradient(X.data(), N, y, g, opts(simd), intr);
                 }
                 return py::make_tuple(Y, G);
             },
@@ -111,9 +126,10 @@ void register_tape(py::module_& m) {
                 if (V.ndim() != 2 || V.shape(0) != X.shape(0) || V.shape(1) != X.shape(1))
                     throw py::value_error("V must have the shape of X");
                 std::vector<double> Y(N * m), JV(N * m);
+                fastcalc_py::PyInterrupt intr;
                 {
                     py::gil_scoped_release release;
-                    t.jvp(X.data(), V.data(), N, Y.data(), JV.data(), opts(simd));
+                    t.jvp(X.data(), V.data(), N, Y.data(), JV.data(), opts(simd), intr);
                 }
                 const auto sN = static_cast<py::ssize_t>(N);
                 return py::make_tuple(to_array(std::move(Y), {sN, t.n_outputs()}), to_array(std::move(JV), {sN, t.n_outputs()}));
@@ -124,12 +140,18 @@ void register_tape(py::module_& m) {
             [](const Tape& t, darray X, bool simd) {
                 const std::size_t N = rows(t, X), m = static_cast<std::size_t>(t.n_outputs()),
                                   n = static_cast<std::size_t>(t.n_vars());
-                std::vector<double> H(N * m * n * n);
+                checked({N, m, n, n});
+                // zero-filled by the allocator (calloc): a sparse Hessian writes only its nonzeros,
+                // and pages it never touches stay unmapped
+                py::module_ np = py::module_::import("numpy");
+                py::array_t<double> H = np.attr("zeros")(py::make_tuple(N, m, n, n));
+                double* h = H.mutable_data();
+                fastcalc_py::PyInterrupt intr;
                 {
                     py::gil_scoped_release release;
-                    t.hessian(X.data(), N, H.data(), opts(simd));
+                    t.hessian(X.data(), N, h, opts(simd), intr, true);
                 }
-                return to_array(std::move(H), {static_cast<py::ssize_t>(N), t.n_outputs(), t.n_vars(), t.n_vars()});
+                return H;
             },
             py::arg("X"), py::arg("simd") = true)
         .def(
@@ -139,10 +161,11 @@ void register_tape(py::module_& m) {
                                   n = static_cast<std::size_t>(t.n_vars());
                 if (V.ndim() != 2 || V.shape(0) != X.shape(0) || V.shape(1) != X.shape(1))
                     throw py::value_error("V must have the shape of X");
-                std::vector<double> HV(N * m * n);
+                std::vector<double> HV(static_cast<std::size_t>(checked({N, m, n})));
+                fastcalc_py::PyInterrupt intr;
                 {
                     py::gil_scoped_release release;
-                    t.hvp(X.data(), V.data(), N, HV.data(), opts(simd));
+                    t.hvp(X.data(), V.data(), N, HV.data(), opts(simd), intr);
                 }
                 return to_array(std::move(HV), {static_cast<py::ssize_t>(N), t.n_outputs(), t.n_vars()});
             },
@@ -180,9 +203,10 @@ void register_tape(py::module_& m) {
                 const auto [in, N] = columns(t, cols);
                 auto Y = empty({static_cast<py::ssize_t>(N), t.n_outputs()});
                 double* y = Y.mutable_data();
+                fastcalc_py::PyInterrupt intr;
                 {
                     py::gil_scoped_release release;
-                    t.eval(in, N, y, opts(simd));
+                    t.eval(in, N, y, opts(simd), intr);
                 }
                 return Y;
             },
@@ -198,10 +222,11 @@ void register_tape(py::module_& m) {
                 farray Y({sN, static_cast<py::ssize_t>(t.n_outputs())});
                 farray G({sN, static_cast<py::ssize_t>(t.n_outputs()), static_cast<py::ssize_t>(t.n_vars())});
                 double *y = Y.mutable_data(), *g = G.mutable_data();
+                fastcalc_py::PyInterrupt intr;
                 {
                     py::gil_scoped_release release;
                     t.gradient(in, N, y, g, fastcalc::GradLayout::columns(N, static_cast<std::size_t>(t.n_outputs())),
-                               opts(simd));
+                               opts(simd), intr);
                 }
                 return py::make_tuple(Y, G);
             },

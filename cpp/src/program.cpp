@@ -1,24 +1,52 @@
+#include <fastcalc/function.hpp>
 #include <fastcalc/program.hpp>
+#include <fastcalc/rules.hpp>
 
 #include "program_exec.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
-#include <map>
+#include <limits>
 #include <string>
-#include <tuple>
+#include <unordered_map>
 
 namespace fastcalc {
 
-using namespace prog;
-
 namespace {
 
+// Programs larger than this (nodes of the expression DAG with its derivatives) are refused: a
+// dense Hessian of thousands of variables belongs to the directional programs instead.
+constexpr std::size_t kMaxNodes = std::size_t(1) << 23;
+
 struct Node {
-    std::uint8_t op;
-    std::int32_t n;  // POWI exponent or VAR index
+    Op op;
+    std::int32_t n;  // the immediate, or VAR's input index
     int a, b;
     double c;
+};
+
+std::uint64_t bits(double v) {
+    std::uint64_t u;
+    std::memcpy(&u, &v, sizeof u);
+    return u;
+}
+
+struct Key {
+    std::uint8_t op;
+    std::int32_t n;
+    int a, b;
+    std::uint64_t c;
+    bool operator==(const Key& o) const { return op == o.op && n == o.n && a == o.a && b == o.b && c == o.c; }
+};
+struct KeyHash {
+    std::size_t operator()(const Key& k) const {
+        std::uint64_t h = k.c * 0x9E3779B97F4A7C15ULL;
+        for (std::uint64_t v : {std::uint64_t(k.op), std::uint64_t(std::uint32_t(k.n)), std::uint64_t(std::uint32_t(k.a)),
+                                std::uint64_t(std::uint32_t(k.b))})
+            h = (h ^ v) * 0xBF58476D1CE4E5B9ULL + (h >> 31);
+        return static_cast<std::size_t>(h ^ (h >> 29));
+    }
 };
 
 // Hash-consed expression DAG with constant folding and IEEE-exact simplifications only
@@ -27,226 +55,320 @@ class Builder {
 public:
     std::vector<Node> nodes;
 
-    int make(std::uint8_t op, int a, int b = -1, std::int32_t n = 0, double c = 0.0) {
-        if ((op == ADD || op == MUL) && a > b) std::swap(a, b);  // commutative: canonical order
-        std::uint64_t cb;
-        std::memcpy(&cb, &c, sizeof cb);
-        const auto key = std::make_tuple(op, a, b, n, cb);
+    int make(Op op, int a, int b = -1, std::int32_t n = 0, double c = 0.0) {
+        if ((op == Op::ADD || op == Op::MUL) && a > b) std::swap(a, b);  // commutative: canonical order
+        const Key key{static_cast<std::uint8_t>(op), n, a, b, bits(c)};
         auto it = memo_.find(key);
         if (it != memo_.end()) return it->second;
+        if (nodes.size() >= kMaxNodes)
+            throw invalid_argument("the expression and its derivatives exceed " + std::to_string(kMaxNodes) +
+                                   " operations");
         nodes.push_back(Node{op, n, a, b, c});
         const int id = static_cast<int>(nodes.size()) - 1;
         memo_.emplace(key, id);
         return id;
     }
-    bool is_const(int i, double v) const { return nodes[i].op == CONST && nodes[i].c == v; }
-    bool is_const(int i) const { return nodes[i].op == CONST; }
-    int cst(double v) { return make(CONST, -1, -1, 0, v); }
-    int var(int i) { return make(VAR, -1, -1, i, 0.0); }
+    bool is_const(int i, double v) const { return nodes[i].op == Op::CONST && nodes[i].c == v; }
+    bool is_const(int i) const { return nodes[i].op == Op::CONST; }
+    int cst(double v) {
+        if (v == 0.0) v = 0.0;  // one zero (-0.0 folds into +0.0 only where exact: see op2)
+        return make(Op::CONST, -1, -1, 0, v);
+    }
+    int cst_exact(double v) { return make(Op::CONST, -1, -1, 0, v); }
+    int var(int i) { return make(Op::VAR, -1, -1, i, 0.0); }
 
-    int op2(std::uint8_t op, int a, int b, std::int32_t n = 0) {
-        if (is_const(a) && (b < 0 || is_const(b)))
-            return cst(apply(op, n, nodes[a].c, b < 0 ? 0.0 : nodes[b].c));
+    int op2(Op op, int a, int b, std::int32_t n = 0) {
+        const OpInfo& oi = info(op);
+        if (oi.imm && (n < -kMaxPowi || n > kMaxPowi || (op == Op::POLYGAMMA && (n < 0 || n > kMaxPolygamma))))
+            return cst_exact(std::nan(""));  // a derivative beyond the immediates' range: unknown
+        if (is_const(a) && (oi.arity < 2 || is_const(b)))
+            return cst_exact(eval_scalar(op, nodes[a].c, oi.arity < 2 ? 0.0 : nodes[b].c, n));
         switch (op) {
-            case ADD:  // a + (-b) is a - b exactly
+            case Op::ADD:  // a + (-b) is a - b exactly
                 if (is_const(a, 0.0)) return b;
                 if (is_const(b, 0.0)) return a;
-                if (nodes[b].op == NEG) return op2(SUB, a, nodes[b].a);
-                if (nodes[a].op == NEG) return op2(SUB, b, nodes[a].a);
+                if (nodes[b].op == Op::NEG) return op2(Op::SUB, a, nodes[b].a);
+                if (nodes[a].op == Op::NEG) return op2(Op::SUB, b, nodes[a].a);
                 break;
-            case SUB:
+            case Op::SUB:
                 if (is_const(b, 0.0)) return a;
-                if (is_const(a, 0.0)) return op2(NEG, b, -1);
-                if (nodes[b].op == NEG) return op2(ADD, a, nodes[b].a);
+                if (is_const(a, 0.0)) return op2(Op::NEG, b, -1);
+                if (nodes[b].op == Op::NEG) return op2(Op::ADD, a, nodes[b].a);
                 break;
-            case MUL:
+            case Op::MUL:
                 if (is_const(b)) std::swap(a, b);
                 // c1 * (c2 * x) = (c1 c2) * x exactly when c2 is a power of two (c2 x is exact).
-                if (is_const(a) && nodes[b].op == MUL) {
+                if (is_const(a) && nodes[b].op == Op::MUL) {
                     const Node m = nodes[b];  // a copy: cst() may grow nodes
                     const int c = is_const(m.a) ? m.a : (is_const(m.b) ? m.b : -1);
                     int e;
                     if (c >= 0 && std::fabs(std::frexp(nodes[c].c, &e)) == 0.5) {
                         const double prod = nodes[a].c * nodes[c].c;
                         const int other = c == m.a ? m.b : m.a;
-                        if (std::isfinite(prod) && prod != 0.0) return op2(MUL, cst(prod), other);
+                        if (std::isfinite(prod) && prod != 0.0) return op2(Op::MUL, cst(prod), other);
                     }
                 }
                 if (is_const(a, 1.0)) return b;
                 if (is_const(b, 1.0)) return a;
-                if (is_const(a, -1.0)) return op2(NEG, b, -1);
-                if (is_const(b, -1.0)) return op2(NEG, a, -1);
+                if (is_const(a, -1.0)) return op2(Op::NEG, b, -1);
+                if (is_const(b, -1.0)) return op2(Op::NEG, a, -1);
                 break;
-            case DIV:
+            case Op::DIV:
                 if (is_const(b, 1.0)) return a;
+                if (is_const(b, -1.0)) return op2(Op::NEG, a, -1);
                 break;
-            case NEG:
-                if (nodes[a].op == NEG) return nodes[a].a;
+            case Op::NEG:
+                if (nodes[a].op == Op::NEG) return nodes[a].a;
                 break;
-            case POWI:
+            case Op::POWI:
                 if (n == 1) return a;
-                if (n == 0) return cst(1.0);
+                if (n == 0) return cst(1.0);  // x**0 = 1 for every x, NaN included (as NumPy)
                 break;
             default: break;
         }
-        return make(op, a, b, n);
+        return make(op, a, oi.arity == 2 ? b : -1, oi.imm ? n : 0);
     }
-    int add(int a, int b) { return op2(ADD, a, b); }
-    int sub(int a, int b) { return op2(SUB, a, b); }
-    int mul(int a, int b) { return op2(MUL, a, b); }
-    int div(int a, int b) { return op2(DIV, a, b); }
-    int neg(int a) { return op2(NEG, a, -1); }
-    int un(std::uint8_t op, int a) { return op2(op, a, -1); }
+    int add(int a, int b) { return op2(Op::ADD, a, b); }
+    int mul(int a, int b) { return op2(Op::MUL, a, b); }
+    int neg(int a) { return op2(Op::NEG, a, -1); }
+
+    // For rules::instantiate.
+    int op(Op o, int a, int b, std::int32_t n) { return op2(o, a, b, n); }
+
+    // The adjoint A times a local derivative r, in the form with the fewest roundings:
+    // A/x for r = 1/x, -(A r') for r = -r', A for 1.
+    int chain(int A, int r) {
+        if (is_const(r, 1.0)) return A;
+        if (is_const(r, -1.0)) return neg(A);
+        const Node nr = nodes[r];
+        if (nr.op == Op::DIV && is_const(nr.a, 1.0)) return op2(Op::DIV, A, nr.b);
+        if (nr.op == Op::NEG) return neg(chain(A, nr.a));
+        return mul(A, r);
+    }
 
     // Reverse mode on the DAG: d out / d (VAR wrt[j]) as new nodes.
     std::vector<int> grad(int out, const std::vector<int>& wrt) {
         const int m = out + 1;
         std::vector<char> dep(static_cast<std::size_t>(m), 0);
+        std::vector<int> where(wrt.empty() ? 0 : static_cast<std::size_t>(*std::max_element(wrt.begin(), wrt.end()) + 1), -1);
+        for (std::size_t j = 0; j < wrt.size(); ++j) where[static_cast<std::size_t>(wrt[j])] = static_cast<int>(j);
         for (int i = 0; i < m; ++i) {
             const Node& nd = nodes[i];
-            if (nd.op == VAR) dep[i] = std::find(wrt.begin(), wrt.end(), nd.n) != wrt.end();
-            else if (nd.op != CONST) dep[i] = dep[nd.a] || (nd.b >= 0 && dep[nd.b]);
+            if (nd.op == Op::VAR)
+                dep[i] = nd.n < static_cast<int>(where.size()) && where[static_cast<std::size_t>(nd.n)] >= 0;
+            else if (nd.op != Op::CONST)
+                dep[i] = dep[nd.a] || (nd.b >= 0 && dep[nd.b]);
         }
         std::vector<int> adj(static_cast<std::size_t>(m), -1);
         auto acc = [&](int i, int v) {
-            if (!dep[i]) return;
+            if (!dep[i] || is_const(v, 0.0)) return;
             adj[i] = adj[i] < 0 ? v : add(adj[i], v);
         };
+        if (!dep[out]) return std::vector<int>(wrt.size(), cst(0.0));
         adj[out] = cst(1.0);
         for (int i = out; i >= 0; --i) {
             if (adj[i] < 0 || !dep[i]) continue;
-            const Node nd = nodes[i];  // copy: nodes grows below
-            const int A = adj[i], a = nd.a, b = nd.b;
-            switch (nd.op) {
-                case ADD: acc(a, A); acc(b, A); break;
-                case SUB: acc(a, A); if (dep[b]) acc(b, neg(A)); break;
-                case MUL: if (dep[a]) acc(a, mul(A, b)); if (dep[b]) acc(b, mul(A, a)); break;
-                case DIV:
-                    if (dep[a]) acc(a, div(A, b));
-                    if (dep[b]) acc(b, neg(div(mul(A, i), b)));
-                    break;
-                case NEG: acc(a, neg(A)); break;
-                case POW:
-                    if (dep[a]) acc(a, mul(A, mul(b, op2(POW, a, sub(b, cst(1.0))))));
-                    if (dep[b]) acc(b, mul(A, mul(i, un(LOG, a))));
-                    break;
-                case POWI:
-                    if (nd.n != 0) acc(a, mul(A, mul(cst(nd.n), op2(POWI, a, -1, nd.n - 1))));
-                    break;
-                case EXP: acc(a, mul(A, i)); break;
-                case LOG: acc(a, div(A, a)); break;
-                case SIN: acc(a, mul(A, un(COS, a))); break;
-                case COS: acc(a, neg(mul(A, un(SIN, a)))); break;
-                case TAN: acc(a, mul(A, add(cst(1.0), mul(i, i)))); break;
-                case ASIN: acc(a, div(A, un(SQRT, sub(cst(1.0), mul(a, a))))); break;
-                case ACOS: acc(a, neg(div(A, un(SQRT, sub(cst(1.0), mul(a, a)))))); break;
-                case ATAN: acc(a, div(A, add(cst(1.0), mul(a, a)))); break;
-                case SINH: acc(a, mul(A, un(COSH, a))); break;
-                case COSH: acc(a, mul(A, un(SINH, a))); break;
-                case TANH: acc(a, mul(A, sub(cst(1.0), mul(i, i)))); break;
-                case SQRT: acc(a, div(A, mul(cst(2.0), i))); break;
-                case ABS: acc(a, mul(A, un(SIGN, a))); break;
-                case SIGMOID: acc(a, mul(A, mul(i, sub(cst(1.0), i)))); break;
-                default: break;  // SIGN: derivative 0
+            const Node nd = nodes[i];  // a copy: nodes grows below
+            if (nd.op == Op::VAR || nd.op == Op::CONST) continue;
+            const int A = adj[i];
+            const int arity = info(nd.op).arity;
+            for (int k = 0; k < arity; ++k) {
+                const int x = k == 0 ? nd.a : nd.b;
+                if (!dep[x]) continue;
+                const int r = rules::instantiate(rules::rule(nd.op, k), nd.a, nd.b, i, nd.n, *this);
+                acc(x, chain(A, r));
             }
         }
         std::vector<int> g;
         for (int w : wrt) {
             const int v = var(w);
-            g.push_back(v < m && adj[v] >= 0 ? adj[v] : cst(0.0));
+            g.push_back(v < m && adj[static_cast<std::size_t>(v)] >= 0 ? adj[static_cast<std::size_t>(v)] : cst(0.0));
         }
         return g;
     }
 
 private:
-    std::map<std::tuple<std::uint8_t, int, int, std::int32_t, std::uint64_t>, int> memo_;
+    std::unordered_map<Key, int, KeyHash> memo_;
 };
 
 }  // namespace
 
+void validate_tape(const std::vector<std::int32_t>& ops, const std::vector<std::int32_t>& args,
+                   const std::vector<double>& consts, int n_vars, const std::vector<std::int32_t>& outputs) {
+    const std::size_t n = ops.size();
+    if (n_vars < 0) throw invalid_argument("tape: n_vars must be >= 0");
+    if (n >= (std::size_t(1) << 31)) throw invalid_argument("tape: too many instructions");
+    if (args.size() != 2 * n) throw invalid_argument("tape: args must have shape (n_instr, 2)");
+    if (consts.size() != n) throw invalid_argument("tape: consts must have one entry per instruction");
+    if (outputs.empty()) throw invalid_argument("tape: no outputs");
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto at = [i] { return "tape instruction " + std::to_string(i); };
+        if (!valid_op(ops[i])) throw invalid_argument(at() + ": unknown opcode " + std::to_string(ops[i]));
+        const Op op = static_cast<Op>(ops[i]);
+        const OpInfo& oi = info(op);
+        for (int j = 0; j < oi.arity; ++j) {
+            const std::int32_t a = args[2 * i + static_cast<std::size_t>(j)];
+            if (a < 0 || static_cast<std::size_t>(a) >= i)
+                throw invalid_argument(at() + ": operand " + std::to_string(a) + " must be an earlier instruction");
+        }
+        const double c = consts[i];
+        if (op == Op::VAR && !(c >= 0 && c < n_vars && c == std::floor(c)))
+            throw invalid_argument(at() + ": variable index " + std::to_string(c) + " out of range");
+        if (op == Op::POWI && !(c == std::floor(c) && std::fabs(c) <= kMaxPowi))
+            throw invalid_argument(at() + ": powi needs an integer exponent of at most 2**30 in magnitude, got " +
+                                   std::to_string(c));
+        if (op == Op::POLYGAMMA && !(c == std::floor(c) && c >= 0 && c <= kMaxPolygamma))
+            throw invalid_argument(at() + ": polygamma needs an integer order in [0, " + std::to_string(kMaxPolygamma) +
+                                   "], got " + std::to_string(c));
+    }
+    for (std::int32_t o : outputs)
+        if (o < 0 || static_cast<std::size_t>(o) >= n)
+            throw invalid_argument("tape: output slot " + std::to_string(o) + " out of range");
+}
+
 Program::Program(const std::vector<std::int32_t>& ops, const std::vector<std::int32_t>& args,
                  const std::vector<double>& consts, int n_vars, const std::vector<std::int32_t>& outputs,
-                 int order, std::vector<int> wrt)
-    : n_vars_(n_vars), wrt_(std::move(wrt)) {
-    const std::size_t ni = ops.size();
-    if (args.size() != 2 * ni || consts.size() != ni)
-        throw invalid_argument("tape: args must be (n_instr, 2) and consts (n_instr,)");
+                 const ProgramSpec& spec)
+    : n_vars_(n_vars), spec_(spec) {
+    build(ops, args, consts, outputs);
+}
+
+Program::Program(const std::vector<std::int32_t>& ops, const std::vector<std::int32_t>& args,
+                 const std::vector<double>& consts, int n_vars, const std::vector<std::int32_t>& outputs, int order,
+                 std::vector<int> wrt)
+    : n_vars_(n_vars) {
     if (outputs.size() != 1) throw invalid_argument("descent needs a scalar function (one output)");
-    if (n_vars < 0 || order < 0 || order > 2) throw invalid_argument("tape: bad n_vars or order");
+    spec_.order = order;
+    spec_.wrt = std::move(wrt);
+    build(ops, args, consts, outputs);
+}
+
+void Program::build(const std::vector<std::int32_t>& ops, const std::vector<std::int32_t>& args,
+                    const std::vector<double>& consts, const std::vector<std::int32_t>& outputs) {
+    validate_tape(ops, args, consts, n_vars_, outputs);
+    if (spec_.order < 0 || spec_.order > 2) throw invalid_argument("program: order must be 0, 1 or 2");
+    if (spec_.directional && spec_.order == 0) throw invalid_argument("program: a directional program needs order >= 1");
+    wrt_ = spec_.wrt;
     if (wrt_.empty())
-        for (int i = 0; i < n_vars; ++i) wrt_.push_back(i);
+        for (int i = 0; i < n_vars_; ++i) wrt_.push_back(i);
     for (int w : wrt_)
-        if (w < 0 || w >= n_vars) throw invalid_argument("wrt index out of range");
+        if (w < 0 || w >= n_vars_) throw invalid_argument("program: wrt index out of range");
+    n_outputs_ = static_cast<int>(outputs.size());
+    n_inputs_ = n_vars_ + (spec_.directional ? n_wrt() : 0);
 
     Builder B;
-    for (int i = 0; i < n_vars; ++i) B.var(i);  // VAR nodes first: node i is input i
+    for (int i = 0; i < n_inputs_; ++i) B.var(i);  // VAR nodes first: node i is input i
+    const std::size_t ni = ops.size();
     std::vector<int> map(ni);
     for (std::size_t i = 0; i < ni; ++i) {
-        const int op = ops[i], a = args[2 * i], b = args[2 * i + 1];
-        auto operand = [&](int s) {
-            if (s < 0 || static_cast<std::size_t>(s) >= i)
-                throw invalid_argument("tape: instruction " + std::to_string(i) + " has a bad operand");
-            return map[static_cast<std::size_t>(s)];
-        };
-        if (op == CONST) map[i] = B.cst(consts[i]);
-        else if (op == VAR) {
-            const int v = static_cast<int>(consts[i]);
-            if (v < 0 || v >= n_vars) throw invalid_argument("tape: VAR index out of range");
-            map[i] = B.var(v);
-        } else if (op >= ADD && op <= POW && op != NEG) map[i] = B.op2(static_cast<std::uint8_t>(op), operand(a), operand(b));
-        else if (op == POWI) map[i] = B.op2(POWI, operand(a), -1, static_cast<std::int32_t>(consts[i]));
-        else if (op == NEG || (op > POWI && op <= SIGMOID)) map[i] = B.un(static_cast<std::uint8_t>(op), operand(a));
-        else throw invalid_argument("tape: unknown opcode " + std::to_string(op));
+        const Op op = static_cast<Op>(ops[i]);
+        const int a = args[2 * i], b = args[2 * i + 1];
+        if (op == Op::CONST) map[i] = B.cst_exact(consts[i]);
+        else if (op == Op::VAR) map[i] = B.var(static_cast<int>(consts[i]));
+        else {
+            const OpInfo& oi = info(op);
+            const int n = oi.imm ? static_cast<int>(consts[i]) : 0;
+            map[i] = B.op2(op, map[static_cast<std::size_t>(a)], oi.arity == 2 ? map[static_cast<std::size_t>(b)] : -1, n);
+        }
     }
-    if (outputs[0] < 0 || static_cast<std::size_t>(outputs[0]) >= ni) throw invalid_argument("tape: bad output slot");
-    std::vector<int> roots{map[static_cast<std::size_t>(outputs[0])]};
-    if (order >= 1) {
-        std::vector<int> g = B.grad(roots[0], wrt_);
-        roots.insert(roots.end(), g.begin(), g.end());
-        if (order == 2)
-            for (int gi : g) {
-                std::vector<int> h = B.grad(gi, wrt_);
-                roots.insert(roots.end(), h.begin(), h.end());
+    std::vector<int> outs;
+    for (std::int32_t o : outputs) outs.push_back(map[static_cast<std::size_t>(o)]);
+
+    std::vector<int> roots;
+    if (spec_.values) roots = outs;
+    if (spec_.order >= 1) {
+        std::vector<std::vector<int>> g;
+        for (int o : outs) g.push_back(B.grad(o, wrt_));
+        auto along = [&](const std::vector<int>& gk) {  // sum_j gk[j] v_j
+            int s = B.cst(0.0);
+            for (std::size_t j = 0; j < gk.size(); ++j) s = B.add(s, B.mul(gk[j], B.var(n_vars_ + static_cast<int>(j))));
+            return s;
+        };
+        if (!spec_.directional) {
+            for (const auto& gk : g) roots.insert(roots.end(), gk.begin(), gk.end());
+            if (spec_.order == 2)
+                for (const auto& gk : g)
+                    for (int gi : gk) {
+                        std::vector<int> h = B.grad(gi, wrt_);
+                        roots.insert(roots.end(), h.begin(), h.end());
+                    }
+        } else if (spec_.order == 1) {
+            for (const auto& gk : g) roots.push_back(along(gk));
+        } else {
+            for (const auto& gk : g) {
+                std::vector<int> hv = B.grad(along(gk), wrt_);
+                roots.insert(roots.end(), hv.begin(), hv.end());
             }
+        }
     }
 
-    // Liveness, then slots: inputs fixed at [0, n_vars), constants fixed, the rest reused.
+    // Liveness, then slots: inputs fixed at [0, n_inputs), constants fixed, the rest reused.
+    // A constant operand of + - * / becomes the instruction's immediate (no slot, no load).
     const int nn = static_cast<int>(B.nodes.size());
+    const auto& nodes = B.nodes;
+    auto imm_ok = [&](const Node& nd) {
+        return nd.op == Op::ADD || nd.op == Op::SUB || nd.op == Op::MUL || nd.op == Op::DIV;
+    };
     std::vector<int> last(static_cast<std::size_t>(nn), -1);
-    std::vector<char> live(static_cast<std::size_t>(nn), 0), is_root(static_cast<std::size_t>(nn), 0);
-    for (int r : roots) live[r] = is_root[r] = 1;
+    std::vector<char> live(static_cast<std::size_t>(nn), 0), is_root(static_cast<std::size_t>(nn), 0),
+        in_slot(static_cast<std::size_t>(nn), 0);
+    for (int r : roots) live[r] = is_root[r] = in_slot[r] = 1;
     for (int i = nn - 1; i >= 0; --i) {
         if (!live[i]) continue;
-        const Node& nd = B.nodes[i];
-        if (nd.op == CONST || nd.op == VAR) continue;
-        live[nd.a] = 1;
-        if (nd.b >= 0) live[nd.b] = 1;
+        const Node& nd = nodes[i];
+        if (nd.op == Op::CONST || nd.op == Op::VAR) continue;
+        for (int o : {nd.a, nd.b}) {
+            if (o < 0) continue;
+            live[o] = 1;
+            // a constant needs a slot unless this use takes it as an immediate
+            if (!(nodes[o].op == Op::CONST && imm_ok(nd))) in_slot[o] = 1;
+        }
     }
     for (int i = 0; i < nn; ++i) {
         if (!live[i]) continue;
-        const Node& nd = B.nodes[i];
-        if (nd.op == CONST || nd.op == VAR) continue;
+        const Node& nd = nodes[i];
+        if (nd.op == Op::CONST || nd.op == Op::VAR) continue;
         last[nd.a] = i;
         if (nd.b >= 0) last[nd.b] = i;
     }
     std::vector<std::uint32_t> slot(static_cast<std::size_t>(nn), 0);
-    std::uint32_t next = static_cast<std::uint32_t>(n_vars);
+    std::uint32_t next = static_cast<std::uint32_t>(n_inputs_);
     std::vector<std::uint32_t> free_slots;
     for (int i = 0; i < nn; ++i) {
         if (!live[i]) continue;
-        const Node& nd = B.nodes[i];
-        if (nd.op == VAR) { slot[i] = static_cast<std::uint32_t>(nd.n); continue; }
-        if (nd.op == CONST) { slot[i] = next++; consts_.emplace_back(slot[i], nd.c); continue; }
+        const Node& nd = nodes[i];
+        if (nd.op == Op::VAR) {
+            slot[i] = static_cast<std::uint32_t>(nd.n);
+            continue;
+        }
+        if (nd.op == Op::CONST) {
+            if (in_slot[i]) {
+                slot[i] = next++;
+                consts_.emplace_back(slot[i], nd.c);
+            }
+            continue;
+        }
         // The destination never shares a slot with an operand (lets the loops use restrict).
         std::uint32_t s;
-        if (!free_slots.empty()) { s = free_slots.back(); free_slots.pop_back(); }
-        else s = next++;
+        if (!free_slots.empty()) {
+            s = free_slots.back();
+            free_slots.pop_back();
+        } else {
+            s = next++;
+        }
         slot[i] = s;
-        code_.push_back(Instr{nd.op, nd.n, s, slot[nd.a], nd.b >= 0 ? slot[nd.b] : slot[nd.a]});
+        Instr in{nd.op, 0, nd.n, s, 0, 0, 0.0};
+        const bool ca = nodes[nd.a].op == Op::CONST && imm_ok(nd);
+        const bool cb = nd.b >= 0 && nodes[nd.b].op == Op::CONST && imm_ok(nd);
+        if (ca) in.flags = kImmA, in.c = nodes[nd.a].c;
+        if (cb) in.flags = kImmB, in.c = nodes[nd.b].c;  // both constant: folded, never here
+        in.a = ca ? s : slot[nd.a];
+        in.b = nd.b < 0 ? in.a : (cb ? s : slot[nd.b]);
+        code_.push_back(in);
         for (int o : {nd.a, nd.b}) {
             if (o < 0 || last[o] != i || is_root[o]) continue;
-            const std::uint8_t oop = B.nodes[o].op;
-            if (oop == CONST || oop == VAR) continue;
+            const Op oop = nodes[o].op;
+            if (oop == Op::CONST || oop == Op::VAR) continue;
             if (o == nd.b && nd.a == nd.b) continue;
             free_slots.push_back(slot[o]);
         }
@@ -255,16 +377,19 @@ Program::Program(const std::vector<std::int32_t>& ops, const std::vector<std::in
     for (int r : roots) result_slot_.push_back(slot[r]);
 }
 
-Program Program::gradient_only() const {
+Program Program::tail(int first) const {
+    if (first < 0 || first > n_results()) throw invalid_argument("program: bad first result");
     Program q = *this;
+    q.result_slot_.assign(result_slot_.begin() + first, result_slot_.end());
     std::vector<char> live(n_slots_, 0);
-    for (std::size_t r = 1; r < result_slot_.size(); ++r) live[result_slot_[r]] = 1;
+    for (std::size_t r : q.result_slot_) live[r] = 1;
     std::vector<Instr> kept;
     for (std::size_t i = code_.size(); i-- > 0;) {  // backwards: a slot is live until written
         const Instr& in = code_[i];
         if (!live[in.d]) continue;
         live[in.d] = 0;
-        live[in.a] = live[in.b] = 1;
+        if (!(in.flags & kImmA)) live[in.a] = 1;
+        if (!(in.flags & kImmB)) live[in.b] = 1;
         kept.push_back(in);
     }
     q.code_.assign(kept.rbegin(), kept.rend());
@@ -275,23 +400,59 @@ void Program::init_block(double* S, std::size_t lanes) const {
     for (const auto& c : consts_) std::fill(S + c.first * lanes, S + (c.first + 1) * lanes, c.second);
 }
 
-void Program::run(double* S, std::size_t lanes) const { exec<0>(code_.data(), code_.size(), S, lanes); }
+namespace {
+FASTCALC_CLONES void run_code(const Instr* code, std::size_t n, double* S, std::size_t stride, std::size_t lanes,
+                              bool simd) {
+    if (lanes == 64) prog::exec<64>(code, n, S, stride, lanes, simd);
+    else if (lanes == 256) prog::exec<256>(code, n, S, stride, lanes, simd);
+    else prog::exec<0>(code, n, S, stride, lanes, simd);
+}
+}  // namespace
 
-void Program::eval(const double* X, std::size_t count, double* R) const {
+void Program::run(double* S, std::size_t lanes, bool simd) const {
+    run_code(code_.data(), code_.size(), S, lanes, lanes, simd);
+}
+
+void Program::run(double* S, std::size_t stride, std::size_t lanes, bool simd) const {
+    run_code(code_.data(), code_.size(), S, stride, lanes, simd);
+}
+
+void Program::eval(const double* X, std::size_t count, double* R, bool simd) const {
     constexpr std::size_t L = 64;
     std::vector<double> S(n_slots_ * L);
     init_block(S.data(), L);
-    const std::size_t nv = static_cast<std::size_t>(n_vars_), nr = result_slot_.size();
+    const std::size_t nv = static_cast<std::size_t>(n_inputs_), nr = result_slot_.size();
     for (std::size_t p0 = 0; p0 < count; p0 += L) {
         const std::size_t m = std::min(L, count - p0);
         for (std::size_t j = 0; j < m; ++j)
             for (std::size_t v = 0; v < nv; ++v) S[v * L + j] = X[(p0 + j) * nv + v];
         for (std::size_t j = m; j < L; ++j)
-            for (std::size_t v = 0; v < nv; ++v) S[v * L + j] = 0.0;
-        exec<L>(code_.data(), code_.size(), S.data(), L);
+            for (std::size_t v = 0; v < nv; ++v) S[v * L + j] = 0.5;
+        run_code(code_.data(), code_.size(), S.data(), L, L, simd);
         for (std::size_t j = 0; j < m; ++j)
             for (std::size_t r = 0; r < nr; ++r) R[(p0 + j) * nr + r] = S[result_slot_[r] * L + j];
     }
+}
+
+std::vector<std::vector<int>> Program::dependencies() const {
+    const std::size_t words = (static_cast<std::size_t>(n_inputs_) + 63) / 64;
+    std::vector<std::uint64_t> dep(n_slots_ * words, 0);
+    for (std::size_t j = 0; j < static_cast<std::size_t>(n_inputs_); ++j) dep[j * words + j / 64] |= std::uint64_t(1) << (j % 64);
+    for (const Instr& in : code_) {
+        std::uint64_t* d = dep.data() + in.d * words;
+        const std::uint64_t* a = dep.data() + in.a * words;
+        const std::uint64_t* b = dep.data() + in.b * words;
+        const bool ua = !(in.flags & kImmA), ub = info(in.op).arity == 2 && !(in.flags & kImmB);
+        for (std::size_t w = 0; w < words; ++w) d[w] = (ua ? a[w] : 0) | (ub ? b[w] : 0);
+    }
+    std::vector<std::vector<int>> out;
+    for (std::size_t r : result_slot_) {
+        std::vector<int> s;
+        for (std::size_t j = 0; j < static_cast<std::size_t>(n_inputs_); ++j)
+            if (dep[r * words + j / 64] >> (j % 64) & 1) s.push_back(static_cast<int>(j));
+        out.push_back(std::move(s));
+    }
+    return out;
 }
 
 }  // namespace fastcalc

@@ -1,8 +1,12 @@
-// Private: the scalar semantics of each opcode and the block interpreter of Program. Inlined into
-// the callers' ISA-specific clones (FASTCALC_CLONES) so the lane loops get the widest SIMD.
+// Private: the block interpreter of Program, generated from the table of operations (ops.def):
+// each primitive runs its vmath function over the lanes, or its scalar expression in a lane loop
+// that the compiler vectorizes. Inlined into the callers' ISA-specific clones (FASTCALC_CLONES)
+// so that the lane loops get the widest SIMD.
 #pragma once
 
+#include <fastcalc/ops.hpp>
 #include <fastcalc/program.hpp>
+#include <fastcalc/vmath.hpp>
 
 #include <cmath>
 #include <cstddef>
@@ -12,97 +16,79 @@
 namespace fastcalc {
 namespace prog {
 
-// Opcodes 0..22 are the tape's (TAPE_SPEC.md); SIGN is ours (the derivative of ABS).
-enum Op : std::uint8_t {
-    CONST, VAR, ADD, SUB, MUL, DIV, NEG, POW, POWI, EXP, LOG, SIN, COS, TAN, ASIN, ACOS, ATAN,
-    SINH, COSH, TANH, SQRT, ABS, SIGMOID, SIGN, N_OPS
-};
-
-FASTCALC_INLINE double powi(double x, int n) {
-    if (n == 2) return x * x;  // the common case, bit-identical to NumPy's x**2
-    const bool inv = n < 0;
-    unsigned m = inv ? 0u - static_cast<unsigned>(n) : static_cast<unsigned>(n);
-    double r = 1.0, p = x;
-    bool first = true;
-    while (m) {
-        if (m & 1u) r = first ? p : r * p, first = false;
-        m >>= 1;
-        if (m) p = p * p;
-    }
-    return inv ? 1.0 / r : r;
-}
-
-FASTCALC_INLINE double sigmoid(double a) {
-    if (a >= 0) return 1.0 / (1.0 + std::exp(-a));
-    const double e = std::exp(a);
-    return e / (1.0 + e);
-}
-
-FASTCALC_INLINE double unary(std::uint8_t op, double a) {
-    switch (op) {
-        case NEG: return -a;
-        case EXP: return std::exp(a);
-        case LOG: return std::log(a);
-        case SIN: return std::sin(a);
-        case COS: return std::cos(a);
-        case TAN: return std::tan(a);
-        case ASIN: return std::asin(a);
-        case ACOS: return std::acos(a);
-        case ATAN: return std::atan(a);
-        case SINH: return std::sinh(a);
-        case COSH: return std::cosh(a);
-        case TANH: return std::tanh(a);
-        case SQRT: return std::sqrt(a);
-        case ABS: return std::fabs(a);
-        case SIGMOID: return sigmoid(a);
-        case SIGN: return a > 0 ? 1.0 : (a < 0 ? -1.0 : (a == a ? 0.0 : a));
-        default: return std::nan("");
+// A binary operation over lanes; one operand may be the instruction's constant.
+template <class F>
+FASTCALC_INLINE void binary(const Instr& in, double* __restrict d, const double* __restrict a,
+                            const double* __restrict b, std::size_t nl, F f) {
+    if (in.flags & kImmB) {
+        const double c = in.c;
+        for (std::size_t j = 0; j < nl; ++j) d[j] = f(a[j], c);
+    } else if (in.flags & kImmA) {
+        const double c = in.c;
+        for (std::size_t j = 0; j < nl; ++j) d[j] = f(c, b[j]);
+    } else {
+        for (std::size_t j = 0; j < nl; ++j) d[j] = f(a[j], b[j]);
     }
 }
 
-FASTCALC_INLINE double apply(std::uint8_t op, int n, double a, double b) {
-    switch (op) {
-        case ADD: return a + b;
-        case SUB: return a - b;
-        case MUL: return a * b;
-        case DIV: return a / b;
-        case POW: return std::pow(a, b);
-        case POWI: return powi(a, n);
-        default: return unary(op, a);
+template <class F>
+FASTCALC_INLINE void unary(double* __restrict d, const double* __restrict a, std::size_t nl, F f) {
+    for (std::size_t j = 0; j < nl; ++j) d[j] = f(a[j]);
+}
+
+// powi with the exponents that dominate real programs as straight lines (the same operations,
+// so the same bits, as ops::powi).
+FASTCALC_INLINE void powi(std::int32_t n, double* __restrict d, const double* __restrict a, std::size_t nl) {
+    switch (n) {
+        case 2: for (std::size_t j = 0; j < nl; ++j) d[j] = a[j] * a[j]; return;
+        case 3: for (std::size_t j = 0; j < nl; ++j) d[j] = a[j] * (a[j] * a[j]); return;
+        case 4: for (std::size_t j = 0; j < nl; ++j) { const double s = a[j] * a[j]; d[j] = s * s; } return;
+        case -1: for (std::size_t j = 0; j < nl; ++j) d[j] = 1.0 / a[j]; return;
+        case -2: for (std::size_t j = 0; j < nl; ++j) d[j] = 1.0 / (a[j] * a[j]); return;
+        default: for (std::size_t j = 0; j < nl; ++j) d[j] = ops::powi(a[j], n);
     }
 }
 
-// One pass of the program over `lanes` points (L > 0: a compile-time lane count).
+template <Op ID, int Arity, vmath::Fn VM, class F1, class F2>
+FASTCALC_INLINE void run_op(const Instr& in, double* __restrict d, const double* __restrict a,
+                            const double* __restrict b, std::size_t nl, bool simd, F1 f1, F2 f2) {
+    if constexpr (ID == Op::POWI) {
+        powi(in.n, d, a, nl);
+    } else if constexpr (Arity == 0) {
+        // never in code: inputs and constants have their own slots
+    } else if constexpr (VM != vmath::None && Arity == 1) {
+        vmath::apply(VM, a, d, nl, simd);
+    } else if constexpr (VM != vmath::None) {
+        vmath::apply(VM, a, b, d, nl, simd);
+    } else if constexpr (Arity == 2) {
+        binary(in, d, a, b, nl, f2);
+    } else {
+        unary(d, a, nl, f1);
+    }
+}
+
+// One pass of the program over the first `lanes` points of slots `stride` points apart (L > 0:
+// a compile-time lane count).
 template <std::size_t L>
-FASTCALC_INLINE void exec(const Program::Instr* code, std::size_t ncode, double* S, std::size_t lanes) {
+FASTCALC_INLINE void exec(const Instr* code, std::size_t ncode, double* S, std::size_t stride, std::size_t lanes,
+                          bool simd) {
     const std::size_t nl = L ? L : lanes;
     for (std::size_t i = 0; i < ncode; ++i) {
-        const Program::Instr& in = code[i];
-        double* __restrict d = S + in.d * nl;
-        const double* __restrict a = S + in.a * nl;
-        const double* __restrict b = S + in.b * nl;
+        const Instr& in = code[i];
+        double* __restrict d = S + in.d * stride;
+        const double* __restrict a = S + in.a * stride;
+        const double* __restrict b = S + in.b * stride;
+        const std::int32_t n = in.n;
         switch (in.op) {
-            case ADD: for (std::size_t j = 0; j < nl; ++j) d[j] = a[j] + b[j]; break;
-            case SUB: for (std::size_t j = 0; j < nl; ++j) d[j] = a[j] - b[j]; break;
-            case MUL: for (std::size_t j = 0; j < nl; ++j) d[j] = a[j] * b[j]; break;
-            case DIV: for (std::size_t j = 0; j < nl; ++j) d[j] = a[j] / b[j]; break;
-            case NEG: for (std::size_t j = 0; j < nl; ++j) d[j] = -a[j]; break;
-            case SQRT: for (std::size_t j = 0; j < nl; ++j) d[j] = std::sqrt(a[j]); break;
-            case ABS: for (std::size_t j = 0; j < nl; ++j) d[j] = std::fabs(a[j]); break;
-            case POWI:
-                if (in.n == 2) {
-                    for (std::size_t j = 0; j < nl; ++j) d[j] = a[j] * a[j];
-                } else if (in.n == 3) {
-                    for (std::size_t j = 0; j < nl; ++j) d[j] = a[j] * (a[j] * a[j]);  // as powi(a, 3)
-                } else {
-                    for (std::size_t j = 0; j < nl; ++j) d[j] = powi(a[j], in.n);
-                }
+#define FC_PRIM(ID, code, name, kind, arity, imm, vm, domain, scalar, da, db, numpy, latex)               \
+    case Op::ID:                                                                                         \
+        run_op<Op::ID, arity, vmath::vm>(                                                                \
+            in, d, a, b, nl, simd, [n](double a) { const double b = 0.0; (void)a, (void)b, (void)n; return (scalar); }, \
+            [n](double a, double b) { (void)a, (void)b, (void)n; return (scalar); });                    \
+        break;
+#include <fastcalc/ops.def>
+            default:
                 break;
-            case POW: for (std::size_t j = 0; j < nl; ++j) d[j] = std::pow(a[j], b[j]); break;
-            default: {
-                const std::uint8_t op = in.op;
-                for (std::size_t j = 0; j < nl; ++j) d[j] = unary(op, a[j]);
-            }
         }
     }
 }

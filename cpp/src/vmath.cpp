@@ -1,3 +1,4 @@
+#include <fastcalc/ops.hpp>
 #include <fastcalc/vmath.hpp>
 
 #include <cmath>
@@ -16,8 +17,15 @@ namespace vmath {
 
 namespace {
 
-double scalar(Fn fn, double x) {
-    switch (fn) {
+// libmvec's names for each function ("" for ours: tanh from expm1, sigmoid from exp).
+const char* const kNames[NumFn] = {"",     "exp",  "log",   "sin",   "cos",  "tan", "asin",
+                                   "acos", "atan", "sinh",  "cosh",  "",     "asinh", "acosh",
+                                   "atanh", "cbrt", "erf",  "erfc",  "",     "pow",  "atan2"};
+
+// The scalar path: the table's scalar values (ops.hpp), as plain functions for native code.
+template <Fn F>
+double s1(double x) {
+    switch (F) {
         case Exp: return std::exp(x);
         case Log: return std::log(x);
         case Sin: return std::sin(x);
@@ -28,10 +36,32 @@ double scalar(Fn fn, double x) {
         case Atan: return std::atan(x);
         case Sinh: return std::sinh(x);
         case Cosh: return std::cosh(x);
-        case Tanh: return std::tanh(x);
+        case Tanh: return ops::tanh(x);
+        case Asinh: return std::asinh(x);
+        case Acosh: return std::acosh(x);
+        case Atanh: return std::atanh(x);
+        case Cbrt: return std::cbrt(x);
+        case Erf: return std::erf(x);
+        case Erfc: return std::erfc(x);
+        case Sigmoid: return ops::sigmoid(x);
         default: return std::nan("");
     }
 }
+template <Fn F>
+double s2(double x, double y) {
+    return F == Pow ? std::pow(x, y) : std::atan2(x, y);
+}
+
+using S1 = double (*)(double);
+using S2 = double (*)(double, double);
+
+template <int... I>
+struct ScalarTable {
+    S1 one[NumFn] = {s1<static_cast<Fn>(I)>...};
+    S2 two[NumFn] = {s2<static_cast<Fn>(I)>...};
+};
+const ScalarTable<0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20> kScalar{};
+static_assert(NumFn == 21, "kScalar lists every function");
 
 #ifdef FASTCALC_LIBMVEC
 using V1 = __m256d (*)(__m256d);
@@ -39,37 +69,16 @@ using V2 = __m256d (*)(__m256d, __m256d);
 using W1 = __m512d (*)(__m512d);
 using W2 = __m512d (*)(__m512d, __m512d);
 
-const char* const kNames[NumFn] = {"exp", "log", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh"};
-
 // AVX-512 variants (8 lanes) where the CPU has them, else AVX2 (4 lanes).
 struct Table {
     V1 f[NumFn] = {};
-    V2 pow = nullptr;
+    V2 f2[NumFn] = {};
     W1 g[NumFn] = {};
-    W2 gpow = nullptr;
-    V1 expm1 = nullptr;  // tanh from expm1: 1.6x faster than libmvec's tanh, as accurate (3 ulp)
-    W1 gexpm1 = nullptr;
-    bool ok = false;
-    Table() {
-        __builtin_cpu_init();
-        if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return;
-        // FASTCALC_SIMD=avx2 keeps to the 4-lane variants, =off to the C library: so that the
-        // tests can run every path on one machine. Read once, here.
-        const char* want = std::getenv("FASTCALC_SIMD");
-        if (want && std::strcmp(want, "off") == 0) return;
-        void* lib = dlopen("libmvec.so.1", RTLD_NOW | RTLD_LOCAL);
-        if (!lib) return;
-        const bool wide = __builtin_cpu_supports("avx512f") && !(want && std::strcmp(want, "avx2") == 0);
-        for (int i = 0; i < NumFn; ++i) {
-            f[i] = reinterpret_cast<V1>(dlsym(lib, (std::string("_ZGVdN4v_") + kNames[i]).c_str()));
-            if (wide) g[i] = reinterpret_cast<W1>(dlsym(lib, (std::string("_ZGVeN8v_") + kNames[i]).c_str()));
-        }
-        pow = reinterpret_cast<V2>(dlsym(lib, "_ZGVdN4vv_pow"));
-        expm1 = reinterpret_cast<V1>(dlsym(lib, "_ZGVdN4v_expm1"));  // glibc >= 2.35
-        if (wide) gexpm1 = reinterpret_cast<W1>(dlsym(lib, "_ZGVeN8v_expm1"));
-        if (wide) gpow = reinterpret_cast<W2>(dlsym(lib, "_ZGVeN8vv_pow"));
-        ok = true;  // individual functions missing from an old libmvec stay scalar
-    }
+    W2 g2[NumFn] = {};
+    V1 expm1 = nullptr, exp = nullptr;  // what our tanh and sigmoid are made of
+    W1 gexpm1 = nullptr, gexp = nullptr;
+    bool ok = false, wide = false;
+    Table();
 };
 
 const Table& table() {
@@ -77,17 +86,86 @@ const Table& table() {
     return t;
 }
 
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's AVX-512 headers trip it
+// tanh|x| = t / (t + 2) with t = expm1(2|x|), no cancellation anywhere; |x| is capped at 20
+// (tanh rounds to 1 beyond 19.1) and min(20, NaN) is NaN, so NaN propagates (ops::tanh).
+__attribute__((target("avx512f"))) __m512d tanh8(__m512d x) {
+    const __m512d two = _mm512_set1_pd(2.0);
+    const __m512i sign = _mm512_set1_epi64(static_cast<long long>(0x8000000000000000ULL));
+    const __m512d a = _mm512_castsi512_pd(_mm512_andnot_si512(sign, _mm512_castpd_si512(x)));
+    const __m512d t = table().gexpm1(_mm512_mul_pd(two, _mm512_min_pd(_mm512_set1_pd(20.0), a)));
+    const __m512d r = _mm512_div_pd(t, _mm512_add_pd(t, two));
+    return _mm512_castsi512_pd(_mm512_or_si512(_mm512_castpd_si512(r), _mm512_and_si512(sign, _mm512_castpd_si512(x))));
+}
+// sigmoid: e = exp(-|x|), 1/(1+e) for x >= 0, e/(1+e) otherwise (ops::sigmoid)
+__attribute__((target("avx512f"))) __m512d sigmoid8(__m512d x) {
+    const __m512i sign = _mm512_set1_epi64(static_cast<long long>(0x8000000000000000ULL));
+    const __m512d na = _mm512_castsi512_pd(_mm512_or_si512(sign, _mm512_castpd_si512(x)));  // -|x|
+    const __m512d e = table().gexp(na);
+    const __m512d one = _mm512_set1_pd(1.0), den = _mm512_add_pd(one, e);
+    const __mmask8 pos = _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_GE_OQ);
+    return _mm512_mask_blend_pd(pos, _mm512_div_pd(e, den), _mm512_div_pd(one, den));
+}
+#pragma GCC diagnostic pop
+
+__attribute__((target("avx2,fma"))) __m256d tanh4(__m256d x) {
+    const __m256d two = _mm256_set1_pd(2.0), sign = _mm256_set1_pd(-0.0);
+    const __m256d a = _mm256_andnot_pd(sign, x);
+    const __m256d t = table().expm1(_mm256_mul_pd(two, _mm256_min_pd(_mm256_set1_pd(20.0), a)));
+    const __m256d r = _mm256_div_pd(t, _mm256_add_pd(t, two));
+    return _mm256_or_pd(r, _mm256_and_pd(sign, x));
+}
+__attribute__((target("avx2,fma"))) __m256d sigmoid4(__m256d x) {
+    const __m256d na = _mm256_or_pd(_mm256_set1_pd(-0.0), x);
+    const __m256d e = table().exp(na);
+    const __m256d one = _mm256_set1_pd(1.0), den = _mm256_add_pd(one, e);
+    const __m256d pos = _mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_GE_OQ);
+    return _mm256_blendv_pd(_mm256_div_pd(e, den), _mm256_div_pd(one, den), pos);
+}
+
+Table::Table() {
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return;
+    // FASTCALC_SIMD=avx2 keeps to the 4-lane variants, =off to the C library: so that the
+    // tests can run every path on one machine. Read once, here.
+    const char* want = std::getenv("FASTCALC_SIMD");
+    if (want && std::strcmp(want, "off") == 0) return;
+    void* lib = dlopen("libmvec.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!lib) return;
+    wide = __builtin_cpu_supports("avx512f") && !(want && std::strcmp(want, "avx2") == 0);
+    for (int i = 1; i < NumFn; ++i) {
+        if (!*kNames[i]) continue;
+        const std::string args = binary(static_cast<Fn>(i)) ? "vv_" : "v_";
+        if (binary(static_cast<Fn>(i))) {
+            f2[i] = reinterpret_cast<V2>(dlsym(lib, ("_ZGVdN4" + args + kNames[i]).c_str()));
+            if (wide) g2[i] = reinterpret_cast<W2>(dlsym(lib, ("_ZGVeN8" + args + kNames[i]).c_str()));
+        } else {
+            f[i] = reinterpret_cast<V1>(dlsym(lib, ("_ZGVdN4" + args + kNames[i]).c_str()));
+            if (wide) g[i] = reinterpret_cast<W1>(dlsym(lib, ("_ZGVeN8" + args + kNames[i]).c_str()));
+        }
+    }
+    expm1 = reinterpret_cast<V1>(dlsym(lib, "_ZGVdN4v_expm1"));  // glibc >= 2.35
+    exp = f[Exp];
+    if (wide) gexpm1 = reinterpret_cast<W1>(dlsym(lib, "_ZGVeN8v_expm1")), gexp = g[Exp];
+    if (expm1) f[Tanh] = tanh4;
+    if (exp) f[Sigmoid] = sigmoid4;
+    if (gexpm1) g[Tanh] = tanh8;
+    if (gexp) g[Sigmoid] = sigmoid8;
+    ok = true;  // individual functions missing from an old libmvec stay scalar
+}
+
+// Full vectors, then the tail padded with a value inside every function's domain.
 __attribute__((target("avx2,fma"))) void run1(V1 f, const double* x, double* y, std::size_t n) {
     std::size_t i = 0;
     for (; i + 4 <= n; i += 4) _mm256_storeu_pd(y + i, f(_mm256_loadu_pd(x + i)));
-    if (i < n) {  // pad the tail with a value inside every function's domain
+    if (i < n) {
         alignas(32) double t[4] = {0.5, 0.5, 0.5, 0.5};
         for (std::size_t j = i; j < n; ++j) t[j - i] = x[j];
         _mm256_store_pd(t, f(_mm256_load_pd(t)));
         for (std::size_t j = i; j < n; ++j) y[j] = t[j - i];
     }
 }
-
 __attribute__((target("avx512f"))) void wide1(W1 f, const double* x, double* y, std::size_t n) {
     std::size_t i = 0;
     for (; i + 8 <= n; i += 8) _mm512_storeu_pd(y + i, f(_mm512_loadu_pd(x + i)));
@@ -98,82 +176,41 @@ __attribute__((target("avx512f"))) void wide1(W1 f, const double* x, double* y, 
         for (std::size_t j = i; j < n; ++j) y[j] = t[j - i];
     }
 }
-
-__attribute__((target("avx512f"))) void wide2(W2 f, const double* x, const double* y, double* z, std::size_t n) {
-    std::size_t i = 0;
-    for (; i + 8 <= n; i += 8) _mm512_storeu_pd(z + i, f(_mm512_loadu_pd(x + i), _mm512_loadu_pd(y + i)));
-    if (i < n) {
-        alignas(64) double a[8] = {1, 1, 1, 1, 1, 1, 1, 1}, b[8] = {1, 1, 1, 1, 1, 1, 1, 1};
-        for (std::size_t j = i; j < n; ++j) {
-            a[j - i] = x[j];
-            b[j - i] = y[j];
-        }
-        _mm512_store_pd(a, f(_mm512_load_pd(a), _mm512_load_pd(b)));
-        for (std::size_t j = i; j < n; ++j) z[j] = a[j - i];
-    }
-}
-
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's AVX-512 headers trip it
-// tanh|x| = t / (t + 2) with t = expm1(2|x|), no cancellation anywhere; |x| is capped at 20
-// (tanh rounds to 1 beyond 19.1) and min(20, NaN) is NaN, so NaN propagates.
-__attribute__((target("avx512f"))) __m512d tanh8(W1 expm1, __m512d x) {
-    const __m512d two = _mm512_set1_pd(2.0);
-    const __m512i sign = _mm512_set1_epi64(static_cast<long long>(0x8000000000000000ULL));
-    const __m512d a = _mm512_castsi512_pd(_mm512_andnot_si512(sign, _mm512_castpd_si512(x)));
-    const __m512d t = expm1(_mm512_mul_pd(two, _mm512_min_pd(_mm512_set1_pd(20.0), a)));
-    const __m512d r = _mm512_div_pd(t, _mm512_add_pd(t, two));
-    return _mm512_castsi512_pd(_mm512_or_si512(_mm512_castpd_si512(r), _mm512_and_si512(sign, _mm512_castpd_si512(x))));
-}
-
-#pragma GCC diagnostic pop
-
-__attribute__((target("avx2,fma"))) __m256d tanh4(V1 expm1, __m256d x) {
-    const __m256d two = _mm256_set1_pd(2.0), sign = _mm256_set1_pd(-0.0);
-    const __m256d a = _mm256_andnot_pd(sign, x);
-    const __m256d t = expm1(_mm256_mul_pd(two, _mm256_min_pd(_mm256_set1_pd(20.0), a)));
-    const __m256d r = _mm256_div_pd(t, _mm256_add_pd(t, two));
-    return _mm256_or_pd(r, _mm256_and_pd(sign, x));
-}
-
-__attribute__((target("avx512f"))) void wide_tanh(W1 expm1, const double* x, double* y, std::size_t n) {
-    std::size_t i = 0;
-    for (; i + 8 <= n; i += 8) _mm512_storeu_pd(y + i, tanh8(expm1, _mm512_loadu_pd(x + i)));
-    if (i < n) {
-        alignas(64) double t[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-        for (std::size_t j = i; j < n; ++j) t[j - i] = x[j];
-        _mm512_store_pd(t, tanh8(expm1, _mm512_load_pd(t)));
-        for (std::size_t j = i; j < n; ++j) y[j] = t[j - i];
-    }
-}
-
-__attribute__((target("avx2,fma"))) void run_tanh(V1 expm1, const double* x, double* y, std::size_t n) {
-    std::size_t i = 0;
-    for (; i + 4 <= n; i += 4) _mm256_storeu_pd(y + i, tanh4(expm1, _mm256_loadu_pd(x + i)));
-    if (i < n) {
-        alignas(32) double t[4] = {0, 0, 0, 0};
-        for (std::size_t j = i; j < n; ++j) t[j - i] = x[j];
-        _mm256_store_pd(t, tanh4(expm1, _mm256_load_pd(t)));
-        for (std::size_t j = i; j < n; ++j) y[j] = t[j - i];
-    }
-}
-
 __attribute__((target("avx2,fma"))) void run2(V2 f, const double* x, const double* y, double* z, std::size_t n) {
     std::size_t i = 0;
     for (; i + 4 <= n; i += 4) _mm256_storeu_pd(z + i, f(_mm256_loadu_pd(x + i), _mm256_loadu_pd(y + i)));
     if (i < n) {
         alignas(32) double a[4] = {1, 1, 1, 1}, b[4] = {1, 1, 1, 1};
-        for (std::size_t j = i; j < n; ++j) {
-            a[j - i] = x[j];
-            b[j - i] = y[j];
-        }
+        for (std::size_t j = i; j < n; ++j) a[j - i] = x[j], b[j - i] = y[j];
         _mm256_store_pd(a, f(_mm256_load_pd(a), _mm256_load_pd(b)));
+        for (std::size_t j = i; j < n; ++j) z[j] = a[j - i];
+    }
+}
+__attribute__((target("avx512f"))) void wide2(W2 f, const double* x, const double* y, double* z, std::size_t n) {
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm512_storeu_pd(z + i, f(_mm512_loadu_pd(x + i), _mm512_loadu_pd(y + i)));
+    if (i < n) {
+        alignas(64) double a[8] = {1, 1, 1, 1, 1, 1, 1, 1}, b[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+        for (std::size_t j = i; j < n; ++j) a[j - i] = x[j], b[j - i] = y[j];
+        _mm512_store_pd(a, f(_mm512_load_pd(a), _mm512_load_pd(b)));
         for (std::size_t j = i; j < n; ++j) z[j] = a[j - i];
     }
 }
 #endif
 
 }  // namespace
+
+const char* name(Fn fn) {
+    static const char* const names[NumFn] = {"none", "exp",   "log",   "sin",   "cos",  "tan",  "asin",
+                                             "acos", "atan",  "sinh",  "cosh",  "tanh", "asinh", "acosh",
+                                             "atanh", "cbrt", "erf",   "erfc",  "sigmoid", "pow", "atan2"};
+    return fn >= 0 && fn < NumFn ? names[fn] : "?";
+}
+
+double scalar(Fn fn, double x, double y) {
+    if (fn <= None || fn >= NumFn) return std::nan("");
+    return binary(fn) ? kScalar.two[fn](x, y) : kScalar.one[fn](x);
+}
 
 bool simd_available() {
 #ifdef FASTCALC_LIBMVEC
@@ -183,50 +220,50 @@ bool simd_available() {
 #endif
 }
 
+Kernel kernel(Fn fn, bool simd) {
+    Kernel k;
+    if (fn <= None || fn >= NumFn) return k;
+#ifdef FASTCALC_LIBMVEC
+    if (simd) {
+        const Table& t = table();
+        const void* w = binary(fn) ? reinterpret_cast<const void*>(t.g2[fn]) : reinterpret_cast<const void*>(t.g[fn]);
+        const void* v = binary(fn) ? reinterpret_cast<const void*>(t.f2[fn]) : reinterpret_cast<const void*>(t.f[fn]);
+        if (t.ok && w) return Kernel{8, w};
+        if (t.ok && v) return Kernel{4, v};
+    }
+#else
+    (void)simd;
+#endif
+    k.fn = binary(fn) ? reinterpret_cast<const void*>(kScalar.two[fn]) : reinterpret_cast<const void*>(kScalar.one[fn]);
+    return k;
+}
+
 void apply(Fn fn, const double* x, double* y, std::size_t n, bool simd) {
 #ifdef FASTCALC_LIBMVEC
     if (simd) {
         const Table& t = table();
-        if (fn == Tanh && t.ok && t.gexpm1) {
-            wide_tanh(t.gexpm1, x, y, n);
-            return;
-        }
-        if (fn == Tanh && t.ok && t.expm1 && !t.g[fn]) {
-            run_tanh(t.expm1, x, y, n);
-            return;
-        }
-        if (t.ok && t.g[fn]) {
-            wide1(t.g[fn], x, y, n);
-            return;
-        }
-        if (t.ok && t.f[fn]) {
-            run1(t.f[fn], x, y, n);
-            return;
-        }
+        if (t.ok && t.g[fn]) return wide1(t.g[fn], x, y, n);
+        if (t.ok && t.f[fn]) return run1(t.f[fn], x, y, n);
     }
 #else
     (void)simd;
 #endif
-    for (std::size_t i = 0; i < n; ++i) y[i] = scalar(fn, x[i]);
+    const S1 f = kScalar.one[fn];
+    for (std::size_t i = 0; i < n; ++i) y[i] = f(x[i]);
 }
 
-void pow(const double* x, const double* y, double* z, std::size_t n, bool simd) {
+void apply(Fn fn, const double* x, const double* y, double* z, std::size_t n, bool simd) {
 #ifdef FASTCALC_LIBMVEC
     if (simd) {
         const Table& t = table();
-        if (t.ok && t.gpow) {
-            wide2(t.gpow, x, y, z, n);
-            return;
-        }
-        if (t.ok && t.pow) {
-            run2(t.pow, x, y, z, n);
-            return;
-        }
+        if (t.ok && t.g2[fn]) return wide2(t.g2[fn], x, y, z, n);
+        if (t.ok && t.f2[fn]) return run2(t.f2[fn], x, y, z, n);
     }
 #else
     (void)simd;
 #endif
-    for (std::size_t i = 0; i < n; ++i) z[i] = std::pow(x[i], y[i]);
+    const S2 f = kScalar.two[fn];
+    for (std::size_t i = 0; i < n; ++i) z[i] = f(x[i], y[i]);
 }
 
 }  // namespace vmath

@@ -231,7 +231,7 @@ MAX_INSTRUCTIONS = 2000
 def step_kernel(prog, method="gd", maximize=False, tol=False, compile=True):
     """Address of the compiled step kernel for prog, or None where no compiler is available
     (or, with compile=False, where it is not compiled yet)."""
-    if prog.n_vars == 0 or prog.n_instructions > MAX_INSTRUCTIONS:
+    if prog.n_vars == 0 or prog.n_instructions > MAX_INSTRUCTIONS or os.environ.get("FASTCALC_JIT", "1") == "0":
         return None
     return _build(step_source(prog, method, maximize, tol), "step", "fc_step", _FLAGS, compile)
 
@@ -303,7 +303,7 @@ def batch_source(prog) -> str:
 def batch_kernel(prog, compile=True):
     """(address of fc_batch, address of fc_batch_rows) for prog, or None (see the module's
     docstring)."""
-    if prog.n_instructions > MAX_INSTRUCTIONS:
+    if prog.n_instructions > MAX_INSTRUCTIONS or os.environ.get("FASTCALC_JIT", "1") == "0":
         return None
     return _build(batch_source(prog), "batch", ("fc_batch", "fc_batch_rows"), _BATCH_FLAGS, compile)
 

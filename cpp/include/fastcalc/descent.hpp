@@ -1,11 +1,13 @@
 // Gradient descent and ascent for k independent runs advanced together: each run has its own
 // learning rate, optimizer state and stop (steps, gradient-norm tolerance, divergence), and is
-// frozen once stopped. Two drivers share the per-step code: a generic one (time loop outside,
-// one gradient call per step for all active runs, e.g. a Python callable) and a fast one for a
-// compiled Program (blocks of runs with their slots in L1, SIMD across runs).
+// frozen once stopped. Two drivers share the step and stop rule (optimizer.hpp): a generic one
+// (one gradient call per step for all active runs, e.g. a Python callable, and line search) and
+// a fast one for a compiled Program (blocks of runs with their slots in cache, SIMD across runs,
+// the gradient from the interpreter or from a native kernel).
 #pragma once
 
 #include <fastcalc/function.hpp>
+#include <fastcalc/optimizer.hpp>
 #include <fastcalc/program.hpp>
 
 #include <cstddef>
@@ -14,23 +16,15 @@
 
 namespace fastcalc {
 
-enum class DescentMethod { GD = 0, Momentum = 1, Nesterov = 2, Adam = 3 };
-
-// A step kernel compiled for one Program, method and direction (fastcalc/_jit.py generates it).
-// Lanes are SoA with a stride of 64: x, s1, s2 (n, 64) (s1, s2: the method's state, as in
-// run_lanes); it runs the first m lanes (m a multiple of 8, all active), steps [t0, t1):
-// evaluate g at x, and if some lane must stop (non-finite gradient or iterate, iterate out of
-// bounds, gradient norm^2 < tol2) return t with x, s1, s2 still at step t; else update them.
-// xb, s1b, s2b: scratch of the same size. Returns t1 when no lane stopped.
-using FusedStep = long (*)(long t0, long t1, long m, double* x, double* xb, double* s1, double* s1b, double* s2,
-                           double* s2b, const double* lr, const double* lim, double tol2, double mu, double b1,
-                           double b2, double eps);
+// Native code for a Program's results over n points (fastcalc/_jit.py generates it): X[v] the
+// contiguous values of input v, R[r] of result r; n a multiple of 8.
+using BlockKernel = void (*)(std::int64_t n, const double* const* X, double* const* R);
 
 struct DescentOptions {
     DescentMethod method = DescentMethod::GD;
     bool maximize = false;
-    std::size_t steps = 100;
-    double tol = 0.0;  // > 0: stop (converged) when the gradient norm falls below it
+    std::size_t steps = 100;  // at most
+    double tol = 0.0;         // > 0: stop (converged) when the gradient norm falls below it
     double momentum = 0.9, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
     bool line_search = false;  // Armijo backtracking (gd only) from lr, halving
     double armijo_c = 1e-4;
@@ -40,15 +34,27 @@ struct DescentOptions {
     // Diverged when an iterate leaves max(1, |x0|_inf) * blowup (or stops being finite).
     double blowup = 1e8;
     int threads = 1;  // fast driver: OpenMP threads across blocks of runs (0: the default)
-    FusedStep fused = nullptr;  // fast driver without line search: this kernel (for o.method)
+    // Fast driver without line search: the gradient-only program (Program::tail(1)) as native code.
+    BlockKernel kernel = nullptr;
+    StepParams step() const {
+        StepParams p;
+        p.method = method, p.sign = maximize ? -1.0 : 1.0, p.momentum = momentum, p.beta1 = beta1, p.beta2 = beta2,
+        p.eps = eps;
+        return p;
+    }
 };
+
+// Checks the options and sizes (throws invalid_argument naming the problem).
+void validate(const DescentOptions& o, std::size_t k, std::size_t n, std::size_t lr_count);
 
 struct DescentResult {
     std::size_t k = 0, n = 0, n_hist = 0;
     std::vector<double> x, fun, grad_norm;           // (k, n), (k), (k)
     std::vector<std::int64_t> nit;                   // (k)
     std::vector<std::uint8_t> converged, diverged;   // (k)
-    std::vector<double> history, fun_history;        // (n_hist, k, n), (n_hist, k)
+    // (n_hist, k, n), (n_hist, k): a row every history_every steps from step 0 up to the last
+    // step any run took; a stopped run keeps its last iterate in the later rows.
+    std::vector<double> history, fun_history;
 };
 
 // f and its gradient on a batch: X (k, n) row-major -> f (k), G (k, n).
@@ -84,11 +90,13 @@ public:
     MSELoss(const Program& model, std::vector<double> X, std::vector<double> y);
     std::size_t dim() const override { return static_cast<std::size_t>(model_.n_wrt()); }
     void value_and_grad(const double* P, std::size_t k, double* f, double* G) const override;
+    void set_interrupt(const Interrupt* intr) { intr_ = intr; }
 
 private:
     const Program& model_;
     std::vector<double> X_, y_;
     std::size_t N_, nd_;
+    const Interrupt* intr_ = nullptr;
 };
 
 }  // namespace fastcalc

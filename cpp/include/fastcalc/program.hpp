@@ -1,61 +1,104 @@
-// A scalar expression tape (the format of TAPE_SPEC.md) compiled once into a straight-line
-// program that also computes its gradient (and optionally Hessian) by symbolic reverse mode,
-// simplified and with slots reused, so that it runs over a block of points held in SoA layout
-// (slot-major, `lanes` points per slot) small enough to stay in L1. Descent's fast path.
+// A tape (the arrays of python/fastcalc/expressions/compile.py) compiled into a straight-line
+// program over slots: its values and, by symbolic reverse mode on the expression DAG with the
+// table's derivative rules (ops.def), its first and second derivatives or their products with a
+// direction. Common subexpressions are shared, constants folded, only IEEE-exact simplifications
+// applied, and slots reused, so that the program runs over a block of points in SoA layout
+// (slot-major, `lanes` points per slot) small enough to stay in L1. Every evaluation of an
+// expression (values, gradients, Hessians, descent's steps) runs a Program, in the interpreter
+// (run()) or as native code generated from code() (fastcalc/_jit.py).
 #pragma once
 
-#include <fastcalc/function.hpp>
+#include <fastcalc/ops.hpp>
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace fastcalc {
 
+// One instruction: S[d] = op(S[a], S[b]) lane by lane, with the immediate n (powi's exponent,
+// polygamma's order). With kImmA or kImmB the operand is the constant c instead of a slot.
+struct Instr {
+    Op op;
+    std::uint8_t flags;
+    std::int32_t n;
+    std::uint32_t d, a, b;
+    double c;
+};
+constexpr std::uint8_t kImmA = 1, kImmB = 2;
+
+// What a program computes, for each of the tape's m outputs.
+struct ProgramSpec {
+    int order = 0;             // 0: values; 1: and first derivatives; 2: and second derivatives
+    std::vector<int> wrt;      // the variables differentiated (empty: all)
+    bool directional = false;  // derivatives along a direction v (inputs after the variables, one per wrt)
+    bool values = true;        // the outputs' values are results
+};
+
 class Program {
 public:
-    // order 0: value; 1: value and gradient; 2: also the Hessian (row-major d x d).
-    // `wrt`: the inputs to differentiate (empty: all n_vars). Only n_out == 1 tapes.
+    // Results, in this order: the m values (spec.values); then
+    //   order >= 1, not directional: m x n_wrt first derivatives (output-major)
+    //   order 2, not directional:    m x n_wrt x n_wrt second derivatives
+    //   order 1, directional:        m directional derivatives J v
+    //   order 2, directional:        m x n_wrt entries of H v
+    Program(const std::vector<std::int32_t>& ops, const std::vector<std::int32_t>& args,
+            const std::vector<double>& consts, int n_vars, const std::vector<std::int32_t>& outputs,
+            const ProgramSpec& spec);
+    // Descent's form: the value, the gradient (order >= 1) and the Hessian (order 2) of a scalar tape.
     Program(const std::vector<std::int32_t>& ops, const std::vector<std::int32_t>& args,
             const std::vector<double>& consts, int n_vars, const std::vector<std::int32_t>& outputs,
             int order, std::vector<int> wrt = {});
 
     int n_vars() const { return n_vars_; }
+    int n_inputs() const { return n_inputs_; }
+    int n_outputs() const { return n_outputs_; }
     int n_wrt() const { return static_cast<int>(wrt_.size()); }
     const std::vector<int>& wrt() const { return wrt_; }
-    // Outputs: value, then n_wrt gradient entries, then n_wrt^2 Hessian entries (by order).
+    const ProgramSpec& spec() const { return spec_; }
     int n_results() const { return static_cast<int>(result_slot_.size()); }
     std::size_t n_slots() const { return n_slots_; }
     std::size_t n_instructions() const { return code_.size(); }
-    struct Instr;
     const std::vector<Instr>& code() const { return code_; }
 
-    // S: n_slots() * lanes doubles. Before run(): inputs in slots [0, n_vars) (init_block() once
-    // fills the constants). Results are read with result(r).
+    // S: n_slots() * lanes doubles. Before run(): inputs in slots [0, n_inputs) (init_block()
+    // once fills the constants' slots). Results are read from slots result_slot(r).
     void init_block(double* S, std::size_t lanes) const;
-    void run(double* S, std::size_t lanes) const;
+    void run(double* S, std::size_t lanes, bool simd = true) const;
+    // The first `lanes` points of slots `stride` points apart.
+    void run(double* S, std::size_t stride, std::size_t lanes, bool simd) const;
     std::size_t result_slot(int r) const { return result_slot_[static_cast<std::size_t>(r)]; }
+    // The slots that hold constants (filled by init_block), with their values.
     const std::vector<std::pair<std::uint32_t, double>>& constants() const { return consts_; }
 
-    // A copy whose code computes only the gradient (result 0, the value, is then not computed).
-    Program gradient_only() const;
+    // A copy computing only results [first, n_results) (results before `first` are dropped,
+    // with the instructions only they need).
+    Program tail(int first) const;
 
-    // X (count, n_vars) row-major -> R (count, n_results()).
-    void eval(const double* X, std::size_t count, double* R) const;
+    // X (count, n_inputs) row-major -> R (count, n_results()).
+    void eval(const double* X, std::size_t count, double* R, bool simd = true) const;
 
-    struct Instr {
-        std::uint8_t op;
-        std::int32_t n;  // POWI exponent
-        std::uint32_t d, a, b;
-    };
+    // For each result, the inputs it may depend on (structurally), as sorted indices.
+    std::vector<std::vector<int>> dependencies() const;
 
 private:
-    int n_vars_;
+    Program() = default;
+    void build(const std::vector<std::int32_t>& ops, const std::vector<std::int32_t>& args,
+               const std::vector<double>& consts, const std::vector<std::int32_t>& outputs);
+
+    int n_vars_ = 0, n_inputs_ = 0, n_outputs_ = 0;
+    ProgramSpec spec_;
     std::vector<int> wrt_;
     std::vector<Instr> code_;
     std::vector<std::pair<std::uint32_t, double>> consts_;  // (slot, value)
     std::vector<std::size_t> result_slot_;
     std::size_t n_slots_ = 0;
 };
+
+// Checks tape arrays (codes, operands before their use, variable indices, immediates, outputs);
+// throws invalid_argument naming the instruction otherwise.
+void validate_tape(const std::vector<std::int32_t>& ops, const std::vector<std::int32_t>& args,
+                   const std::vector<double>& consts, int n_vars, const std::vector<std::int32_t>& outputs);
 
 }  // namespace fastcalc

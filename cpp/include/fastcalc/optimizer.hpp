@@ -1,0 +1,85 @@
+// The one definition of the first-order optimizers' step and of descent's stop rule, shared by
+// every descent path (the interpreted and the native runs, callables, the generic driver) and by
+// the ODE trainer's Adam, so that "the same bits" holds by construction.
+#pragma once
+
+#include <cfloat>
+#include <cmath>
+#include <cstddef>
+
+namespace fastcalc {
+
+enum class DescentMethod { GD = 0, Momentum = 1, Nesterov = 2, Adam = 3 };
+
+struct StepParams {
+    DescentMethod method = DescentMethod::GD;
+    double sign = 1.0;  // -1: ascent (the step follows +g)
+    double momentum = 0.9, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+};
+
+// What a step needs beyond the state: Adam's bias corrections at step t (0-based), computed
+// once per step and only for Adam.
+struct StepScale {
+    double c1 = 1.0, c2 = 1.0;
+};
+inline StepScale step_scale(const StepParams& p, std::size_t t) {
+    StepScale s;
+    if (p.method == DescentMethod::Adam) {
+        s.c1 = 1.0 - std::pow(p.beta1, static_cast<double>(t + 1));
+        s.c2 = 1.0 - std::pow(p.beta2, static_cast<double>(t + 1));
+    }
+    return s;
+}
+
+// One step for n values: x -= lr(j) * d(g, state), with state s1 (momentum, Adam's first
+// moment) and s2 (Adam's second moment). keep(j) true leaves value j as it is (a stopped run).
+//   gd:        x -= lr g
+//   momentum:  v = mu v + g, x -= lr v
+//   nesterov:  v = mu v + g, x -= lr (g + mu v)
+//   adam:      m = b1 m + (1 - b1) g, q = b2 q + (1 - b2) g^2, x -= lr (m / c1) / (sqrt(q / c2) + eps)
+template <DescentMethod M, class LR, class Keep>
+inline void step_values(const StepParams& p, const StepScale& s, double* __restrict x, const double* __restrict g,
+                        double* __restrict s1, double* __restrict s2, std::size_t n, LR lr, Keep keep) {
+    const double sg = p.sign, mu = p.momentum, b1 = p.beta1, b2 = p.beta2, eps = p.eps, c1 = s.c1, c2 = s.c2;
+    for (std::size_t j = 0; j < n; ++j) {
+        const double G = sg * g[j];
+        const bool k = keep(j);
+        if constexpr (M == DescentMethod::GD) {
+            const double xn = x[j] - lr(j) * G;
+            x[j] = k ? x[j] : xn;
+        } else if constexpr (M == DescentMethod::Momentum || M == DescentMethod::Nesterov) {
+            const double v = mu * s1[j] + G;
+            const double xn = x[j] - lr(j) * (M == DescentMethod::Nesterov ? G + mu * v : v);
+            s1[j] = k ? s1[j] : v;
+            x[j] = k ? x[j] : xn;
+        } else {
+            const double mm = b1 * s1[j] + (1.0 - b1) * G;
+            const double vv = b2 * s2[j] + (1.0 - b2) * (G * G);
+            const double xn = x[j] - lr(j) * (mm / c1) / (std::sqrt(vv / c2) + eps);
+            s1[j] = k ? s1[j] : mm;
+            s2[j] = k ? s2[j] : vv;
+            x[j] = k ? x[j] : xn;
+        }
+    }
+}
+
+template <class LR, class Keep>
+inline void step(const StepParams& p, const StepScale& s, double* x, const double* g, double* s1, double* s2,
+                 std::size_t n, LR lr, Keep keep) {
+    switch (p.method) {
+        case DescentMethod::GD: return step_values<DescentMethod::GD>(p, s, x, g, s1, s2, n, lr, keep);
+        case DescentMethod::Momentum: return step_values<DescentMethod::Momentum>(p, s, x, g, s1, s2, n, lr, keep);
+        case DescentMethod::Nesterov: return step_values<DescentMethod::Nesterov>(p, s, x, g, s1, s2, n, lr, keep);
+        case DescentMethod::Adam: return step_values<DescentMethod::Adam>(p, s, x, g, s1, s2, n, lr, keep);
+    }
+}
+
+// Descent's stop rule for one run, from its iterate's largest |x_d| test, the squared gradient
+// norm and, at the last step, its value: 2 diverged (iterate out of bounds, gradient or, at the
+// end, value not finite), 1 converged (gradient norm below tol), 0 go on.
+inline double stop_code(bool x_in_bounds, double gn2, double tol2, bool last, double f) {
+    const double s = (x_in_bounds && gn2 <= DBL_MAX && !(last && !(std::fabs(f) <= DBL_MAX))) ? 0.0 : 2.0;
+    return s != 0.0 ? s : (gn2 < tol2 ? 1.0 : 0.0);
+}
+
+}  // namespace fastcalc
