@@ -20,7 +20,8 @@ void register_ops(py::module_& m) {
                 d["function"] = i.function;
                 d["arity"] = i.arity;
                 d["imm"] = i.imm;
-                d["vectorized"] = i.vectorized;
+                d["vectorized"] = i.vm != fastcalc::vmath::None;
+                d["vmath"] = fastcalc::vmath::name(i.vm);  // the native_functions() entry it calls
                 d["total"] = i.total;
                 d["da"] = i.da;
                 d["db"] = i.db;

@@ -3,6 +3,7 @@
 PYBIND11_MODULE(_core, m) {
     m.doc() = "fastcalc's compiled core (internal; use the fastcalc package).";
     register_ops(m);
+    register_kernel(m);
     register_callbacks(m);
     register_findiff(m);
     register_tape(m);

@@ -17,3 +17,4 @@ void register_tape(py::module_& m);
 void register_ode(py::module_& m);
 void register_descent(py::module_& m);
 void register_ops(py::module_& m);
+void register_kernel(py::module_& m);

@@ -144,24 +144,6 @@ def test_grad_exception_propagates():
         fc.descent(lambda X: X[:, 0] ** 2, [[1.0, 2.0]], grad=grad)
 
 
-def test_native_kernel_same_bits():
-    from fastcalc._jit import step_kernel
-    if step_kernel(fc.optimize._program(ROSEN, 1)) is None:
-        pytest.skip("no C++ compiler for the native step kernel")
-    rng = np.random.default_rng(3)
-    x0 = rng.uniform(-2.5, 2.5, (150, 2))
-    for f, kw in [(ROSEN, dict(lr=1e-3, tol=1e-1)), (-HIMMEL, dict(lr=[1e-2] * 150, maximize=True, history_every=7)),
-                  (HIMMEL, dict(lr=5e-2)), (ROSEN, dict(lr=1e-3, method="momentum", tol=1e-1)),
-                  (-ROSEN, dict(lr=1e-3, method="nesterov", maximize=True)),
-                  (HIMMEL, dict(lr=0.3, method="adam", tol=1e-3, history_every=4))]:
-        a = fc.descent(f, x0, steps=300, jit=False, **kw)
-        b = fc.descent(f, x0, steps=300, jit=True, **kw)
-        if f is ROSEN:  # both kinds of stop happen
-            assert a.diverged.any() and a.converged.any()
-        for key in ("x", "fun", "grad_norm", "nit", "converged", "diverged", "history", "fun_history"):
-            np.testing.assert_array_equal(getattr(b, key), getattr(a, key), err_msg=key)
-
-
 def test_callable_flat_x0_starts_or_point():
     r = fc.descent(lambda t: (t - 2.0) ** 2, [0.0, 1.0, 5.0], lr=0.5, steps=3, grad=lambda t: 2 * (t - 2.0))
     assert r.x.shape == (3, 1)

@@ -1,393 +1,416 @@
-"""Optional native kernels, generated as C++ from a compiled Program, compiled once with the
-system compiler and cached on disk:
+"""Native kernels for Programs, compiled in process by LLVM (llvmlite): no system compiler, no
+files.
 
-- descent's step loop (many runs times many steps): an interpreted program keeps every temporary
-  in memory; the generated loop does the same operations in the same order, so the same bits;
-- a batch kernel (the value and gradient of an expression at many points): one loop over the
-  points with every temporary in a register and the math from glibc's vector library (libmvec,
-  the functions the tape calls), so that nothing round-trips through memory between operations.
+A kernel computes every result of a ``_core.Program`` over many points, one vector of lanes at a
+time with every temporary in a register. It is generated from the program's code and the table
+of operations, and it calls the very functions the interpreter calls, so it gives the
+interpreter's bits:
 
-Any failure (no compiler, no libmvec, FASTCALC_JIT=0) means: not available, and the interpreter
-runs instead."""
+- + - * / and negation, sqrt, abs, floor and ceil are single IEEE operations;
+- powi is the interpreter's multiplication chain (ops::powi), unrolled;
+- an operation with a vectorized form calls the core's vector function for it (libmvec's or
+  fastcalc's own, ``_core.native_functions``) on whole vectors, in vector registers;
+- any other operation calls the core's scalar function for it on each lane.
+
+Two entry points per kernel: ``cols(n, X, R)`` with X[v] the contiguous values of input v and R[r]
+those of result r, and ``rows(n, X, ld, R)`` with point i's input v at X[i*ld + v]; n a multiple
+of 8. The core runs them (``_core.run_columns``/``run_rows``, descent's ``kernel`` option).
+
+When a kernel is worth compiling is decided in one place, :func:`worth`. Kernels are cached per
+process by the content of their program (``_CACHE``, bounded, least recently used first out).
+``FASTCALC_JIT=0``, a missing llvmlite or a failure to compile: the interpreter runs (a failure
+warns once, naming the reason).
+"""
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import os
-import platform
-import shutil
-import subprocess
-import tempfile
 import threading
+import warnings
+from collections import OrderedDict
+from typing import Optional, Tuple
 
-import numpy as np
+from . import _core
 
-_loaded: dict = {}  # hash -> (CDLL, address); the CDLL must stay alive
+__all__ = ["available", "kernel", "worth", "config"]
 
-_PRELUDE = r"""#include <cfloat>
-#include <cmath>
-static inline double fc_powi(double x, int n) {
-    const bool inv = n < 0;
-    unsigned m = inv ? 0u - static_cast<unsigned>(n) : static_cast<unsigned>(n);
-    double r = 1.0, p = x;
-    bool first = true;
-    while (m) {
-        if (m & 1u) r = first ? p : r * p, first = false;
-        m >>= 1;
-        if (m) p = p * p;
-    }
-    return inv ? 1.0 / r : r;
-}
-static inline double fc_sigmoid(double a) {
-    if (a >= 0) return 1.0 / (1.0 + std::exp(-a));
-    const double e = std::exp(a);
-    return e / (1.0 + e);
-}
-static inline double fc_sign(double a) { return a > 0 ? 1.0 : (a < 0 ? -1.0 : (a == a ? 0.0 : a)); }
-"""
+_LOCK = threading.RLock()
+_CACHE: "OrderedDict[str, Kernel]" = OrderedDict()
+_CACHE_SIZE = 256
+_LEDGER: "OrderedDict[str, float]" = OrderedDict()  # content -> predicted interpreter time saved so far
+_ENGINE = None     # (llvm binding module, target machine, execution engine) once initialized
+_REASON = None     # why there is no JIT, or None
+_WARNED = set()    # reasons already warned about
 
-_UNARY = {6: "-({a})", 9: "std::exp({a})", 10: "std::log({a})", 11: "std::sin({a})", 12: "std::cos({a})",
-          13: "std::tan({a})", 14: "std::asin({a})", 15: "std::acos({a})", 16: "std::atan({a})",
-          17: "std::sinh({a})", 18: "std::cosh({a})", 19: "std::tanh({a})", 20: "std::sqrt({a})",
-          21: "std::fabs({a})", 22: "fc_sigmoid({a})", 23: "fc_sign({a})"}
-_BINARY = {2: "{a} + {b}", 3: "{a} - {b}", 4: "{a} * {b}", 5: "{a} / {b}", 7: "std::pow({a}, {b})"}
+# Cost model (measured on x86-64, one thread; see :func:`worth`): seconds per instruction and
+# lane in the interpreter, the speed-up of native code, and the compile time.
+INTERP_NS = 0.45
+SPEEDUP = 3.0
+COMPILE_S = 0.012
+COMPILE_S_PER_INSTR = 4e-5
+# Longer programs stay with the interpreter: LLVM's time grows faster than the program.
+MAX_INSTRUCTIONS = 20000
 
 
-def _literal(v: float) -> str:
-    if v != v:
-        return "NAN"
-    if v in (float("inf"), float("-inf")):
-        return "INFINITY" if v > 0 else "(-INFINITY)"
-    return f"({v.hex()})"
+class Kernel:
+    """A compiled program: the addresses of its entry points (valid while this object lives)."""
+
+    __slots__ = ("cols", "rows", "n_inputs", "n_results", "width", "_module", "uses")
+
+    def __init__(self, cols, rows, n_inputs, n_results, width, module):
+        self.cols, self.rows, self.n_inputs, self.n_results = cols, rows, n_inputs, n_results
+        self.width, self._module, self.uses = width, module, 0
 
 
-def _instruction(op, k, sa, sb, unary, binary) -> str:
-    """The C++ expression of one Program instruction on operands named sa and sb."""
-    if op == 8:  # POWI: squares and cubes as the interpreter multiplies them
-        return f"{sa} * {sa}" if k == 2 else f"{sa} * ({sa} * {sa})" if k == 3 else f"fc_powi({sa}, {k})"
-    if op in binary:
-        return binary[op].format(a=sa, b=sb)
-    return unary[op].format(a=sa)
-
-
-def step_source(prog, method="gd", maximize=False, tol=False) -> str:
-    """C++ source of the FusedStep kernel (cpp/include/fastcalc/descent.hpp) for a Program, one
-    method and direction, with or without the tolerance test (compile-time: fewer operations).
-    Every formula is run_lanes' (descent.cpp), operation for operation."""
-    n = prog.n_vars
-    name = {v: f"x{v}" for v in range(n)}
-    for slot, val in prog.constants():
-        name[slot] = _literal(val)
-    body = [f"            const double x{v} = cr[{v} * 64 + j];" for v in range(n)]
-    code, res_slots = prog.code(), prog.result_slots()
-    # Only the gradient is needed (the value is tested at the last step, by the engine): drop
-    # the instructions whose slot is overwritten or never read before the gradient's slots.
-    live, keep = set(res_slots[1:1 + n]), [False] * len(code)
-    for i in range(len(code) - 1, -1, -1):
-        op, k, d, a, b = code[i]
-        if d in live:
-            keep[i] = True
-            live.discard(d)
-            live.update((a, b))
-    for i, (op, k, d, a, b) in enumerate(code):
-        if not keep[i]:
-            continue
-        expr = _instruction(op, k, name[a], name[b], _UNARY, _BINARY)
-        body.append(f"            const double v{i} = {expr};")
-        name[d] = f"v{i}"
-    res = [name.get(s) for s in res_slots]  # the value (res[0]) may be dropped
-    for v in range(n):  # gn2 as run_lanes sums it (0.0 + g0^2 is g0^2: squares are never -0.0)
-        body.append(f"            const double G{v} = {res[1 + v]};")
-        body.append(f"            {'double gn2 =' if v == 0 else 'gn2 +='} G{v} * G{v};")
-    # The stop test of run_lanes (descent.cpp) before the last step, as one predicate.
-    ok = [f"std::fabs(x{v}) <= lim[j]" for v in range(n)] + \
-         ["gn2 <= DBL_MAX"] + (["!(gn2 < tol2)"] if tol else [])
-    body.append(f"            const double go = ({' & '.join(ok)}) ? 1.0 : 0.0;  // &, not &&: stays in mask registers")
-    body.append("            hit += go == 0.0;")
-    states = {"gd": 0, "momentum": 1, "nesterov": 1, "adam": 2}[method]
-    for v in range(n):
-        i = f"{v} * 64 + j"
-        body.append(f"            const double S{v} = {'-(G%d)' % v if maximize else 'G%d' % v};  // sg * g")
-        if method == "gd":
-            body.append(f"            nx[{i}] = x{v} - lr[j] * S{v};")
-        elif method in ("momentum", "nesterov"):
-            body.append(f"            const double m{v} = mu * cs1[{i}] + S{v};")
-            body.append(f"            ns1[{i}] = m{v};")
-            step = f"(S{v} + mu * m{v})" if method == "nesterov" else f"m{v}"
-            body.append(f"            nx[{i}] = x{v} - lr[j] * {step};")
-        else:
-            body.append(f"            const double a{v} = b1 * cs1[{i}] + (1.0 - b1) * S{v};")
-            body.append(f"            const double q{v} = b2 * cs2[{i}] + (1.0 - b2) * (S{v} * S{v});")
-            body.append(f"            ns1[{i}] = a{v};")
-            body.append(f"            ns2[{i}] = q{v};")
-            body.append(f"            nx[{i}] = x{v} - lr[j] * (a{v} / c1) / (std::sqrt(q{v} / c2) + eps);")
-    pairs = [("x", "xb")] + [("s1", "s1b")] * (states >= 1) + [("s2", "s2b")] * (states >= 2)
-    back = "".join(f"    fc_copy({a}, c_{a}, m, {n});\n" for a, _ in pairs)
-    swap = "".join(f"        std::swap(c_{a}, n_{a});\n" for a, _ in pairs)
-    start = "".join(f"    double* c_{a} = {a};\n    double* n_{a} = {b};\n" for a, b in pairs)
-    views = ("        const double* __restrict cr = c_x;\n        double* __restrict nx = n_x;\n"
-             + ("        const double* __restrict cs1 = c_s1;\n        double* __restrict ns1 = n_s1;\n" if states >= 1 else "")
-             + ("        const double* __restrict cs2 = c_s2;\n        double* __restrict ns2 = n_s2;\n" if states >= 2 else ""))
-    bias = ("        const double c1 = 1.0 - std::pow(b1, static_cast<double>(t + 1));\n"
-            "        const double c2 = 1.0 - std::pow(b2, static_cast<double>(t + 1));\n") if method == "adam" else ""
-    return _PRELUDE + (
-        "#include <utility>\n"
-        "static void fc_copy(double* dst, const double* src, long m, int n) {\n"
-        "    if (dst != src)\n"
-        "        for (int d = 0; d < n; ++d)\n"
-        "            for (long j = 0; j < m; ++j) dst[d * 64 + j] = src[d * 64 + j];\n"
-        "}\n"
-        # restrict on every pointer: without it GCC 12 does not vectorize the lane loop
-        'extern "C" long fc_step(long t0, long t1, long m, double* __restrict x, double* __restrict xb,\n'
-        "                        double* __restrict s1, double* __restrict s1b, double* __restrict s2,\n"
-        "                        double* __restrict s2b, const double* __restrict lr,\n"
-        "                        const double* __restrict lim, double tol2, double mu, double b1, double b2,\n"
-        "                        double eps) {\n"
-        "    (void)s1, (void)s1b, (void)s2, (void)s2b, (void)tol2, (void)mu, (void)b1, (void)b2, (void)eps;\n"
-        + start +
-        "    for (long t = t0; t < t1; ++t) {\n"
-        "        long hit = 0;\n" + views + bias +
-        "        for (long j = 0; j < m; ++j) {\n" + "\n".join(body) + "\n"
-        "        }\n"
-        "        if (hit) {\n" + back.replace("    ", "            ", 1).replace("\n    fc", "\n            fc") +
-        "            return t;\n"
-        "        }\n" + swap +
-        "    }\n" + back +
-        "    return t1;\n"
-        "}\n")
-
-
-_FLAGS = ["-O3", "-march=native", "-mprefer-vector-width=512", "-ffp-contract=off", "-fno-math-errno",
-          "-std=c++17", "-shared", "-fPIC"]
-
-
-def _cache_dir() -> str:
-    base = os.environ.get("FASTCALC_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "fastcalc")
-    d = os.path.join(base, "jit")
-    os.makedirs(d, exist_ok=True)
-    return d
-
-
-def _cpu() -> str:
-    """What -march=native compiles for: a kernel cached on a shared disk must not be loaded on
-    another kind of CPU (illegal instruction)."""
-    global _CPU
-    if _CPU is None:
-        _CPU = platform.machine() + platform.processor()
-        try:
-            with open("/proc/cpuinfo") as fh:
-                _CPU += "".join(sorted({ln for ln in fh if ln.startswith(("model name", "flags"))}))
-        except OSError:
-            pass
-    return _CPU
-
-
-_CPU = None
-
-
-def _build(src: str, prefix: str, symbol, flags, compile: bool = True):
-    """Address of ``symbol`` (a tuple of addresses for a tuple of symbols) in the compiled ``src``
-    (cached in memory and on disk), or None."""
+def _init():
+    """The LLVM engine, or the reason there is none."""
+    global _ENGINE, _REASON
+    if _ENGINE is not None or _REASON is not None:
+        return _ENGINE
     if os.environ.get("FASTCALC_JIT", "1") == "0":
+        _REASON = "disabled by FASTCALC_JIT=0"
         return None
-    cxx = shutil.which(os.environ.get("CXX", "c++"))
-    if cxx is None:
-        return None
-    key = hashlib.sha256((cxx + " ".join(flags) + _cpu() + src).encode()).hexdigest()[:24]
-    if key in _loaded:
-        return _loaded[key][1]
     try:
-        d = _cache_dir()
-        so = os.path.join(d, f"{prefix}_{key}.so")
-        if not os.path.exists(so):
-            if not compile:
-                return None
-            with tempfile.TemporaryDirectory(dir=d) as tmp:
-                cpp, out = os.path.join(tmp, "k.cpp"), os.path.join(tmp, "k.so")
-                with open(cpp, "w") as fh:
-                    fh.write(src)
-                libs = [f for f in flags if f.startswith("-l")]  # after the source: --as-needed
-                opts = [f for f in flags if not f.startswith("-l")]
-                r = subprocess.run([cxx, *opts, cpp, "-o", out, *libs], capture_output=True, timeout=120)
-                if r.returncode != 0:
-                    return None
-                os.replace(out, so)  # atomic: concurrent processes see a whole file or none
-        lib = ctypes.CDLL(so)
-        if isinstance(symbol, tuple):
-            addr = tuple(ctypes.cast(getattr(lib, sym), ctypes.c_void_p).value for sym in symbol)
-        else:
-            addr = ctypes.cast(getattr(lib, symbol), ctypes.c_void_p).value
-    except (OSError, AttributeError, subprocess.SubprocessError):
+        import llvmlite.binding as llvm
+    except ImportError:
+        _REASON = "llvmlite is not installed"
         return None
-    _loaded[key] = (lib, addr)
-    return addr
-
-
-# Compile time grows faster than the program (measured, value and gradient: 1,300 instructions
-# 1.1 s, 5,200 9 s, 20,800 2 minutes); longer programs stay with the interpreter.
-MAX_INSTRUCTIONS = 2000
-
-
-def step_kernel(prog, method="gd", maximize=False, tol=False, compile=True):
-    """Address of the compiled step kernel for prog, or None where no compiler is available
-    (or, with compile=False, where it is not compiled yet)."""
-    if prog.n_vars == 0 or prog.n_instructions > MAX_INSTRUCTIONS or os.environ.get("FASTCALC_JIT", "1") == "0":
+    try:
+        llvm.initialize_native_target()
+        llvm.initialize_native_asmprinter()
+        target = llvm.Target.from_default_triple()
+        tm = target.create_target_machine(cpu=llvm.get_host_cpu_name(),
+                                          features=llvm.get_host_cpu_features().flatten(), opt=3,
+                                          codemodel="jitdefault")
+        engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm)
+    except Exception as exc:  # noqa: BLE001 - any failure means: no JIT, and why
+        _REASON = f"LLVM could not start: {exc}"
         return None
-    return _build(step_source(prog, method, maximize, tol), "step", "fc_step", _FLAGS, compile)
+    _ENGINE = (llvm, tm, engine)
+    return _ENGINE
 
 
-# ---- batch kernels ----------------------------------------------------------------------------
-
-# libmvec's functions under our own names: the `simd` attribute tells GCC that vector variants
-# (_ZGVeN8v_sin, ...) exist, which glibc's headers declare only under -ffast-math; `const` lets it
-# vectorize the call; and GCC does not see two calls of sin and cos of one argument, so it cannot
-# merge them into a scalar sincos.
-_VECTOR_MATH = {9: "exp", 10: "log", 11: "sin", 12: "cos", 13: "tan", 14: "asin", 15: "acos", 16: "atan",
-                17: "sinh", 18: "cosh"}
-_BATCH_UNARY = {**_UNARY, **{op: f"fc_v_{fn}({{a}})" for op, fn in _VECTOR_MATH.items()},
-                19: "fc_tanh({a})", 22: "fc_vsigmoid({a})"}
-_BATCH_BINARY = {**_BINARY, 7: "fc_v_pow({a}, {b})"}
-
-_BATCH_PRELUDE = _PRELUDE + "".join(
-    f'extern "C" __attribute__((simd("notinbranch"), const, nothrow)) double fc_v_{fn}(double) __asm__("{fn}");\n'
-    for fn in list(_VECTOR_MATH.values()) + ["expm1"]) + r"""extern "C" __attribute__((simd("notinbranch"), const, nothrow)) double fc_v_pow(double, double) __asm__("pow");
-// The tape's tanh (vmath.cpp): t / (t + 2) with t = expm1(2|x|), |x| capped at 20, NaN kept.
-static inline double fc_tanh(double x) {
-    const double a = std::fabs(x);
-    const double t = fc_v_expm1(2.0 * (20.0 < a ? 20.0 : a));
-    return std::copysign(t / (t + 2.0), x);
-}
-// fc_sigmoid without a branch around exp: exp(-|a|) is exp(-a) or exp(a), as there.
-static inline double fc_vsigmoid(double a) {
-    const double e = fc_v_exp(-std::fabs(a));
-    return a >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
-}
-"""
-
-_BATCH_FLAGS = _FLAGS + ["-fopenmp-simd", "-lm"]
+def available() -> bool:
+    """Whether native kernels can be compiled in this process."""
+    with _LOCK:
+        return _init() is not None
 
 
-def batch_source(prog) -> str:
-    """C++ source of two entry points computing every result of prog at n points, R[r] the
-    contiguous column of result r: ``fc_batch(n, X, R)`` with X[v] the contiguous column of
-    variable v, and ``fc_batch_rows(n, X, ld, R)`` with point i at X[i * ld + v] (a row-major
-    matrix: no columns copied out)."""
-    n = prog.n_vars
-    name = {v: f"x{v}" for v in range(n)}
-    for slot, val in prog.constants():
-        name[slot] = _literal(val)
-    body = []
-    for i, (op, k, d, a, b) in enumerate(prog.code()):
-        expr = _instruction(op, k, name.get(a, "0.0"), name.get(b, "0.0"), _BATCH_UNARY, _BATCH_BINARY)
-        body.append(f"        const double v{i} = {expr};")
-        name[d] = f"v{i}"
-    res = prog.result_slots()
-    body += [f"        R{r}[i] = {name[s]};" for r, s in enumerate(res)]
-    outs = "".join(f"    double* __restrict R{r} = R[{r}];\n" for r in range(len(res)))
-
-    def entry(signature, setup, load):
-        return (signature + " {\n" + setup + outs + "#pragma omp simd\n"
-                "    for (long i = 0; i < n; ++i) {\n" +
-                "".join(f"        const double x{v} = {load(v)};\n" for v in range(n)) +
-                "\n".join(body) + "\n    }\n}\n")
-
-    return _BATCH_PRELUDE + entry(
-        'extern "C" void fc_batch(long n, const double* const* X, double* const* R)',
-        "    (void)X;\n" + "".join(f"    const double* __restrict X{v} = X[{v}];\n" for v in range(n)),
-        lambda v: f"X{v}[i]") + entry(
-        'extern "C" void fc_batch_rows(long n, const double* __restrict X, long ld, double* const* R)',
-        "    (void)X, (void)ld;\n",
-        lambda v: f"X[i * ld + {v}]")
+def config() -> dict:
+    """What the JIT is and why (for fastcalc.show_config)."""
+    with _LOCK:
+        eng = _init()
+    if eng is None:
+        return {"jit": False, "reason": _REASON}
+    llvm = eng[0]
+    import llvmlite
+    return {"jit": True, "llvmlite": llvmlite.__version__, "llvm": ".".join(map(str, llvm.llvm_version_info)),
+            "cpu": llvm.get_host_cpu_name(), "vector_width": _width(), "cached_kernels": len(_CACHE)}
 
 
-def batch_kernel(prog, compile=True):
-    """(address of fc_batch, address of fc_batch_rows) for prog, or None (see the module's
-    docstring)."""
-    if prog.n_instructions > MAX_INSTRUCTIONS or os.environ.get("FASTCALC_JIT", "1") == "0":
+def worth(n_instructions: int, lane_evaluations: float, compiled: bool = False) -> bool:
+    """The one rule for taking the native path: when the interpreter's predicted time for this
+    call exceeds native code's time plus the compile time (nothing to compile when ``compiled``).
+    ``lane_evaluations``: points (or runs times steps) the program runs over in this call."""
+    if n_instructions > MAX_INSTRUCTIONS or n_instructions == 0:
+        return False
+    interp = INTERP_NS * 1e-9 * n_instructions * lane_evaluations
+    cost = 0.0 if compiled else COMPILE_S + COMPILE_S_PER_INSTR * n_instructions
+    return interp * (1.0 - 1.0 / SPEEDUP) > cost
+
+
+def decide(prog, lane_evaluations: float, force: Optional[bool] = None, key: Optional[str] = None) -> Optional[Kernel]:
+    """The kernel to run this call of ``prog`` over ``lane_evaluations`` lanes with, or None for
+    the interpreter: the one place where the path is chosen. A compiled kernel is always used;
+    one is compiled when this call's predicted saving pays for its compile time (:func:`worth`),
+    or when the savings the interpreter could have had over earlier calls of the same program
+    in this process do (repeated calls). ``force``: True compiles whatever it costs, False never
+    uses native code. ``key``: the program's content key (:func:`content_key`), when known."""
+    if force is False or prog.n_instructions > MAX_INSTRUCTIONS or prog.n_instructions == 0:
         return None
-    return _build(batch_source(prog), "batch", ("fc_batch", "fc_batch_rows"), _BATCH_FLAGS, compile)
+    with _LOCK:
+        if _init() is None:
+            return None
+        key = key or _key(prog)
+        hit = _CACHE.get(key)
+        if hit is not None:
+            _CACHE.move_to_end(key)
+            return hit
+        n = prog.n_instructions
+        saved = INTERP_NS * 1e-9 * n * lane_evaluations * (1.0 - 1.0 / SPEEDUP)
+        total = _LEDGER.pop(key, 0.0) + saved
+        if not (force or total > COMPILE_S + COMPILE_S_PER_INSTR * n):
+            _LEDGER[key] = total
+            while len(_LEDGER) > 4 * _CACHE_SIZE:
+                _LEDGER.popitem(last=False)
+            return None
+    return kernel(prog, key=key)
 
 
-_BATCH_SIG = ctypes.CFUNCTYPE(None, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p)
-_ROWS_SIG = ctypes.CFUNCTYPE(None, ctypes.c_long, ctypes.c_void_p, ctypes.c_long, ctypes.c_void_p)
+_FUNCS = None
 
 
-def run_batch(addr, columns, n_results, threads=1):
-    """fc_batch on contiguous float64 columns of one length: the results as one (n_results, N)
-    array (see _drive)."""
-    fn = _BATCH_SIG(addr)
-    N = columns[0].shape[0] if columns else 0
-
-    def pointers(cols, s=0):
-        return (ctypes.c_void_p * max(1, len(cols)))(*[c.ctypes.data + 8 * s for c in cols])
-
-    def call(s, m, R):
-        fn(m, pointers(columns, s), R)
-
-    def tail(s, R):
-        fn(8, pointers([np.concatenate([c[s:], np.full(8 - (N - s), 0.5)]) for c in columns]), R)
-
-    return _drive(N, n_results, threads, call, tail)
+def _functions():
+    global _FUNCS
+    if _FUNCS is None:
+        _FUNCS = _core.native_functions(True)
+    return _FUNCS
 
 
-def run_batch_rows(addr, X, n_results, threads=1):
-    """fc_batch_rows on a C-contiguous float64 matrix X (N, n_vars), a point per row."""
-    fn = _ROWS_SIG(addr)
-    N, ld = X.shape
-
-    def call(s, m, R):
-        fn(m, X.ctypes.data + 8 * s * ld, ld, R)
-
-    def tail(s, R):
-        pad = np.full((8, ld), 0.5)
-        pad[:N - s] = X[s:]
-        fn(8, pad.ctypes.data, ld, R)
-
-    return _drive(N, n_results, threads, call, tail)
+def _width() -> int:
+    """Lanes per vector: the widest of the core's vector functions (8 with AVX-512), else 4."""
+    widths = [w for w, _ in _functions()["vmath"].values()]
+    return 8 if 8 in widths else 4
 
 
-def _drive(N, n_results, threads, call, tail):
-    """The results of points [0, N) as one (n_results, N) array. Every point goes through the
-    vector loop, so that the split does not change a bit: pieces start at multiples of 64 points,
-    and the last N % 8 points run padded to 8 (with 0.5, inside every function's domain), as the
-    tape pads its tails. ctypes releases the GIL during each call, so `threads` Python threads
-    (each with 65,536 points at least) run side by side, as the tape's OpenMP loop would; each
-    works in pieces so that Ctrl-C is noticed between them."""
-    out = np.empty((n_results, N))
+def content_key(prog) -> str:
+    """What native code of prog is cached under: its code, constants, results and the width."""
+    return _key(prog)
 
-    def outs(s):
-        return (ctypes.c_void_p * n_results)(*[out.ctypes.data + 8 * (r * N + s) for r in range(n_results)])
 
-    def work(s0, s1, piece=1 << 20):
-        for s in range(s0, s1, piece):
-            call(s, min(piece, s1 - s), outs(s))
+def _key(prog) -> str:
+    h = hashlib.sha256()
+    h.update(repr((prog.n_inputs, prog.code(), prog.constants(), prog.result_slots(), _width())).encode())
+    return h.hexdigest()
 
-    body = N - N % 8
-    if body < N:
-        last = np.empty((n_results, 8))
-        tail(body, (ctypes.c_void_p * n_results)(*[last.ctypes.data + 64 * r for r in range(n_results)]))
-        out[:, body:] = last[:, :N - body]
-    threads = max(1, min(int(threads), body >> 16))
-    if threads == 1:
-        work(0, body)
-        return out
-    bounds = [body * t // threads // 64 * 64 for t in range(threads)] + [body]
-    errors = []
 
-    def guarded(s0, s1):
+def kernel(prog, compile: bool = True, key: Optional[str] = None) -> Optional[Kernel]:
+    """The native kernel of ``prog`` (cached by content), or None: no JIT here, the program is
+    too long, compile=False and it is not compiled yet, or LLVM failed (with a warning)."""
+    if prog.n_instructions > MAX_INSTRUCTIONS or prog.n_instructions == 0:
+        return None  # nothing to compile: the results are inputs or constants
+    with _LOCK:
+        eng = _init()
+        if eng is None:
+            return None
+        key = key or _key(prog)
+        hit = _CACHE.get(key)
+        if hit is not None:
+            _CACHE.move_to_end(key)
+            hit.uses += 1
+            return hit
+        if not compile:
+            return None
         try:
-            work(s0, s1)
-        except BaseException as e:  # noqa: BLE001  (re-raised in the calling thread)
-            errors.append(e)
+            k = _compile(eng, prog)
+        except Exception as exc:  # noqa: BLE001 - the interpreter runs instead
+            reason = f"{type(exc).__name__}: {exc}"
+            if reason not in _WARNED:
+                _WARNED.add(reason)
+                warnings.warn(f"fastcalc: native kernel not compiled ({reason}); the interpreter runs instead",
+                              RuntimeWarning, stacklevel=3)
+            return None
+        _CACHE[key] = k
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)  # the engine keeps its code; the entry is only forgotten
+        return k
 
-    pool = [threading.Thread(target=guarded, args=(bounds[t], bounds[t + 1])) for t in range(1, threads)]
-    for t in pool:
-        t.start()
-    try:
-        work(bounds[0], bounds[1])
-    finally:
-        for t in pool:
-            t.join()
-    if errors:
-        raise errors[0]
-    return out
+
+# ---- code generation ---------------------------------------------------------------------
+
+def _ops():
+    return {p["code"]: p for p in _core.op_table()["primitives"]}
+
+
+_NATIVE = {"add": "fadd", "sub": "fsub", "mul": "fmul", "div": "fdiv"}
+_INTRINSIC = {"sqrt": "llvm.sqrt", "abs": "llvm.fabs", "floor": "llvm.floor", "ceil": "llvm.ceil"}
+
+
+class _Gen:
+    def __init__(self, ir, module, W):
+        self.ir, self.module, self.W = ir, module, W
+        self.dbl = ir.DoubleType()
+        self.vec = ir.VectorType(self.dbl, W)
+        self.i32, self.i64 = ir.IntType(32), ir.IntType(64)
+        self.intrinsics = {}
+        self.table = _ops()
+        self.funcs = _functions()
+
+    def splat(self, v: float):
+        return self.ir.Constant(self.vec, [self.ir.Constant(self.dbl, float(v))] * self.W)
+
+    def intrinsic(self, name):
+        if name not in self.intrinsics:
+            ft = self.ir.FunctionType(self.vec, [self.vec])
+            self.intrinsics[name] = self.ir.Function(self.module, ft, name=f"{name}.v{self.W}f64")
+        return self.intrinsics[name]
+
+    def fnptr(self, b, addr, ret, args):
+        ft = self.ir.FunctionType(ret, args)
+        return b.inttoptr(self.ir.Constant(self.i64, addr), ft.as_pointer())
+
+    def vector_call(self, b, name, operands):
+        """The core's vector function `name` on whole vectors (split or per lane to its width)."""
+        width, addr = self.funcs["vmath"][name]
+        if width == self.W:
+            f = self.fnptr(b, addr, self.vec, [self.vec] * len(operands))
+            return b.call(f, operands)
+        if width > 1 and self.W % width == 0:  # e.g. AVX2's 4 lanes twice for 8
+            part = self.ir.VectorType(self.dbl, width)
+            f = self.fnptr(b, addr, part, [part] * len(operands))
+            pieces = []
+            for s in range(0, self.W, width):
+                idx = self.ir.Constant(self.ir.VectorType(self.i32, width), list(range(s, s + width)))
+                pieces.append(b.call(f, [b.shuffle_vector(o, o, idx) for o in operands]))
+            out = pieces[0]
+            while len(pieces) > 1:
+                joined = []
+                for a, c in zip(pieces[::2], pieces[1::2]):
+                    n = a.type.count
+                    joined.append(b.shuffle_vector(a, c, self.ir.Constant(self.ir.VectorType(self.i32, 2 * n),
+                                                                         list(range(2 * n)))))
+                pieces = joined
+            return pieces[0] if len(pieces) == 1 else out
+        f = self.fnptr(b, addr, self.dbl, [self.dbl] * len(operands))
+        return self.per_lane(b, lambda xs: b.call(f, xs), operands)
+
+    def per_lane(self, b, call, operands):
+        out = self.ir.Constant(self.vec, self.ir.Undefined)
+        for j in range(self.W):
+            lane = self.ir.Constant(self.i32, j)
+            out = b.insert_element(out, call([b.extract_element(o, lane) for o in operands]), lane)
+        return out
+
+    def powi(self, b, a, n: int):
+        """ops::powi's multiplication chain, unrolled for the exponent n."""
+        if n == 2:
+            return b.fmul(a, a)
+        inv, m = n < 0, abs(n)
+        r, p, first = self.splat(1.0), a, True
+        while m:
+            if m & 1:
+                r, first = (p if first else b.fmul(r, p)), False
+            m >>= 1
+            if m:
+                p = b.fmul(p, p)
+        return b.fdiv(self.splat(1.0), r) if inv else r
+
+    def instruction(self, b, op, n, a, c):
+        """The value of one instruction on operand vectors a (and c)."""
+        info = self.table[op]
+        name = info["name"]
+        if name in _NATIVE:
+            return getattr(b, _NATIVE[name])(a, c)
+        if name == "neg":
+            return b.fneg(a)
+        if name == "powi":
+            return self.powi(b, a, n)
+        if name in _INTRINSIC:
+            return b.call(self.intrinsic(_INTRINSIC[name]), [a])
+        operands = [a] if info["arity"] == 1 else [a, c]
+        if info["vectorized"]:
+            return self.vector_call(b, info["vmath"], operands)
+        addr = self.funcs["scalar_ops"][op]  # double f(double a, double b, int32 n)
+        f = self.fnptr(b, addr, self.dbl, [self.dbl, self.dbl, self.i32])
+        nn = self.ir.Constant(self.i32, int(n))
+        zero = self.ir.Constant(self.dbl, 0.0)
+        return self.per_lane(b, lambda xs: b.call(f, [xs[0], xs[1] if len(xs) > 1 else zero, nn]), operands)
+
+
+def _source(prog, W: int) -> str:
+    """LLVM IR of the two entry points of prog."""
+    from llvmlite import ir
+
+    module = ir.Module(name="fastcalc_kernel")
+    g = _Gen(ir, module, W)
+    code, consts, results = prog.code(), prog.constants(), prog.result_slots()
+    n_in = prog.n_inputs
+    dptr = g.dbl.as_pointer()
+    vptr = g.vec.as_pointer()
+
+    def body(b, i, load_input, store_result):
+        slot = {}
+        for s, v in consts:
+            slot[s] = g.splat(v)
+        for v in range(n_in):
+            slot[v] = load_input(b, i, v)
+        for op, n, d, a, c_slot, flags, c in code:
+            va = g.splat(c) if flags & 1 else slot[a]
+            vb = g.splat(c) if flags & 2 else slot.get(c_slot, va)
+            slot[d] = g.instruction(b, op, n, va, vb)
+        for r, s in enumerate(results):
+            store_result(b, i, r, slot[s])
+
+    def entry(name, args, load_input, store_result):
+        fn = ir.Function(module, ir.FunctionType(ir.VoidType(), args), name=name)
+        entry_bb, loop_bb, done_bb = fn.append_basic_block("entry"), fn.append_basic_block("loop"), \
+            fn.append_basic_block("done")
+        b = ir.IRBuilder(entry_bb)
+        n = fn.args[0]
+        zero = ir.Constant(g.i64, 0)
+        b.cbranch(b.icmp_signed(">", n, zero), loop_bb, done_bb)
+        b.position_at_end(loop_bb)
+        i = b.phi(g.i64)
+        i.add_incoming(zero, entry_bb)
+        body(b, i, lambda bb, ii, v: load_input(bb, fn, ii, v), lambda bb, ii, r, val: store_result(bb, fn, ii, r, val))
+        nxt = b.add(i, ir.Constant(g.i64, W))
+        i.add_incoming(nxt, b.block)
+        b.cbranch(b.icmp_signed("<", nxt, n), loop_bb, done_bb)
+        b.position_at_end(done_bb)
+        b.ret_void()
+
+    def column(bb, base, idx, k):
+        p = bb.load(bb.gep(base, [ir.Constant(g.i64, k)]))
+        return bb.bitcast(bb.gep(p, [idx]), vptr)
+
+    def store(bb, fn, ii, r, val):
+        st = bb.store(val, column(bb, fn.args[-1], ii, r))
+        st.align = 8
+
+    def load_cols(bb, fn, ii, v):
+        ld = bb.load(column(bb, fn.args[1], ii, v))
+        ld.align = 8
+        return ld
+
+    def load_rows(bb, fn, ii, v):
+        X, ld = fn.args[1], fn.args[2]
+        out = ir.Constant(g.vec, ir.Undefined)
+        for j in range(W):
+            row = bb.add(ii, ir.Constant(g.i64, j))
+            out = bb.insert_element(out, bb.load(bb.gep(X, [bb.add(bb.mul(row, ld), ir.Constant(g.i64, v))])),
+                                    ir.Constant(g.i32, j))
+        return out
+
+    pp = dptr.as_pointer()
+    entry("fc_cols", [g.i64, pp, pp], load_cols, store)
+    entry("fc_rows", [g.i64, dptr, g.i64, pp], load_rows, store)
+    return str(module)
+
+
+def _compile(eng, prog) -> Kernel:
+    llvm, tm, engine = eng
+    W = _width()
+    mod = llvm.parse_assembly(_source(prog, W))
+    mod.triple = tm.triple
+    mod.data_layout = str(tm.target_data)
+    mod.verify()
+    pto = llvm.create_pipeline_tuning_options(speed_level=2)
+    pto.loop_vectorization = False  # the code is vectorized already; lanes are explicit
+    pb = llvm.create_pass_builder(tm, pto)
+    pm = pb.getModulePassManager()
+    pm.run(mod, pb)
+    engine.add_module(mod)
+    engine.finalize_object()
+    return Kernel(engine.get_function_address("fc_cols"), engine.get_function_address("fc_rows"), prog.n_inputs,
+                  prog.n_results, W, mod)
+
+
+# ---- running kernels ---------------------------------------------------------------------
+
+def run_columns(k: Kernel, columns, threads: int = 1):
+    """(n_results, N): every result of the kernel's program at the points of the columns."""
+    return _core.run_columns(k.cols, columns, k.n_results, threads)
+
+
+def run_rows(k: Kernel, X, threads: int = 1):
+    """(n_results, N) for a row-major matrix X (N, n_inputs)."""
+    return _core.run_rows(k.rows, X, k.n_results, threads)
+
+
+def program_of(expr, order: int) -> Tuple[object, int]:
+    """(Program, n_results) of an expression's value (order 0), also its gradient (1) or also its
+    Hessian (2): the programs native batch evaluation compiles."""
+    from .optimize import _program
+
+    p = _program(expr, order)
+    return p, p.n_results

@@ -3,6 +3,7 @@ model expression to data. The loops run in C++ (fastcalc._core); see reference/o
 the same algorithms in plain NumPy."""
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -61,8 +62,8 @@ def _tape_arrays(f, variables=None):
     return ops, args, consts, n_vars, outputs
 
 
-_PROGRAMS: dict = {}  # tape bytes, order, wrt -> Program (compiling one costs more than a small run)
-_KERNELS: dict = {}
+_PROGRAMS: "OrderedDict" = OrderedDict()  # tape bytes, order, wrt -> Program (LRU: building one costs more than a small run)
+_PROGRAMS_SIZE = 128
 
 
 def _program_key(f, order=1, variables=None, wrt=()):
@@ -80,19 +81,12 @@ def _program(f, order=1, variables=None, wrt=()):
         prog = _core.Program(np.asarray(ops, np.int32), np.asarray(args, np.int32).reshape(-1, 2),
                              np.asarray(consts, float), int(n_vars), np.asarray(outputs, np.int32).ravel(),
                              order, list(wrt))
-        if len(_PROGRAMS) >= 128:
-            _PROGRAMS.pop(next(iter(_PROGRAMS)))
         _PROGRAMS[key] = prog
+        while len(_PROGRAMS) > _PROGRAMS_SIZE:
+            _PROGRAMS.popitem(last=False)
+    else:
+        _PROGRAMS.move_to_end(key)
     return prog
-
-
-def _kernel(prog, method, maximize, tol, compile):
-    key = (id(prog), method, maximize, tol)
-    hit = _KERNELS.get(key)  # (prog kept alive so that its id stays valid, address, compiled or tried)
-    if hit is None or (compile and not hit[2]):
-        from ._jit import step_kernel
-        hit = _KERNELS[key] = (prog, step_kernel(prog, method, maximize, tol, compile), compile)
-    return hit[1]
 
 
 # ---- descent -------------------------------------------------------------------------------
@@ -167,12 +161,14 @@ def descent(f, x0, *, lr=0.1, steps=100, method="gd", maximize=False, tol=None, 
         x, lrs = _starts(x0, lr, prog.n_vars)
         if threads is None:
             opts["threads"] = 0 if x.shape[0] >= 1024 else 1
-        if not line_search and jit is not False:
-            # jit=None: a kernel already compiled (memory, disk cache), or worth compiling (~0.3 s)
-            big = x.shape[0] * opts["steps"] >= 3 * 10**7
-            addr = _kernel(prog, method, bool(maximize), bool(opts["tol"] > 0), bool(jit) or big)
-            if addr:
-                opts["fused"] = addr
+        if not line_search:
+            # the gradient-only program as native code, when its compile time pays (_jit.decide)
+            from ._jit import decide
+
+            k = decide(prog.tail(1), float(x.shape[0]) * min(opts["steps"], 10**12), force=jit)
+            if k is not None:
+                opts["kernel"] = k.cols
+                opts["_keep"] = k
         return _result(_core.descent_program(prog, x, lrs, opts))
     if not callable(f):
         raise TypeError(f"f must be an expression or a callable, got {type(f).__name__}")

@@ -2,6 +2,8 @@
 // what each operation is (arity, immediate, domain, derivative rules), and its scalar value.
 #pragma once
 
+#include <fastcalc/vmath.hpp>
+
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -23,7 +25,7 @@ struct OpInfo {
     bool function;   // kind fn: a function of the expression language
     int arity;
     bool imm;        // carries an integer immediate n
-    bool vectorized; // evaluated over arrays by vmath
+    vmath::Fn vm;    // evaluated over arrays by this vmath function (None: the scalar expression)
     bool total;      // finite for every finite operand
     const char* da;
     const char* db;
@@ -45,7 +47,7 @@ struct FuncInfo {
 namespace detail {
 constexpr OpInfo kOpInfo[] = {
 #define FC_PRIM(ID, code, name, kind, arity, imm, vm, domain, scalar, da, db, numpy, latex) \
-    {Op::ID, name, #kind[0] == 'f', arity, imm != 0, #vm[0] != 'N', #domain[0] == 't', da, db, numpy, latex},
+    {Op::ID, name, #kind[0] == 'f', arity, imm != 0, vmath::vm, #domain[0] == 't', da, db, numpy, latex},
 #include <fastcalc/ops.def>
 };
 constexpr FuncInfo kFuncInfo[] = {

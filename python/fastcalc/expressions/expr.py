@@ -32,9 +32,6 @@ class Expr:
 
     __slots__ = ("_roots", "_vars", "_vector", "_tape_cache", "_native_cache", "__weakref__")
 
-    # Batches of at least this many points (of a scalar expression) run in a kernel generated for
-    # the expression and compiled once (_jit.py), where a compiler and libmvec are available.
-    _NATIVE_MIN = 1 << 16
 
     def __init__(self, roots: Sequence[Node], variables: Sequence[str], vector: bool = False):
         object.__setattr__(self, "_roots", tuple(roots))
@@ -203,52 +200,64 @@ class Expr:
             object.__setattr__(self, "_tape_cache", t)
         return t
 
-    def _native(self, order: int):
-        """(fc_batch address, fc_batch_rows address, number of results) of the native batch
-        kernel computing the value (order 0), also the gradient (1) or also the Hessian (2), or
-        None where none can be built; tried once per expression and order."""
+    def _native_program(self, order: int):
+        """(Program, content key) of the value (order 0), also the gradient (1) or also the
+        Hessian (2) of a scalar expression, built once per expression and order; None for a
+        vector expression, one without variables, or one the Program cannot hold."""
         cache = self._native_cache
         if cache is None:
             cache = {}
             object.__setattr__(self, "_native_cache", cache)
         if order not in cache:
-            from .._jit import batch_kernel
             from ..optimize import _program
+
+            from .._jit import content_key
 
             hit = None
             if self._vars and not self._vector:
                 try:
                     prog = _program(self, order)
-                except (ValueError, RuntimeError):  # an operation the Program lacks: the tape has it
-                    prog = None
-                addrs = None if prog is None else batch_kernel(prog)
-                hit = None if addrs is None else (*addrs, prog.n_results)
+                    hit = (prog, content_key(prog))
+                except (ValueError, RuntimeError):  # too large for a program: the tape runs
+                    hit = None
             cache[order] = hit
         return cache[order]
+
+    def _native(self, order: int):
+        """The native kernel (fastcalc._jit.Kernel) computing the value (order 0), also the
+        gradient (1) or also the Hessian (2), compiled now; None where none can be built."""
+        hit = self._native_program(order)
+        if hit is None:
+            return None
+        from .._jit import kernel
+
+        return kernel(hit[0], key=hit[1])
 
     def _run_native(self, order: int, columns=None, matrix=None):
         """(n_results, N): the value, then the gradient, then the Hessian row by row (as far as
         `order`) from the native kernel, for one array per variable (`columns`) or a matrix with
-        a point per row; None for too few points or where there is no kernel."""
+        a point per row; None where the cost rule (fastcalc._jit.decide) keeps the interpreter."""
         N = matrix.shape[0] if matrix is not None else (columns[0].shape[0] if columns else 0)
-        if self._vector or N < self._NATIVE_MIN:
+        if self._vector or N == 0:
             return None
-        hit = self._native(order)
+        hit = self._native_program(order)
         if hit is None:
             return None
         from .. import _core
-        from .._jit import run_batch, run_batch_rows
+        from .._jit import decide, run_columns, run_rows
 
+        k = decide(hit[0], N, key=hit[1])
+        if k is None:
+            return None
         threads = _core.parallel_threads()
         if matrix is not None:
-            return run_batch_rows(hit[1], np.ascontiguousarray(matrix, dtype=np.float64), hit[2], threads)
-        return run_batch(hit[0], [np.ascontiguousarray(c, dtype=np.float64) for c in columns], hit[2], threads)
+            return run_rows(k, np.ascontiguousarray(matrix, dtype=np.float64), threads)
+        return run_columns(k, [np.ascontiguousarray(c, dtype=np.float64) for c in columns], threads)
 
     def __call__(self, *args: Any, **kwargs: Any):
         """f(3.0); f(x=..., y=...) (broadcast like NumPy); f(X) with X of shape (..., n); for one
-        variable f(a) with a of any shape. Evaluated by the C++ tape; a scalar expression at
-        65,536 points or more by its native kernel (the same operations compiled into one loop,
-        see fastcalc/_jit.py) where one can be built."""
+        variable f(a) with a of any shape. Evaluated by the C++ tape's interpreter, or for large
+        batches by native code compiled from the same program (fastcalc/_jit.py: the same bits)."""
         n = len(self._vars)
         if not kwargs and len(args) == n and all(type(a) is float or type(a) is int for a in args):
             y = self._tape().point(*args)  # plain numbers: the fast path, no arrays

@@ -1,0 +1,24 @@
+// Running native code generated for a Program (fastcalc/_jit.py) over many points: in pieces
+// (on OpenMP's threads when asked), the tail padded to the kernel's whole vectors, Ctrl-C
+// noticed between pieces.
+#pragma once
+
+#include <fastcalc/function.hpp>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace fastcalc {
+
+// Columns: X[v] the contiguous values of input v, R[r] of result r; n a multiple of 8.
+using ColumnsKernel = void (*)(std::int64_t n, const double* const* X, double* const* R);
+// Rows: point i's input v at X[i * ld + v].
+using RowsKernel = void (*)(std::int64_t n, const double* X, std::int64_t ld, double* const* R);
+
+// R[r][i] for i in [0, N): the results of every point.
+void run_columns(ColumnsKernel k, const double* const* X, std::size_t n_inputs, std::size_t N, double* const* R,
+                 std::size_t n_results, int threads, const Interrupt& intr = Interrupt());
+void run_rows(RowsKernel k, const double* X, std::size_t ld, std::size_t N, double* const* R, std::size_t n_results,
+              int threads, const Interrupt& intr = Interrupt());
+
+}  // namespace fastcalc

@@ -1,0 +1,210 @@
+"""Native kernels (fastcalc/_jit.py, llvmlite) against the interpreter they stand in for: the
+same program, so the same bits, for every operation of the table and every optimizer; the
+interpreter whenever the cost rule, the environment or a failure says so."""
+import os
+import pickle
+import subprocess
+import sys
+import threading
+import warnings
+
+import numpy as np
+import pytest
+
+import fastcalc as fc
+from fastcalc import _core, _jit
+from fastcalc.optimize import _program
+
+pytestmark = pytest.mark.skipif(not _jit.available(), reason="no JIT here: " + str(_jit.config().get("reason")))
+
+N = 1003  # not a multiple of the vector width: the padded tail runs too
+OPS = {p["name"]: p for p in _core.op_table()["primitives"]}
+# Arguments inside (and at the edge of) each operation's domain, with NaN, infinities and zeros.
+SPECIAL = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -1.0])
+
+
+def _arguments(seed, lo=-3.0, hi=3.0):
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(lo, hi, N)
+    a[: SPECIAL.size] = SPECIAL
+    a[SPECIAL.size: 2 * SPECIAL.size] = rng.uniform(-40, 40, SPECIAL.size)
+    return a
+
+
+def _tape_of(name):
+    """A tape applying one primitive to variables (and immediates where it takes one)."""
+    p = OPS[name]
+    ops, args, consts = [1, 1], [[-1, -1], [-1, -1]], [0.0, 1.0]
+    if p["arity"] == 2:
+        ops.append(p["code"]); args.append([0, 1]); consts.append(0.0)
+    else:
+        ops.append(p["code"]); args.append([0, -1]); consts.append({"powi": 5.0, "polygamma": 1.0}.get(name, 0.0))
+    # times the second variable, so that the derivatives flow through a product too
+    ops.append(OPS["mul"]["code"]); args.append([2, 1]); consts.append(0.0)
+    return (np.array(ops, np.int32), np.array(args, np.int32), np.array(consts), 2, np.array([3], np.int32))
+
+
+ELEMENTS = [n for n, p in OPS.items() if p["arity"] > 0]
+
+
+@pytest.mark.parametrize("name", ELEMENTS)
+def test_every_operation_gives_the_interpreters_bits(name):
+    ops, args, consts, n_vars, outs = _tape_of(name)
+    for order in (0, 1, 2):
+        prog = _core.Program(ops, args, consts, n_vars, outs, order)
+        k = _jit.kernel(prog)
+        assert k is not None
+        cols = [_arguments(1), _arguments(2)]
+        native = _jit.run_columns(k, cols)
+        interp = prog.eval(np.stack(cols, 1)).T
+        assert np.array_equal(native, interp, equal_nan=True), (name, order)
+
+
+def test_powi_exponents_match_the_multiplication_chain():
+    for n in [-7, -3, -2, -1, 2, 3, 4, 5, 8, 13, 31, 64, 1000, -1000]:  # (0 and 1 fold away)
+        ops = np.array([1, OPS["powi"]["code"]], np.int32)
+        args = np.array([[-1, -1], [0, -1]], np.int32)
+        prog = _core.Program(ops, args, np.array([0.0, float(n)]), 1, np.array([1], np.int32), 1)
+        x = _arguments(3, 0.5, 1.5)
+        assert np.array_equal(_jit.run_columns(_jit.kernel(prog), [x]), prog.eval(x[:, None]).T, equal_nan=True), n
+
+
+CASES = ["x*exp(-(x**2+y**2)) + sin(3*x)*tanh(y)", "log(x)*sqrt(y) + x**y",
+         "tan(x/2) + atan(y) + asin(x/4) * acos(y/4)", "sinh(x) - cosh(y) + sigmoid(x*y) + abs(x - y)",
+         "x**-3 + 1/(x*y) - y**5/x", "tanh(x*y) * sec(x) + log(x**2 + y**2, 10)"]
+
+
+@pytest.mark.parametrize("text", CASES)
+def test_expressions_native_equals_tape(text):
+    f = fc.expr(text, vars=["x", "y"])
+    assert f._native(1) is not None
+    cols = [_arguments(4), _arguments(5)]
+    R = f._run_native(1, cols)
+    Y, G = f._tape().gradient_columns(cols)
+    assert np.array_equal(R[0], Y[:, 0], equal_nan=True)
+    assert np.array_equal(R[1:].T, G[:, 0, :], equal_nan=True)
+    X = np.ascontiguousarray(np.stack(cols, 1))
+    assert np.array_equal(f._run_native(1, matrix=X), R, equal_nan=True)  # rows read in place
+
+
+def test_threads_split_the_batch_without_changing_a_bit():
+    f = fc.expr("x*exp(-(x**2+y**2)) + sin(3*x)*tanh(y)")
+    k = f._native(1)
+    rng = np.random.default_rng(6)
+    cols = [rng.uniform(-2, 2, 100_005), rng.uniform(-2, 2, 100_005)]
+    one = _jit.run_columns(k, cols, threads=1)
+    for threads in (2, 3, 8):
+        assert np.array_equal(_jit.run_columns(k, cols, threads=threads), one)
+
+
+ROSEN = fc.expr("(1 - x)**2 + 100*(y - x**2)**2")
+HIMMEL = fc.expr("(x**2 + y - 11)**2 + (x + y**2 - 7)**2")
+
+
+def test_every_optimizer_native_equals_interpreter():
+    rng = np.random.default_rng(3)
+    x0 = rng.uniform(-2.5, 2.5, (150, 2))
+    for f, kw in [(ROSEN, dict(lr=1e-3, tol=1e-1)), (-HIMMEL, dict(lr=[1e-2] * 150, maximize=True, history_every=7)),
+                  (HIMMEL, dict(lr=5e-2)), (ROSEN, dict(lr=1e-3, method="momentum", tol=1e-1)),
+                  (-ROSEN, dict(lr=1e-3, method="nesterov", maximize=True)),
+                  (HIMMEL, dict(lr=0.3, method="adam", tol=1e-3, history_every=4))]:
+        a = fc.descent(f, x0, steps=300, jit=False, **kw)
+        b = fc.descent(f, x0, steps=300, jit=True, **kw)
+        if f is ROSEN:  # both kinds of stop happen
+            assert a.diverged.any() and a.converged.any()
+        for key in ("x", "fun", "grad_norm", "nit", "converged", "diverged", "history", "fun_history"):
+            np.testing.assert_array_equal(getattr(b, key), getattr(a, key), err_msg=key)
+
+
+def test_the_cost_rule_chooses_the_path():
+    assert not _jit.worth(30, 100)              # a small call: compiling costs more than it saves
+    assert _jit.worth(30, 10**8)                # a large one pays at once
+    assert _jit.worth(30, 100, compiled=True) is False or _jit.worth(30, 10**6, compiled=True)
+    f = fc.expr("cos(x)*y + 0.125*x - 3")  # new: nothing compiled
+    prog, key = f._native_program(1)
+    assert _jit.decide(prog, 100, key=key) is None  # one small call: the interpreter
+    assert _jit.decide(prog, 10**9, key=key) is not None  # worth it: compiled and used
+    g = fc.expr("cos(x)*y + 0.375*x - 5")
+    prog, key = g._native_program(1)
+    calls = 0
+    while _jit.decide(prog, 20_000, key=key) is None:  # repeated calls: the ledger pays it
+        calls += 1
+        assert calls < 10**4
+    assert calls > 1
+    assert _jit.decide(prog, 10**9, force=False, key=key) is None
+
+
+def test_a_failed_compile_warns_once_and_the_interpreter_answers(monkeypatch):
+    def broken(prog, W):
+        raise RuntimeError("simulated LLVM failure")
+    monkeypatch.setattr(_jit, "_source", broken)
+    f = fc.expr("sin(x)*y - 0.0625")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert f._native(1) is None
+        assert fc.expr("sin(x)*y - 0.03125")._native(1) is None
+        x = np.linspace(0, 1, 2_000_000)
+        v = f(x=x, y=x)
+    assert [str(w.message) for w in caught].count(str(caught[0].message)) == 1
+    assert "simulated LLVM failure" in str(caught[0].message)
+    np.testing.assert_array_equal(v, f._tape().eval_columns([x, x])[:, 0])
+
+
+def test_long_programs_stay_with_the_interpreter():
+    text = " + ".join(f"sin({i}*x + y)*exp(-{i}*x*y)" for i in range(1, 200))
+    prog = _program(fc.expr(text), 1)
+    old = _jit.MAX_INSTRUCTIONS
+    try:
+        _jit.MAX_INSTRUCTIONS = prog.n_instructions - 1
+        assert _jit.kernel(prog) is None and _jit.decide(prog, 10**12) is None
+    finally:
+        _jit.MAX_INSTRUCTIONS = old
+
+
+def test_threads_and_pickling_after_native_use():
+    f = fc.expr("x*exp(-(x**2+y**2)) + sin(3*x)*tanh(y)")
+    x, y = _arguments(7)[10:], _arguments(8)[10:]
+    assert f._native(1) is not None
+    want = f.value_and_gradient(x=x, y=y)
+    out = [None] * 4
+
+    def work(i):
+        out[i] = f.value_and_gradient(x=x, y=y)
+
+    ts = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    for v, g in out:
+        assert np.array_equal(v, want[0]) and np.array_equal(g, want[1])
+    g2 = pickle.loads(pickle.dumps(f))
+    assert g2 == f and np.array_equal(g2.value_and_gradient(x=x, y=y)[1], want[1])
+
+
+_PROBE = ("import numpy as np, fastcalc as fc\n"
+          "from fastcalc import _jit\n"
+          "f = fc.expr('x*exp(-(x**2+y**2)) + sin(3*x)*tanh(y)')\n"
+          "x = np.linspace(-2, 2, 3_000_001)\n"
+          "v, g = f.value_and_gradient(x=x, y=x[::-1])\n"
+          "r = fc.descent(fc.expr('(1 - x)**2 + 100*(y - x**2)**2'), np.full((4000, 2), 0.5), lr=1e-4, steps=2000,"
+          " history=False)\n"
+          "print(_jit.available(), _jit.config().get('reason'), float(v.sum()), float(g.sum()), float(r.x.sum()))\n")
+
+
+@pytest.mark.parametrize("how", ["FASTCALC_JIT=0", "no llvmlite"])
+def test_without_the_jit_the_interpreters_give_the_same_numbers(how):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    code = _PROBE
+    if how == "FASTCALC_JIT=0":
+        env["FASTCALC_JIT"] = "0"
+    else:
+        code = "import sys; sys.modules['llvmlite'] = None\n" + code
+    off = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    on = subprocess.run([sys.executable, "-c", _PROBE], env=dict(env, FASTCALC_JIT="1"), capture_output=True,
+                        text=True, timeout=300)
+    assert off.returncode == 0 and on.returncode == 0, off.stderr + on.stderr
+    a, b = off.stdout.split(), on.stdout.split()
+    assert a[0] == "False" and b[0] == "True"
+    assert ("FASTCALC_JIT=0" in off.stdout) if how == "FASTCALC_JIT=0" else ("llvmlite" in off.stdout)
+    assert a[-3:] == b[-3:]  # the same bits either way
