@@ -215,8 +215,33 @@ struct FastArgs {
     DescentResult* R;
 };
 
+// The lane loops of run_fast, in ISA-specific clones (leaves that never throw: see clones.hpp).
+// gn2 of the first ma lanes, and whether some lane must stop.
+FASTCALC_CLONES bool stop_scan(const double* const* g, const double* x, const double* lim, std::size_t n,
+                               std::size_t L, std::size_t ma, double tol2, double* gn2) {
+    for (std::size_t j = 0; j < ma; ++j) gn2[j] = 0.0;
+    std::uint64_t bad = 0;
+    for (std::size_t d = 0; d < n; ++d) {
+        const double* gd = g[d];
+        const double* xd = x + d * L;
+        for (std::size_t j = 0; j < ma; ++j) {
+            gn2[j] += gd[j] * gd[j];
+            bad |= !(std::fabs(xd[j]) <= lim[j]);
+        }
+    }
+    for (std::size_t j = 0; j < ma; ++j) bad |= !(gn2[j] <= DBL_MAX) | (gn2[j] < tol2);
+    return bad != 0;
+}
+
+FASTCALC_CLONES void step_lanes(const StepParams& sp, const StepScale& sc, double* x, double* const* g, double* s1,
+                                double* s2, const double* lr, std::size_t n, std::size_t L, std::size_t ma) {
+    for (std::size_t d = 0; d < n; ++d)
+        step(sp, sc, x + d * L, g[d], s1 + d * L, s2 + d * L, ma, [lr](std::size_t j) { return lr[j]; },
+             [](std::size_t) { return false; });
+}
+
 // Runs [j0, j0 + m) to the end. x lives in the input rows of the gradient program's slots.
-FASTCALC_CLONES void run_fast(const FastArgs& a, std::size_t j0, std::size_t m, History& hist,
+void run_fast(const FastArgs& a, std::size_t j0, std::size_t m, History& hist,
                               const blocks::Ticket& ticket) {
     const Program& p = *a.p;
     const Program& gp = *a.gp;
@@ -290,21 +315,8 @@ FASTCALC_CLONES void run_fast(const FastArgs& a, std::size_t j0, std::size_t m, 
         }
         gradient();
         // the stop test, vectorized over lanes; per-run bookkeeping only when some run stops
-        bool any = false;
         double gn2[256];
-        for (std::size_t j = 0; j < ma; ++j) gn2[j] = 0.0;
-        std::uint64_t bad = 0;
-        for (std::size_t d = 0; d < n; ++d) {
-            const double* g = gptr[d];
-            const double* xd = x + d * L;
-            for (std::size_t j = 0; j < ma; ++j) {
-                gn2[j] += g[j] * g[j];
-                bad |= !(std::fabs(xd[j]) <= lim[j]);
-            }
-        }
-        for (std::size_t j = 0; j < ma; ++j) bad |= !(gn2[j] <= DBL_MAX) | (gn2[j] < tol2);
-        any = bad != 0;
-        if (any) {
+        if (stop_scan(gptr.data(), x, lim.data(), n, L, ma, tol2, gn2)) {
             const double* f = values();
             for (std::size_t j = ma; j-- > 0;) {
                 bool inb = true;
@@ -325,11 +337,7 @@ FASTCALC_CLONES void run_fast(const FastArgs& a, std::size_t j0, std::size_t m, 
             if (!ma) break;
             pad();
         }
-        const StepScale sc = step_scale(sp, t);
-        const double* plr = lr.data();
-        for (std::size_t d = 0; d < n; ++d)
-            step(sp, sc, x + d * L, gptr[d], s1.data() + d * L, s2.data() + d * L, ma,
-                 [plr](std::size_t j) { return plr[j]; }, [](std::size_t) { return false; });
+        step_lanes(sp, step_scale(sp, t), x, gptr.data(), s1.data(), s2.data(), lr.data(), n, L, ma);
         if ((t + 1) % 1024 == 0) ticket.poll();
     }
 }
