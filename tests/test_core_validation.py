@@ -52,7 +52,8 @@ def test_large_exponents_evaluate_without_hanging():
     x = np.array([[1.0], [1.0 + 2**-40], [0.5], [-1.0]])
     np.testing.assert_allclose(t.eval(x)[:, 0], x[:, 0] ** 2.0**30, rtol=1e-6)  # 30 squarings: each doubles the relative error
     t = _core.Tape(*_powi_tape(-2.0**30))
-    np.testing.assert_allclose(t.eval(x)[:, 0], x[:, 0] ** -2.0**30, rtol=1e-6)
+    with np.errstate(over="ignore", divide="ignore"):
+        np.testing.assert_allclose(t.eval(x)[:, 0], x[:, 0] ** -2.0**30, rtol=1e-6)
 
 
 @pytest.mark.parametrize("steps", [2**62, sys.maxsize, 2**64 + 5])
