@@ -5,6 +5,7 @@
 6.009999999999849
 """
 from ._version import __version__
+from ._config import show_config
 from . import plot
 from ._callbacks import ccallback
 from .expressions import Expr, ExprError, expr
@@ -15,7 +16,7 @@ from .ode import ODESolution, solve_ode
 from .optimize import DescentResult, ascent, critical_points, descent, fit
 
 __all__ = [
-    "__version__", "Expr", "ExprError", "expr", "ccallback", "DerivativeInfo", "derivative", "eps", "gradient",
+    "__version__", "show_config", "Expr", "ExprError", "expr", "ccallback", "DerivativeInfo", "derivative", "eps", "gradient",
     "hessian", "jacobian", "optimal_step", "plot", "step_error", "LimitResult", "is_continuous", "limit",
     "ODESolution", "solve_ode", "DescentResult", "ascent", "critical_points", "descent", "fit",
 ]
