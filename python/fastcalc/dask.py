@@ -35,7 +35,6 @@ array([[ 2.,  3.],
 from __future__ import annotations
 
 import numbers
-import operator
 from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy as np
@@ -127,48 +126,70 @@ def _columns(f: "fc.Expr", args: Sequence[Any], kwargs: Dict[str, Any]) -> Tuple
 
 # ---- assembling several outputs of one task --------------------------------------------------
 
-def _assemble(parts: np.ndarray, axis: int = 0) -> "da.Array":
-    """Concatenate an object array of dask arrays (one per block of the grid) along the grid's
-    leading axes (trailing axes of the blocks, such as a gradient's, are left whole)."""
-    if parts.ndim == 1:
-        return da.concatenate(list(parts), axis=axis)
-    return da.concatenate([_assemble(p, axis + 1) for p in parts], axis=axis)
+def _item(block: Any, j: int) -> Any:
+    return block[j]
 
 
 def _multi(func, values: List[Any], outputs: List[Tuple[Tuple[int, ...], Any]], extra: Tuple = (),
            point_axes: Any = None) -> List["da.Array"]:
-    """Run ``func(*blocks, *extra)`` once per block (one task) and return its outputs, a tuple,
-    as dask arrays without copies (each output block is an item of the task's tuple).
+    """Run ``func(*blocks, *extra)`` once per block (one task) and return the items of the tuple
+    it returns as dask arrays, without copies.
 
     ``values``: dask arrays sharing one chunking of their first ``point_axes`` axes (the grid of
     points; default all axes of the first array), any further axes whole in one chunk, and plain
     values passed to every task. Output i has blocks of the points' shape followed by
-    ``outputs[i][0]`` (a trailing shape), dtype ``outputs[i][1]``."""
+    ``outputs[i][0]`` (a trailing shape), dtype ``outputs[i][1]``. One blockwise layer makes
+    the tuples and one per output picks its item, so the graph stays as small as map_blocks'."""
     ref = next(v for v in values if isinstance(v, da.Array))
     p = ref.ndim if point_axes is None else point_axes
-    grid, chunks = ref.numblocks[:p], ref.chunks[:p]
-    delayed = [v.to_delayed() if isinstance(v, da.Array) else v for v in values]
-    pieces = [np.empty(grid, dtype=object) for _ in outputs]
-    call = dask.delayed(func, pure=True)
-    for index in np.ndindex(*grid):
-        shape = tuple(chunks[a][i] for a, i in enumerate(index))
-        blocks = [d[index + (0,) * (d.ndim - len(index))] if isinstance(d, np.ndarray) else d for d in delayed]
-        task = call(*blocks, *extra)
-        for j, (tail, dtype) in enumerate(outputs):
-            item = dask.delayed(operator.getitem, pure=True)(task, j)
-            pieces[j][index] = da.from_delayed(item, shape=shape + tuple(tail), dtype=dtype)
-    return [_assemble(piece) for piece in pieces]
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    args: List[Any] = []
+    for v in values:
+        if isinstance(v, da.Array):
+            args += [v, letters[:v.ndim]]  # axes past the points' are single chunks, contracted away
+        else:
+            args += [v, None]
+    for e in extra:
+        args += [e, None]
+    token = "fastcalc-" + func.__name__.strip("_").replace("_", "-")
+    tuples = da.blockwise(func, letters[:p], *args, concatenate=True, dtype=object, token=token,
+                          meta=np.empty((0,) * p, dtype=object))
+    out = []
+    for j, (tail, dtype) in enumerate(outputs):
+        tail = tuple(tail)
+        out.append(tuples.map_blocks(_item, j, dtype=dtype, token=f"fastcalc-output-{j}", chunks=tuples.chunks + tuple((s,) for s in tail),
+                                     new_axis=list(range(p, p + len(tail))) or None,
+                                     meta=np.empty((0,) * (p + len(tail)), dtype=dtype)))
+    return out
+
+
+# One instance of each expression per process: an Expr arrives in every task as its text (it
+# pickles that way), and each fresh copy would compile its tape and look up its native kernel
+# again (milliseconds); equal expressions share the first copy's compiled forms instead.
+_SHARED: Dict[Any, Any] = {}
+
+
+def _shared(f: Any) -> Any:
+    if not isinstance(f, fc.Expr):
+        return f
+    got = _SHARED.get(f)
+    if got is None:
+        if len(_SHARED) >= 64:
+            _SHARED.pop(next(iter(_SHARED)))
+        got = _SHARED[f] = f
+    return got
 
 
 # ---- expressions -------------------------------------------------------------------------------
 
 def _eval_matrix(block: np.ndarray, f: "fc.Expr") -> np.ndarray:
+    f = _shared(f)
     return np.asarray(f(block), dtype=np.float64).reshape(block.shape[:-1] + ((len(f.components),) if f.is_vector else ()))
 
 
 def _eval_columns(*blocks_and_f):
     *blocks, f = blocks_and_f
-    return (np.asarray(f(*blocks), dtype=np.float64),)
+    return (np.asarray(_shared(f)(*blocks), dtype=np.float64),)
 
 
 def evaluate(f: "fc.Expr", *args: Any, **kwargs: Any) -> "da.Array":
@@ -216,13 +237,13 @@ def evaluate(f: "fc.Expr", *args: Any, **kwargs: Any) -> "da.Array":
 
 
 def _vg_matrix(block: np.ndarray, f: "fc.Expr"):
-    value, grad = f.value_and_gradient(block)
+    value, grad = _shared(f).value_and_gradient(block)
     return np.asarray(value, dtype=np.float64).reshape(block.shape[:-1]), grad
 
 
 def _vg_columns(*blocks_and_f):
     *blocks, f = blocks_and_f
-    value, grad = f.value_and_gradient(*blocks)
+    value, grad = _shared(f).value_and_gradient(*blocks)
     return np.asarray(value, dtype=np.float64), grad
 
 
@@ -270,16 +291,16 @@ def value_and_gradient(f: "fc.Expr", *args: Any, **kwargs: Any) -> Tuple["da.Arr
 # ---- derivatives of expressions and callables -----------------------------------------------
 
 def _gradient_block(block: np.ndarray, f: Any, kwargs: Dict[str, Any]) -> np.ndarray:
-    return np.asarray(fc.gradient(f, block, **kwargs), dtype=np.float64).reshape(block.shape)
+    return np.asarray(fc.gradient(_shared(f), block, **kwargs), dtype=np.float64).reshape(block.shape)
 
 
 def _hessian_block(block: np.ndarray, f: Any, kwargs: Dict[str, Any]) -> np.ndarray:
     k, n = block.shape
-    return np.asarray(fc.hessian(f, block, **kwargs), dtype=np.float64).reshape(k, n, n)
+    return np.asarray(fc.hessian(_shared(f), block, **kwargs), dtype=np.float64).reshape(k, n, n)
 
 
 def _derivative_block(block: np.ndarray, f: Any, n: int, kwargs: Dict[str, Any]) -> np.ndarray:
-    return np.asarray(fc.derivative(f, block, n, **kwargs), dtype=np.float64).reshape(block.shape)
+    return np.asarray(fc.derivative(_shared(f), block, n, **kwargs), dtype=np.float64).reshape(block.shape)
 
 
 def _no_full_output(kwargs: Dict[str, Any], name: str) -> None:
@@ -404,7 +425,7 @@ def _per_run_fields(result: Any, k: int) -> Dict[str, np.ndarray]:
 def _descent_block(x0: np.ndarray, lr: Any, f: Any, names: Tuple[str, ...], kwargs: Dict[str, Any]):
     k = x0.shape[0]
     lr = float(lr) if np.ndim(lr) == 0 else np.asarray(lr, dtype=float).reshape(-1)  # a number or one per run
-    result = fc.descent(f, x0, lr=lr, **kwargs)
+    result = fc.descent(_shared(f), x0, lr=lr, **kwargs)
     fields = _per_run_fields(result, k)
     return tuple(fields[name] for name in names)
 
