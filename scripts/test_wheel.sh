@@ -14,7 +14,7 @@ trap 'rm -rf "$work"' EXIT
 "$python" -m venv "$work/venv"
 # A PATH with the few tools this script uses and no compiler (c++, g++, gcc, cc, clang).
 mkdir "$work/bin"
-for tool in bash sh env ls cat mkdir rm; do ln -s "$(command -v "$tool")" "$work/bin/$tool"; done
+for tool in bash sh env ls cat mkdir rm grep wc; do ln -s "$(command -v "$tool")" "$work/bin/$tool"; done
 export PATH="$work/venv/bin:$work/bin"
 unset CC CXX CPATH
 for compiler in c++ g++ gcc cc clang clang++; do
@@ -26,6 +26,7 @@ python -m pip install --quiet --upgrade pip > /dev/null
 start="$(python -c 'import time; print(time.time())')"
 python -m pip install --quiet "$wheel[plot]"
 python -c "import time, sys; print(f'installed {sys.argv[1].rsplit(\"/\", 1)[-1]} [plot] in {time.time() - float(sys.argv[2]):.1f} s')" "$wheel" "$start"
+python -m pip install --quiet "$wheel[dask]"  # README's Dask example needs it (not timed)
 
 python - <<'PY'
 import shutil, fastcalc, fastcalc._core
