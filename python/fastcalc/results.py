@@ -13,11 +13,13 @@ The common fields mean the same thing everywhere:
 ``nfev``, ``nit``
     Evaluations of the function, iterations of the method (where they apply).
 
-Concrete result types are frozen dataclasses deriving from :class:`Result`.
+Concrete result types are frozen dataclasses deriving from :class:`Result`. In Jupyter a result
+shows as a table of its fields (``_repr_html_``).
 """
 from __future__ import annotations
 
 import dataclasses
+import html
 from collections.abc import Mapping
 from typing import Any, Iterator, Tuple
 
@@ -47,6 +49,22 @@ class Result(Mapping):
 
     Subclasses are ``@dataclasses.dataclass(frozen=True, repr=False, eq=False)``; fields whose
     names start with an underscore are private (not listed, not printed).
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> @dataclasses.dataclass(frozen=True, repr=False, eq=False)
+    ... class Found(Result):
+    ...     x: float
+    ...     success: bool = True
+    >>> r = Found(x=2.0)
+    >>> r.x, r["x"], list(r)
+    (2.0, 2.0, ['x', 'success'])
+    >>> r
+    Found(
+            x: 2
+      success: True
+    )
     """
 
     __slots__ = ()
@@ -77,3 +95,13 @@ class Result(Mapping):
         width = max(len(n) for n in names)
         rows = [f"  {n.rjust(width)}: {_brief(getattr(self, n))}" for n in names]
         return f"{type(self).__name__}(\n" + "\n".join(rows) + "\n)"
+
+    def _repr_html_(self) -> str:
+        """The fields as an HTML table (Jupyter shows results this way)."""
+        names = [n for n in self._field_names() if getattr(self, n) is not None]
+        rows = "".join(
+            f"<tr><th style='text-align:right'>{html.escape(n)}</th>"
+            f"<td style='text-align:left'><code>{html.escape(_brief(getattr(self, n)))}</code></td></tr>"
+            for n in names)
+        caption = html.escape(type(self).__name__)
+        return f"<table><caption style='text-align:left'><b>{caption}</b></caption>{rows}</table>"

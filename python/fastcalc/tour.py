@@ -15,14 +15,52 @@ import numpy as np
 
 import fastcalc as fc
 
+from ._paths import cache_dir, writable_dir
+from ._progress import Progress
+
+#: The tour's figures, by file name (without .png), with what each shows (the docs' gallery
+#: captions come from here too).
+FIGURES = {
+    "limit_one_over_x": "1/x near 0 from each side: it grows without bound, +∞ from the right and −∞ "
+                        "from the left, so the two-sided limit does not exist.",
+    "limit_sin_at_infinity": "sin x as x → ∞: it keeps filling [−1, 1], so there is no limit; the band is "
+                             "the range of sin x over each pixel column.",
+    "step_error": "The error of forward and central differences of sin at x = 1 against the step h: "
+                  "truncation error falls with h, round-off grows like eps/h, and the optimal steps sit "
+                  "where they cross.",
+    "tangent": "f(x) = x² and its tangent at x = 3: the derivative is the slope, 6.",
+    "partial_x": "The partial derivative ∂f/∂x of x² + y² at (1, 0): the slope of the slice y = 0.",
+    "surface": "The surface of f(x, y) = x·exp(−(x² + y²)).",
+    "gradient_field": "The gradient of x·exp(−(x² + y²)) over its contours: it points uphill, and its "
+                      "length is the rate of increase.",
+    "descent_path": "Gradient descent on x² − 4x + 4 with learning rate 0.4: five steps from 0 towards the "
+                    "minimum at 2.",
+    "learning_rates": "The effect of the learning rate on x² − 4x + 4: 0.9 overshoots and oscillates around "
+                      "the minimum, 0.1 creeps towards it.",
+    "ode_y_prime_x": "The network solution of y' = x, y(0) = 0 on [0, 1] against x²/2, its error, its "
+                     "residual and the training loss.",
+    "ode_system": "The network solution of the system y1' = y2, y2' = −y1, y(0) = (0, 1) on [0, 2] against "
+                  "(sin x, cos x).",
+}
+
+
+def default_out() -> str:
+    """Where ``fastcalc tour`` writes its figures unless told (``--out``): ``tour`` under
+    fastcalc's cache folder (``FASTCALC_CACHE``, else the user's cache directory), or a folder
+    under the system's temporary directory when that cannot be written."""
+    return writable_dir(os.path.join(cache_dir(), "tour"), "fastcalc-tour")
+
 
 class _Out:
-    def __init__(self, stream: TextIO, out: Optional[str]):
+    def __init__(self, stream: TextIO, out: Optional[str], bar: Optional[Progress] = None):
         self.stream = stream
         self.out = out
         self.figures: List[str] = []
+        self.bar = bar
 
     def p(self, *args) -> None:
+        if self.bar is not None:
+            self.bar.clear()  # the progress line shares the terminal
         print(*args, file=self.stream)
 
     def section(self, title: str) -> None:
@@ -37,6 +75,8 @@ class _Out:
         self.p()
 
     def figure(self, name: str, draw: Callable[[], object]) -> None:
+        if name not in FIGURES:
+            raise KeyError(f"figure {name!r} is not listed in tour.FIGURES")
         if self.out is None:
             return
         import matplotlib
@@ -89,7 +129,7 @@ def numerical_differentiation(o: _Out) -> None:
     value, info = fc.derivative(np.sin, 1.0, full_output=True)
     o.p(f"automatic (Richardson): d/dx sin at 1 = {value!r}, cos(1) = {math.cos(1.0)!r}, "
         f"error estimate {info.error:.1e}, {info.nfev} evaluations")
-    o.figure("step_error", lambda: fc.plot.step_error(np.sin, 1.0, exact=math.cos(1.0)))
+    o.figure("step_error", lambda: fc.plot.step_error(np.sin, 1.0, exact=math.cos(1.0), name="f(x) = sin(x)"))
     o.figure("tangent", lambda: fc.plot.tangent(fc.expr("x**2"), 3.0, xlim=(0.0, 5.0)))
 
 
@@ -192,7 +232,8 @@ def odes(o: _Out) -> None:
     err = np.max(np.abs(sol(x) - x**2 / 2))
     o.p(f"y' = x, y(0) = 0 on [0, 1]: max |y - x**2/2| = {err:.2e} ({sol.epochs} epochs, "
         f"{time.perf_counter() - t0:.2f} s)")
-    o.figure("ode_y_prime_x", lambda: fc.plot.ode_solution(sol, exact=lambda t: t**2 / 2))
+    o.figure("ode_y_prime_x", lambda: fc.plot.ode_solution(sol, exact=lambda t: t**2 / 2, exact_label="exact: x²/2",
+                                                           equation="y' = x, y(0) = 0 on [0, 1]"))
     t0 = time.perf_counter()
     sys_sol = fc.solve_ode(["y2", "-y1"], (0.0, 2.0), y0=[0.0, 1.0])
     x = np.linspace(0, 2, 201)
@@ -200,30 +241,53 @@ def odes(o: _Out) -> None:
     err = np.max(np.abs(sys_sol(x) - exact))
     o.p(f"system y1' = y2, y2' = -y1, y(0) = (0, 1) on [0, 2]: max error vs (sin, cos) = {err:.2e} "
         f"({time.perf_counter() - t0:.2f} s)")
-    o.figure("ode_system", lambda: fc.plot.ode_solution(sys_sol, exact=lambda t: np.stack([np.sin(t), np.cos(t)], 1)))
+    o.figure("ode_system", lambda: fc.plot.ode_solution(
+        sys_sol, exact=lambda t: np.stack([np.sin(t), np.cos(t)], 1), exact_label="exact: (sin x, cos x)",
+        equation="y1' = y2, y2' = −y1, y(0) = (0, 1) on [0, 2]"))
 
 
 SECTIONS = [limits, numerical_differentiation, rules, partials, chain_rule, gradients, optimization, odes]
 
 
-def run(out: Optional[str] = None, stream: Optional[TextIO] = None) -> int:
+def run(out: Optional[str] = None, stream: Optional[TextIO] = None, *, progress: Optional[bool] = None) -> int:
+    """Replay the course, printing every table to ``stream`` (default stdout).
+
+    Parameters
+    ----------
+    out : str, optional
+        The folder for the PNG figures (created if need be; needs matplotlib, the ``plot``
+        extra). None: the tables only. :func:`default_out` is where the command line puts them.
+    stream : file, optional
+        Where the tables go.
+    progress : bool, optional
+        A progress line on stderr over the tour's sections; None: when stderr is a terminal.
+
+    Returns
+    -------
+    int
+        0 (the command's exit status).
+    """
     stream = stream or sys.stdout
     if out is not None:
         try:
             import matplotlib  # noqa: F401
         except ImportError:
-            print('figures need matplotlib: pip install "fastcalc[plot]"; printing tables only', file=stream)
+            print('figures need matplotlib: pip install "fastcalc-ml[plot]"; printing tables only', file=stream)
             out = None
         else:
             os.makedirs(out, exist_ok=True)
-    o = _Out(stream, out)
-    o.p(f"fastcalc {fc.__version__}: a tour of calculus for machine learning")
-    start = time.perf_counter()
-    for section in SECTIONS:
-        section(o)
+    with Progress(total=len(SECTIONS), desc="fastcalc tour", enable=progress) as bar:
+        o = _Out(stream, out, bar if bar.enable else None)
+        o.p(f"fastcalc {fc.__version__}: a tour of calculus for machine learning")
+        start = time.perf_counter()
+        for section in SECTIONS:
+            bar.update(0, section=section.__name__)
+            section(o)
+            bar.update(1, section=section.__name__)
+    o.bar = None
     o.p(f"\nDone in {time.perf_counter() - start:.1f} s.")
     if o.figures:
-        o.p("Figures written:")
+        o.p(f"{len(o.figures)} figures written to {os.path.abspath(out)}:")
         for path in o.figures:
-            o.p(f"  {path}")
+            o.p(f"  {os.path.basename(path)}")
     return 0
