@@ -6,7 +6,7 @@
 #include <cstring>
 #include <string>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(FASTCALC_NO_LIBMVEC)
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32) && !defined(__APPLE__) && !defined(FASTCALC_NO_LIBMVEC)
 #define FASTCALC_LIBMVEC 1
 #include <dlfcn.h>
 #include <immintrin.h>
