@@ -216,9 +216,35 @@ struct FastArgs {
 };
 
 // The lane loops of run_fast, in ISA-specific clones (leaves that never throw: see clones.hpp).
-// gn2 of the first ma lanes, and whether some lane must stop.
+// gn2 of the first ma lanes, and whether some lane must stop: for few coordinates (N known at
+// compile time) lane by lane, each lane's sum in a register.
+template <int N>
+FASTCALC_INLINE bool stop_scan_n(const double* const* g, const double* __restrict x, const double* __restrict lim,
+                                 std::size_t L, std::size_t ma, double tol2, double* __restrict gn2) {
+    const double* __restrict G[N];
+    for (int d = 0; d < N; ++d) G[d] = g[d];
+    std::uint64_t bad = 0;
+    for (std::size_t j = 0; j < ma; ++j) {
+        double q = 0.0;
+        for (int d = 0; d < N; ++d) {
+            q += G[d][j] * G[d][j];
+            bad |= !(std::fabs(x[d * L + j]) <= lim[j]);
+        }
+        gn2[j] = q;
+        bad |= !(q <= DBL_MAX) | (q < tol2);
+    }
+    return bad != 0;
+}
+
 FASTCALC_CLONES bool stop_scan(const double* const* g, const double* x, const double* lim, std::size_t n,
                                std::size_t L, std::size_t ma, double tol2, double* gn2) {
+    switch (n) {
+        case 1: return stop_scan_n<1>(g, x, lim, L, ma, tol2, gn2);
+        case 2: return stop_scan_n<2>(g, x, lim, L, ma, tol2, gn2);
+        case 3: return stop_scan_n<3>(g, x, lim, L, ma, tol2, gn2);
+        case 4: return stop_scan_n<4>(g, x, lim, L, ma, tol2, gn2);
+        default: break;
+    }
     for (std::size_t j = 0; j < ma; ++j) gn2[j] = 0.0;
     std::uint64_t bad = 0;
     for (std::size_t d = 0; d < n; ++d) {

@@ -31,36 +31,40 @@ inline StepScale step_scale(const StepParams& p, std::size_t t) {
     return s;
 }
 
-// One step for n values: x -= lr(j) * d(g, state), with state s1 (momentum, Adam's first
-// moment) and s2 (Adam's second moment). keep(j) true leaves value j as it is (a stopped run).
+// One step of one value: x -= lr * d(g, state), with state s1 (momentum, Adam's first
+// moment) and s2 (Adam's second moment); keep leaves the value as it is (a stopped run).
 //   gd:        x -= lr g
 //   momentum:  v = mu v + g, x -= lr v
 //   nesterov:  v = mu v + g, x -= lr (g + mu v)
 //   adam:      m = b1 m + (1 - b1) g, q = b2 q + (1 - b2) g^2, x -= lr (m / c1) / (sqrt(q / c2) + eps)
+template <DescentMethod M>
+inline void step_one(const StepParams& p, const StepScale& s, double& x, double g, double& s1, double& s2,
+                     double lr, bool keep) {
+    const double G = p.sign * g;
+    if constexpr (M == DescentMethod::GD) {
+        const double xn = x - lr * G;
+        x = keep ? x : xn;
+    } else if constexpr (M == DescentMethod::Momentum || M == DescentMethod::Nesterov) {
+        const double v = p.momentum * s1 + G;
+        const double xn = x - lr * (M == DescentMethod::Nesterov ? G + p.momentum * v : v);
+        s1 = keep ? s1 : v;
+        x = keep ? x : xn;
+    } else {
+        const double mm = p.beta1 * s1 + (1.0 - p.beta1) * G;
+        const double vv = p.beta2 * s2 + (1.0 - p.beta2) * (G * G);
+        const double xn = x - lr * (mm / s.c1) / (std::sqrt(vv / s.c2) + p.eps);
+        s1 = keep ? s1 : mm;
+        s2 = keep ? s2 : vv;
+        x = keep ? x : xn;
+    }
+}
+
+// The step for n values, lr(j) and keep(j) per value.
 template <DescentMethod M, class LR, class Keep>
 inline void step_values(const StepParams& p, const StepScale& s, double* __restrict x, const double* __restrict g,
                         double* __restrict s1, double* __restrict s2, std::size_t n, LR lr, Keep keep) {
-    const double sg = p.sign, mu = p.momentum, b1 = p.beta1, b2 = p.beta2, eps = p.eps, c1 = s.c1, c2 = s.c2;
-    for (std::size_t j = 0; j < n; ++j) {
-        const double G = sg * g[j];
-        const bool k = keep(j);
-        if constexpr (M == DescentMethod::GD) {
-            const double xn = x[j] - lr(j) * G;
-            x[j] = k ? x[j] : xn;
-        } else if constexpr (M == DescentMethod::Momentum || M == DescentMethod::Nesterov) {
-            const double v = mu * s1[j] + G;
-            const double xn = x[j] - lr(j) * (M == DescentMethod::Nesterov ? G + mu * v : v);
-            s1[j] = k ? s1[j] : v;
-            x[j] = k ? x[j] : xn;
-        } else {
-            const double mm = b1 * s1[j] + (1.0 - b1) * G;
-            const double vv = b2 * s2[j] + (1.0 - b2) * (G * G);
-            const double xn = x[j] - lr(j) * (mm / c1) / (std::sqrt(vv / c2) + eps);
-            s1[j] = k ? s1[j] : mm;
-            s2[j] = k ? s2[j] : vv;
-            x[j] = k ? x[j] : xn;
-        }
-    }
+    const StepParams q = p;  // a local copy: the compiler keeps its fields in registers
+    for (std::size_t j = 0; j < n; ++j) step_one<M>(q, s, x[j], g[j], s1[j], s2[j], lr(j), keep(j));
 }
 
 template <class LR, class Keep>
