@@ -17,10 +17,9 @@ using fastcalc_py::to_array;
 namespace {
 
 template <class T>
-std::vector<T> vec(const py::array_t<T, py::array::c_style | py::array::forcecast>& a) {
+std::vector<T> vec(const py::array_t<T, kInArray>& a) {
     return std::vector<T>(a.data(), a.data() + a.size());
 }
-using iarray = py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>;
 
 // f (and grad, or finite differences of f) of a vectorized Python callable. One variable: the
 // callable gets a flat (k,) array; otherwise (k, n).

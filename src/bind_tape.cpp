@@ -15,7 +15,6 @@ using fastcalc_py::to_array;
 
 namespace {
 
-using iarray = py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>;
 
 std::vector<std::int32_t> ivec(const iarray& a) { return std::vector<std::int32_t>(a.data(), a.data() + a.size()); }
 

@@ -8,8 +8,13 @@
 
 namespace py = pybind11;
 
-// Arrays come in as C-contiguous float64, converted if needed.
-using darray = py::array_t<double, py::array::c_style | py::array::forcecast>;
+// Arrays come in C-contiguous and aligned (NumPy copies what is not: an array unpickled from a
+// buffer may be misaligned, and reading it as doubles would be undefined behaviour), converted
+// to the element type if needed.
+constexpr int kAligned = 0x0100;  // NPY_ARRAY_ALIGNED
+constexpr int kInArray = py::array::c_style | py::array::forcecast | kAligned;
+using darray = py::array_t<double, kInArray>;
+using iarray = py::array_t<std::int32_t, kInArray>;
 
 void register_findiff(py::module_& m);
 void register_callbacks(py::module_& m);
