@@ -114,6 +114,6 @@ def test_arithmetic_builds_expressions():
 
 
 def test_absurd_nesting_is_an_error_not_a_crash():
-    for text in ["(" * 5000 + "x" + ")" * 5000, "-" * 100000 + "x", "x" + "**x" * 100000]:
+    for text in ["(" * 100000 + "x" + ")" * 100000, "-" * 100000 + "x", "x" + "**x" * 100000]:
         with pytest.raises(fc.ExprError, match="nested too deeply|too many nested"):
             fc.expr(text)
