@@ -82,9 +82,10 @@ class _Compiler:
         """base**e for a number e."""
         if e == 1.0:
             return base
-        if math.isfinite(e) and e.is_integer() and abs(e) <= _ops.MAX_POWI:
-            return self.emit(POWI_OP, base, c=e)
-        if e == 0.5:
+        name, n = _ops.power_instruction(e)
+        if name == "powi":
+            return self.emit(POWI_OP, base, c=float(n))
+        if name == "sqrt":
             return self.emit(SQRT_OP, base)
         return self.emit(POW_OP, base, self.const(e))
 

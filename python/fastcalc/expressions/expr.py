@@ -25,6 +25,7 @@ from .printing import to_latex, to_str
 
 Operand = Union["Expr", float, int, str]
 _F64 = np.dtype(np.float64)
+_ND = np.ndarray
 _PICKLE_VERSION = 1
 
 
@@ -79,7 +80,7 @@ class Expr:
     >>> f.vars
     ('x', 'y')
     >>> round(f(0.5, 0.2), 12)
-    0.37463745062
+    0.374131783789
     >>> f.diff("y")
     Expr('-2*x*y*exp(-(x**2 + y**2))')
     """
@@ -269,17 +270,17 @@ class Expr:
         Expr('9*t**2 + 1')
         """
         reps = {}
-        new_vars: List[str] = []
+        new_vars: Dict[str, None] = {}
         for name, value in replacements.items():
             e = _as_expr(value)
             if e._vector:
                 raise ValueError(f"cannot substitute a vector expression for {name!r}")
             reps[name] = e.node
             for v in e._vars:
-                if v not in new_vars:
-                    new_vars.append(v)
+                new_vars.setdefault(v)
         kept = [v for v in self._vars if v not in reps]
-        variables = kept + [v for v in new_vars if v not in kept]
+        kept_set = set(kept)
+        variables = kept + [v for v in new_vars if v not in kept_set]
         roots = N.rebuild_all(self._roots, leaf=lambda leaf: reps.get(leaf.value) if leaf.kind == N.VAR else None)
         return Expr(roots, variables, self._vector)
 
@@ -337,7 +338,8 @@ class Expr:
         o = _as_expr(other)
         if self._vector or o._vector:
             raise ValueError("arithmetic on vector expressions is not supported; combine components")
-        variables = list(self._vars) + [v for v in o._vars if v not in self._vars]
+        mine = set(self._vars)
+        variables = list(self._vars) + [v for v in o._vars if v not in mine]
         a, b = (o.node, self.node) if reflected else (self.node, o.node)
         return Expr((op(a, b),), variables)
 
@@ -449,6 +451,7 @@ class Expr:
 
         Examples
         --------
+        >>> import numpy as np
         >>> f = expr("x*y + 1")
         >>> f(2.0, 3.0)
         7.0
@@ -457,10 +460,23 @@ class Expr:
         >>> f(np.array([[1.0, 2.0], [3.0, 4.0]]))
         array([ 3., 13.])
         """
-        if not kwargs and len(args) == len(self._vars) and args:
+        if not kwargs and args and len(args) == len(self._vars):
             a0 = args[0]
             ta = type(a0)
-            if ta is float or ta is int:
+            if ta is _ND:
+                # the common case: one 1-d float64 column per variable, to the tape as they are
+                if a0.ndim == 1 and a0.dtype is _F64 and not self._vector:
+                    n = len(a0)
+                    for a in args:
+                        if type(a) is not _ND or a.ndim != 1 or a.dtype is not _F64 or len(a) != n:
+                            break
+                    else:
+                        if n < self._NATIVE_MIN:
+                            t = self._tape_cache
+                            if t is None:
+                                t = self._evaluator()
+                            return t.eval_columns(list(args)).ravel()
+            elif ta is float or ta is int:
                 for a in args:
                     if type(a) is not float and type(a) is not int:
                         break
@@ -470,17 +486,6 @@ class Expr:
                         t = self._evaluator()
                     y = t.point(*args)  # plain numbers: no arrays
                     return np.array(y) if self._vector else y
-            elif ta is np.ndarray and a0.ndim == 1 and a0.dtype is _F64 and not self._vector:
-                n = a0.shape[0]
-                for a in args:
-                    if type(a) is not np.ndarray or a.ndim != 1 or a.dtype is not _F64 or a.shape[0] != n:
-                        break
-                else:
-                    if n < self._NATIVE_MIN:  # the common case: one 1-d column per variable
-                        t = self._tape_cache
-                        if t is None:
-                            t = self._evaluator()
-                        return t.eval_columns(args).reshape(n)
         X, cols = self._arguments(args, kwargs)
         return self._eval_matrix(X) if X is not None else self._eval_columns(cols)
 
@@ -543,7 +548,7 @@ class Expr:
         n = len(self._vars)
         X, cols = self._arguments(args, kwargs)
         if X is not None:
-            R = self._run_native(1, matrix=X.reshape(-1, n))
+            R = self._run_native(1, matrix=X.reshape(int(np.prod(X.shape[:-1])), n))
             if R is not None:
                 return R[0].reshape(X.shape[:-1]), R[1:].T.reshape(X.shape)
             cols = [X[..., j] for j in range(n)]
@@ -562,7 +567,7 @@ class Expr:
 
     def _eval_matrix(self, X: np.ndarray):
         lead = X.shape[:-1]
-        X2 = np.ascontiguousarray(X.reshape(-1, X.shape[-1]))
+        X2 = np.ascontiguousarray(X.reshape(int(np.prod(lead)), X.shape[-1]))  # (N, 0) for no variables
         R = self._run_native(0, matrix=X2)
         if R is not None:
             return R[0].reshape(lead)
@@ -730,7 +735,8 @@ def expr(text: Union[str, Sequence[str]], vars: Optional[Sequence[str]] = None) 
         if isinstance(vars, str):
             raise TypeError("vars must be a sequence of names, not one string")
         variables = _check_vars(list(vars))
-        missing = [v for v in found if v not in set(variables)]
+        allowed = set(variables)
+        missing = [v for v in found if v not in allowed]
         if missing:
             raise ValueError(f"vars misses variable(s) {missing} used in the expression")
     return Expr(roots, variables, vector)

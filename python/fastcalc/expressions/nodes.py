@@ -18,24 +18,25 @@ simplification is not. What is applied:
 - ``u**a * u**b -> u**(a + b)`` for numbers a, b of one sign when the sum has the NaN/inf pattern
   of the product (both integers, or a non-integer sum); ``(u**a)**k -> u**(a*k)`` for an integer k
   when a is an integer or a*k is not; ``(u*v)**k -> u**k * v**k`` for an integer k;
-- ``u**0 -> 1`` and ``1**u -> 1`` (NumPy's values, NaN operands included), ``e**u -> exp(u)``;
+- ``u**0 -> 1`` and ``1**u -> 1`` (NumPy's values, NaN operands included); numbers raised to
+  numbers are folded as the tape computes them (powi, sqrt or pow: ``ops.power_instruction``);
 - a function of numbers is folded only where the table's value is exact and simple (an integer
   or a half: cos(0), floor(2.5), sigmoid(0)), or equals its argument up to sign (abs(-0.3)).
 
 Signed zeros are not distinguished (-0.0 is 0). Limits, documented in ``fastcalc.expressions``:
 nodes nest at most :data:`MAX_DEPTH` levels deep; deeper raises :class:`ExprError`.
 
-Interning is thread safe (a lock around the table of live nodes, which holds them weakly);
+Interning is thread safe (the table of live nodes holds them weakly; a node enters it by an atomic
+``setdefault``, a dead entry is replaced under a lock);
 every algorithm over nodes is iterative, linear in the DAG, never recursive.
 """
 from __future__ import annotations
 
-import hashlib
 import math
-import struct
 import threading
+import zlib
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
-from weakref import KeyedRef
+import weakref
 
 from . import ops as _ops
 from .errors import ExprError
@@ -65,15 +66,15 @@ _EMPTY: frozenset = frozenset()
 def _strhash(s: str) -> int:
     # deterministic across processes (Python's str hash is salted): the canonical order and the
     # printed text do not depend on PYTHONHASHSEED
-    return int.from_bytes(hashlib.blake2b(s.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+    b = s.encode("utf-8", "surrogatepass")
+    return zlib.crc32(b) | (zlib.adler32(b) << 32)
 
 
-def _bits(v: float) -> int:
-    return struct.unpack("<q", struct.pack("<d", v))[0]
+_NAN_HASH = 0x7FF8000000000000
 
 
 def _numkey(v: float):
-    return (1, 0.0) if v != v else (0, v)
+    return (1, 0.0) if v != v else (0, v)  # NaN last
 
 
 class Node:
@@ -82,7 +83,7 @@ class Node:
     equal nodes are the same object, so ``==`` is ``is``. Build them with :func:`num`,
     :func:`var`, :func:`add`, :func:`mul`, :func:`power`, :func:`call` (never directly)."""
 
-    __slots__ = ("kind", "value", "args", "_h", "_k2", "_key", "total", "depth", "_vars", "_deg", "_rest",
+    __slots__ = ("kind", "value", "args", "_h", "_rank", "_head", "_key", "total", "depth", "_vars", "_deg", "_rest",
                  "__weakref__")
 
     def __hash__(self) -> int:
@@ -131,7 +132,13 @@ class Node:
         return order
 
 
-_TABLE: Dict[tuple, KeyedRef] = {}
+class _Ref(weakref.ref):
+    """A weak reference that knows its table key (KeyedRef without its Python-level __init__)."""
+
+    __slots__ = ("key",)
+
+
+_TABLE: Dict[tuple, _Ref] = {}
 _LOCK = threading.Lock()
 
 
@@ -141,13 +148,16 @@ def _gone(wr, _remove=_remove_dead_weakref, _t=_TABLE):
 
 def _make(kind: str, value, args: Tuple[Node, ...], total: bool, deg: float) -> Node:
     """The interned node with these (canonical) parts."""
-    vkey = _bits(value) if kind == NUM else value
-    key = (kind, vkey, args)
+    key = (kind, value, args)  # numbers: one NaN object, one zero (num() normalizes them)
     wr = _TABLE.get(key)
     if wr is not None:
         n = wr()
         if n is not None:
             return n
+    return _create(key, kind, value, args, total, deg)
+
+
+def _create(key, kind: str, value, args: Tuple[Node, ...], total: bool, deg: float) -> Node:
     depth = 1
     for a in args:
         if a.depth >= depth:
@@ -156,12 +166,27 @@ def _make(kind: str, value, args: Tuple[Node, ...], total: bool, deg: float) -> 
         raise ExprError(f"expression nested too deeply (more than {MAX_DEPTH} levels)")
     rank = _RANK[kind]
     if kind == NUM:
-        vh, head = vkey, _numkey(value)
-    elif kind in (VAR, CONST, CALL):
+        vh, head = (hash(value), value) if value == value else (_NAN_HASH, -math.inf)
+    elif kind == VAR or kind == CONST or kind == CALL:
         vh, head = _strhash(value), value
     else:
         vh, head = 0, (0 if kind == POW else len(args))
-    h = hash((rank, vh) + tuple(a._h for a in args))
+    if args:
+        h = hash((rank, vh, *[a._h for a in args]))
+        # the canonical order: kind, name or value, the same of the first three operands, the hash
+        # (a flat tuple of numbers and strings: no garbage-collected containers per node)
+        a0 = args[0]
+        if len(args) == 1:
+            sort_key = (rank, head, a0._rank, a0._head, -1, 0, -1, 0, h)
+        elif len(args) == 2:
+            a1 = args[1]
+            sort_key = (rank, head, a0._rank, a0._head, a1._rank, a1._head, -1, 0, h)
+        else:
+            a1, a2 = args[1], args[2]
+            sort_key = (rank, head, a0._rank, a0._head, a1._rank, a1._head, a2._rank, a2._head, h)
+    else:
+        h = hash((rank, vh))
+        sort_key = (rank, head, -1, 0, -1, 0, -1, 0, h)
     # the variables, while few
     if kind == VAR:
         vs: Optional[frozenset] = frozenset((value,))
@@ -179,17 +204,24 @@ def _make(kind: str, value, args: Tuple[Node, ...], total: bool, deg: float) -> 
                 vs = vs | av
                 if len(vs) > _VARS_CAP:
                     vs = None
-    with _LOCK:
-        wr = _TABLE.get(key)
-        n = wr() if wr is not None else None
-        if n is None:
-            n = object.__new__(Node)
-            n.kind, n.value, n.args, n._h = kind, value, args, h
-            n._k2 = (rank, head, tuple((a._k2[0], a._k2[1]) for a in args[:4]))
-            n._key = (rank, head, tuple(a._k2 for a in args[:4]), h)
-            n.total, n.depth, n._vars, n._deg, n._rest = total, depth, vs, deg, None
-            _TABLE[key] = KeyedRef(n, _gone, key)
-    return n
+    n = object.__new__(Node)
+    n.kind, n.value, n.args, n._h = kind, value, args, h
+    n._rank, n._head, n._key = rank, head, sort_key
+    n.total, n.depth, n._vars, n._deg, n._rest = total, depth, vs, deg, None
+    r = _Ref(n, _gone)
+    r.key = key
+    while True:
+        # setdefault is atomic (the key's hash is computed first; nodes compare by identity)
+        cur = _TABLE.setdefault(key, r)
+        if cur is r:
+            return n
+        m = cur()
+        if m is not None:  # another thread made it first: theirs is the node
+            return m
+        with _LOCK:  # a dead entry whose callback has not run yet: replace it, once
+            if _TABLE.get(key) is cur:
+                _TABLE[key] = r
+                return n
 
 
 def _sorted(nodes: List[Node]) -> Tuple[Node, ...]:
@@ -369,7 +401,7 @@ def _merge_exponents(es: List[float]) -> List[float]:
             out.append(s)
         else:  # sqrt(x)*sqrt(x) is NaN for x < 0, x is not: keep a half apart
             out.extend((s - 0.5 * sign, 0.5 * sign))
-    out.extend(sorted((e for e in es if not math.isfinite(e)), key=_bits))
+    out.extend(sorted((e for e in es if not math.isfinite(e)), key=lambda e: (e != e, e if e == e else 0.0)))
     return out
 
 
@@ -378,7 +410,18 @@ def mul(*factors: Node) -> Node:
 
 
 def mul_list(factors: Iterable[Node]) -> Node:
-    todo = list(factors)
+    todo = factors if type(factors) is list else list(factors)
+    if len(todo) == 2:  # the common case c*t: nothing to merge
+        c, t = todo
+        if t.kind == NUM and c.kind != NUM:
+            c, t = t, c
+        if c.kind == NUM and t.kind != NUM and t.kind != MUL:
+            v = c.value
+            if v == 1.0:
+                return t
+            if v == 0.0 and t.total:
+                return ZERO
+            return _make(MUL, None, (c, t), c.total and t.total, t._deg)
     while True:
         flat: List[Node] = []
         for f in todo:
@@ -432,13 +475,12 @@ def mul_list(factors: Iterable[Node]) -> Node:
 
 # ---- powers ----------------------------------------------------------------------------------
 
-_POW = _ops.CODES["pow"]
-
-
 def _pow_value(a: float, b: float) -> float:
+    """a**b for numbers, computed as the tape computes it (ops.power_instruction)."""
     from .. import _core
 
-    return _core.eval_op(_POW, a, b, 0)
+    name, n = _ops.power_instruction(b)
+    return _core.eval_op(_ops.CODES[name], a, b, n or 0)
 
 
 def power(b: Node, e: Node) -> Node:
@@ -465,8 +507,6 @@ def power(b: Node, e: Node) -> Node:
         bv = number_value(b)
         total = bv is not None and math.isfinite(bv) and bv > 0 and e.total
         deg = 0.5
-    if b.kind == CONST and b.value == "e":
-        return call("exp", [e])
     return _make(POW, None, (b, e), total, deg)
 
 

@@ -9,6 +9,7 @@ symbolic derivatives, tape slots for the compiler, NumPy arrays for the referenc
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -247,6 +248,16 @@ del _f, _def
 OPERATOR_RULES: Dict[str, Tuple[Template, ...]] = {
     p["name"]: tuple(parse_rule(r) for r in (p["da"], p["db"])[:p["arity"]])
     for p in _RAW["primitives"] if not p["function"] and p["arity"] > 0}
+
+
+def power_instruction(e: float) -> Tuple[str, Optional[int]]:
+    """How x**e for a number e is computed (compiled, and folded for a number x): powi for an
+    integer |e| <= MAX_POWI (repeated squaring), sqrt for 0.5 (as NumPy's x**0.5 is), else pow."""
+    if math.isfinite(e) and e.is_integer() and abs(e) <= MAX_POWI:
+        return "powi", int(e)
+    if e == 0.5:
+        return "sqrt", None
+    return "pow", None
 
 
 def language_names() -> Sequence[str]:

@@ -179,6 +179,8 @@ class _Parser:
                     if keyword.iskeyword(tok):
                         raise _Syntax(f"'{tok}' is not allowed", col)
                     name = unicodedata.normalize("NFKC", tok)  # what Python does to identifiers
+                    if not name.isidentifier():  # \w admits other digits (U+2788) identifiers do not
+                        raise _Syntax(f"invalid name {tok!r}", col)
                     if i < n and toks[i][1] == "(" and toks[i][0] == "op":
                         i += 1
                         if name not in N.FUNCTIONS:
