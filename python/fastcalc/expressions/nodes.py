@@ -659,10 +659,17 @@ def rebuild(n: Node, f) -> Node:
     return rebuild_all([n], leaf=f)[0]
 
 
+#: the most terms of a sum a numeric coefficient is multiplied into by :func:`distribute` (a sum
+#: shared under k coefficients would otherwise cost k times its size)
+MAX_DISTRIBUTE = 64
+
+
 def distribute(n: Node) -> Node:
-    """Numeric coefficients multiplied into sums: 2*(x + 1) -> 2*x + 2, -(a - b) -> b - a."""
+    """Numeric coefficients multiplied into sums (of at most MAX_DISTRIBUTE terms):
+    2*(x + 1) -> 2*x + 2, -(a - b) -> b - a."""
     def node(m, args):
-        if m.kind == MUL and len(args) == 2 and args[0].kind == NUM and args[1].kind == ADD:
+        if (m.kind == MUL and len(args) == 2 and args[0].kind == NUM and args[1].kind == ADD
+                and len(args[1].args) <= MAX_DISTRIBUTE):
             c = args[0].value
             if math.isfinite(c) and c != 0.0:  # inf*(x + 1) is not inf*x + inf at x = 0
                 return add_list([mul_list((args[0], t)) for t in args[1].args])
