@@ -170,3 +170,11 @@ def test_long_flat_chains_parse_and_errors_point_into_long_texts():
     with pytest.raises(fc.ExprError, match="syntax error") as info:
         fc.expr(" + ".join(["x"] * 1000) + " + * y")
     assert info.value.column > 3000
+
+
+def test_the_text_gives_back_the_node_and_with_vars_the_expression():
+    e = fc.expr("y + x*z")
+    assert fc.expr(str(e)).node is e.node  # the same interned node
+    assert fc.expr(str(e), vars=e.vars) == e
+    g = e.diff("y")  # derived: keeps (y, x, z), though no variable occurs
+    assert fc.expr(str(g), vars=g.vars) == g and g.free_vars() == ()

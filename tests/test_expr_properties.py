@@ -50,7 +50,8 @@ def _call(name, args):
 
 def _inner(children):
     return st.one_of(
-        st.tuples(st.sampled_from([N.add, N.sub, N.mul, N.div, N.power]), children, children).map(lambda t: t[0](t[1], t[2])),
+        st.tuples(st.sampled_from([N.add, N.sub, N.mul, N.div, N.power]), children, children).map(
+            lambda t: t[0](t[1], t[2])),
         st.tuples(children, st.sampled_from([2.0, 3.0, -1.0, -2.0, 0.5, -0.5, 1.5, 0.0, 1.0])).map(
             lambda t: N.power(t[0], N.num(t[1]))),
         children.map(N.neg),
@@ -117,8 +118,10 @@ def _text_call(name, args):
 
 def _text_inner(children):
     return st.one_of(
-        st.tuples(children, st.sampled_from(["+", "-", "*", "/", "**"]), children).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
-        st.tuples(children, st.sampled_from(["2.0", "3.0", "-1.0", "0.5", "-0.5", "0.0"])).map(lambda t: f"({t[0]})**{t[1]}"),
+        st.tuples(children, st.sampled_from(["+", "-", "*", "/", "**"]), children).map(
+            lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        st.tuples(children, st.sampled_from(["2.0", "3.0", "-1.0", "0.5", "-0.5", "0.0"])).map(
+            lambda t: f"({t[0]})**{t[1]}"),
         children.map(lambda c: f"-{c}"),
         st.tuples(children, children).map(lambda t: f"log({t[0]}, {t[1]})"),
         st.tuples(st.sampled_from(SMOOTH), st.lists(children, min_size=1, max_size=2)).map(lambda t: _text_call(*t)),

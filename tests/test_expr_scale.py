@@ -173,3 +173,40 @@ def test_dead_nodes_leave_the_intern_table():
     del e
     gc.collect()
     assert len(N._TABLE) <= before + 5
+
+
+def test_canonical_forms_and_texts_do_not_depend_on_the_hash_seed():
+    import os
+    import subprocess
+    import sys
+
+    code = ("import fastcalc as fc; print(str(fc.expr('sin(b)*a + cos(a)*b + b**2*a + zeta - alpha + x1*x0'))); "
+            "print(fc.expr(['q*w + w*q', 'exp(t)*log(s)']).latex())")
+    outs = set()
+    for seed in ("1", "2", "12345"):
+        env = dict(os.environ, PYTHONHASHSEED=seed, PYTHONPATH=os.pathsep.join(sys.path))
+        outs.add(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                                check=True).stdout)
+    assert len(outs) == 1, outs
+
+
+def test_copies_are_the_expression_itself():
+    import copy
+
+    e = fc.expr("x*y")
+    assert copy.copy(e) is e and copy.deepcopy({"f": e})["f"] is e
+
+
+def test_pickles_carry_the_dag_and_bad_ones_are_refused():
+    from fastcalc.expressions.expr import _rebuild, _unpickle
+
+    e = fc.expr("x*exp(-(x**2 + y**2)) + x**2")
+    fn, state = e.__reduce__()
+    assert fn is _unpickle and not any(isinstance(s, str) and "exp" in s for s in state)  # no text
+    assert _rebuild("x + y", ["x", "y"]) == fc.expr("x + y")  # the text pickles of earlier versions load
+    for bad in [(2, *state[1:]), (1, [("add", None, ())], [0], ["x"], False),
+                (1, [("var", "x", ()), ("call", "nosuch", (0,))], [1], ["x"], False),
+                (1, [("var", "x", ()), ("mul", None, (0, 5))], [1], ["x"], False),
+                (1, [("var", "x", ())], [0], ["y"], False), (1, [("num", "1", ())], [0], [], False)]:
+        with pytest.raises(ValueError):
+            _unpickle(*bad)

@@ -172,8 +172,8 @@ def test_tape_against_its_reference_for_every_opcode(p):
         x = np.linspace(0.3, 2.0, 33)
     X = np.stack([x, np.linspace(0.4, 1.7, 33)], axis=1)
     imm = 2 if p["imm"] else 0
-    arr = (np.array([1, 1, p["code"]], np.int32), np.array([[-1, -1], [-1, -1], [0, 1 if p["arity"] == 2 else -1]],
-                                                            np.int32), np.array([0.0, 1.0, imm]), 2, np.array([2], np.int32))
+    args = np.array([[-1, -1], [-1, -1], [0, 1 if p["arity"] == 2 else -1]], np.int32)
+    arr = (np.array([1, 1, p["code"]], np.int32), args, np.array([0.0, 1.0, imm]), 2, np.array([2], np.int32))
     t = _core.Tape(*arr)
     np.testing.assert_allclose(t.eval(X), rt.eval_tape(*arr, X), rtol=8 * np.finfo(float).eps, atol=1e-300)
     V = np.random.default_rng(3).normal(size=X.shape)

@@ -331,6 +331,12 @@ class Expr:
     def __hash__(self) -> int:
         return hash((self._roots, self._vars, self._vector))
 
+    def __copy__(self):
+        return self  # immutable
+
+    def __deepcopy__(self, memo):
+        return self
+
     def __reduce__(self):
         table, roots = N.encode(self._roots)  # the DAG, not its text: no size or depth limit of text
         return (_unpickle, (_PICKLE_VERSION, table, roots, list(self._vars), self._vector))

@@ -6,11 +6,12 @@ are folded; like terms (2*x + 3*x) and like factors (x*x**2) are combined where 
 domain; 0 and 1 identities applied. Subtraction is a sum with a -1 coefficient, division a
 product with a power -1.
 
-**Domains.** A rewrite never changes where the expression is defined: for finite arguments the
-canonical form is NaN wherever NumPy evaluating the text as written is NaN, and finite wherever
-it is finite (overflow aside: exp(1000)*0 is NaN in NumPy, 0 here). So ``x/x``, ``log(x) -
-log(x)``, ``0*log(x)`` and ``sqrt(x)**2`` stay as they are: each is NaN somewhere its
-simplification is not. What is applied:
+**Domains.** A rewrite never changes where the expression is defined. For finite arguments: the
+canonical form is NaN wherever NumPy evaluating the text as written is NaN; inside the text's
+domain (where every intermediate value is finite) it has the text's value, up to rounding;
+overflow aside (exp(1000)*0 is NaN in NumPy, 0 here) and signed zeros aside (-0.0 is 0 here, so
+atan2(-0.0, -1) is pi). So ``x/x``, ``log(x) - log(x)``, ``0*log(x)`` and ``sqrt(x)**2`` stay as
+they are: each is NaN somewhere its simplification is not. What is applied:
 
 - ``0*t -> 0`` and ``c1*t + c2*t -> (c1 + c2)*t`` when t is *total* (finite for every finite
   argument: a polynomial, sin, exp, ...); for a partial t the coefficients are combined by sign
@@ -23,20 +24,20 @@ simplification is not. What is applied:
 - a function of numbers is folded only where the table's value is exact and simple (an integer
   or a half: cos(0), floor(2.5), sigmoid(0)), or equals its argument up to sign (abs(-0.3)).
 
-Signed zeros are not distinguished (-0.0 is 0). Limits, documented in ``fastcalc.expressions``:
-nodes nest at most :data:`MAX_DEPTH` levels deep; deeper raises :class:`ExprError`.
+Limits, documented in ``fastcalc.expressions``: nodes nest at most :data:`MAX_DEPTH` levels
+deep; deeper raises :class:`ExprError`.
 
 Interning is thread safe (the table of live nodes holds them weakly; a node enters it by an atomic
-``setdefault``, a dead entry is replaced under a lock);
-every algorithm over nodes is iterative, linear in the DAG, never recursive.
+``setdefault``, a dead entry is replaced under a lock). Every algorithm over nodes is iterative
+and visits each distinct node once; building a node of k operands costs O(k log k).
 """
 from __future__ import annotations
 
 import math
 import threading
 import zlib
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 import weakref
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from . import ops as _ops
 from .errors import ExprError
@@ -332,8 +333,7 @@ def add_list(terms: Iterable[Node]) -> Node:
     out: List[Node] = []
     for rest, ts in groups.items():
         if len(ts) == 1:
-            if not (ts[0].kind == MUL and ts[0].args[0].kind == NUM and ts[0].args[0].value == 0.0 and rest.total):
-                out.append(ts[0])
+            out.append(ts[0])
             continue
         cs = [split_coeff(t)[0] for t in ts]
         if rest.total:
