@@ -48,6 +48,9 @@ INTERP_NS = 0.45
 SPEEDUP = 3.0
 COMPILE_S = 0.012
 COMPILE_S_PER_INSTR = 4e-5
+# Batches of fewer points than this stay with the interpreter without asking the cost rule:
+# native code would save well under a microsecond a call (and the rule costs about one).
+SMALL = 2048
 # Longer programs stay with the interpreter: LLVM's time grows faster than the program.
 MAX_INSTRUCTIONS = 20000
 

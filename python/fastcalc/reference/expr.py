@@ -1,4 +1,6 @@
-"""A plain NumPy evaluator of an ``Expr`` (a lambdify): the reference the tape is checked against."""
+"""A plain NumPy evaluator of an ``Expr`` (a lambdify): the reference the tape is checked against.
+Functions dispatch through the table of operations' NumPy column (reference/ops.py); the walk is
+iterative over the DAG, each distinct subexpression evaluated once."""
 from __future__ import annotations
 
 from typing import Callable
@@ -6,44 +8,51 @@ from typing import Callable
 import numpy as np
 
 from ..expressions import Expr
-from ..expressions.nodes import CONSTANTS, Node
-
-_FUNCS = {"sin": np.sin, "cos": np.cos, "tan": np.tan, "sec": lambda u: 1.0 / np.cos(u), "asin": np.arcsin,
-          "acos": np.arccos, "atan": np.arctan, "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh, "exp": np.exp,
-          "log": np.log, "sqrt": np.sqrt, "abs": np.abs, "sigmoid": lambda u: 0.5 * (1.0 + np.tanh(0.5 * u))}
+from ..expressions import nodes as N
+from ..expressions import ops as _ops
+from . import ops as _ref
 
 
-def _eval(n: Node, env) -> np.ndarray:
-    k = n.kind
-    if k == "num":
-        return np.float64(n.value)
-    if k == "const":
-        return np.float64(CONSTANTS[n.value])
-    if k == "var":
-        return env[n.value]
-    if k == "add":
-        out = _eval(n.args[0], env)
-        for a in n.args[1:]:
-            out = out + _eval(a, env)
-        return out
-    if k == "mul":
-        out = _eval(n.args[0], env)
-        for a in n.args[1:]:
-            out = out * _eval(a, env)
-        return out
-    if k == "pow":
-        return np.power(_eval(n.args[0], env), _eval(n.args[1], env))
-    return _FUNCS[n.value](_eval(n.args[0], env))
+def evaluate(roots, env, dtype=np.float64):
+    """The values of nodes for the variables' arrays ``env`` (name -> array)."""
+    memo = {}
+    for n in N.postorder(roots):
+        k = n.kind
+        if k == N.NUM:
+            r = dtype(n.value) if dtype is not complex else complex(n.value)
+        elif k == N.CONST:
+            r = np.asarray(N.CONSTANTS[n.value], dtype=dtype)
+        elif k == N.VAR:
+            r = env[n.value]
+        elif k == N.ADD:
+            r = memo[id(n.args[0])]
+            for a in n.args[1:]:
+                r = r + memo[id(a)]
+        elif k == N.MUL:
+            r = memo[id(n.args[0])]
+            for a in n.args[1:]:
+                r = r * memo[id(a)]
+        elif k == N.POW:
+            r = np.power(memo[id(n.args[0])], memo[id(n.args[1])])
+        else:
+            fn = _ops.FUNCTIONS[n.value]
+            if fn.imm:
+                r = _ref.evaluate(n.value, [memo[id(a)] for a in n.args[1:]], int(n.args[0].value))
+            else:
+                r = _ref.evaluate(n.value, [memo[id(a)] for a in n.args])
+        memo[id(n)] = r
+    return [memo[id(r)] for r in roots]
 
 
 def lambdify(e: Expr, dtype=np.float64) -> Callable[..., np.ndarray]:
     """f(*arrays) in the order of ``e.vars``: NumPy, no C++; vector expressions stack on a last axis.
     ``dtype=complex`` keeps complex inputs (for complex-step derivatives)."""
+    roots = [c.node for c in e.components]
 
     def f(*arrays):
         env = {v: np.asarray(a, dtype=dtype) for v, a in zip(e.vars, arrays)}
         with np.errstate(all="ignore"):
-            outs = [_eval(c.node, env) for c in e.components]
+            outs = evaluate(roots, env, dtype)
         shape = np.broadcast_shapes(*(np.shape(o) for o in outs), *(np.shape(a) for a in env.values()))
         outs = [np.broadcast_to(o, shape).astype(dtype) for o in outs]
         return np.stack(outs, axis=-1) if e.is_vector else outs[0]

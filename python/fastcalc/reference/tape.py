@@ -1,51 +1,49 @@
 """The expression tape interpreted in plain NumPy: the reference for ``cpp/src/tape.cpp``.
 
-Opcodes and array layout as in ``fastcalc.expressions.compile``; derivatives here come from the
-same local rules, applied one instruction at a time (forward mode for clarity)."""
+Opcodes, their values and their derivative rules all come from the table of operations
+(ops.def): an instruction's value is the table's NumPy text, its tangent the table's rules
+applied one instruction at a time (forward mode for clarity). Array layout as in
+``fastcalc.expressions.compile``."""
 from __future__ import annotations
 
 from typing import List
 
 import numpy as np
 
-CONST, VAR, ADD, SUB, MUL, DIV, NEG, POW, POWI, EXP, LOG, SIN, COS, TAN, ASIN, ACOS, ATAN, SINH, COSH, TANH, \
-    SQRT, ABS, SIGMOID = range(23)
+from ..expressions import ops as _ops
+from . import ops as _ref
 
-_UNARY = {
-    NEG: np.negative, EXP: np.exp, LOG: np.log, SIN: np.sin, COS: np.cos, TAN: np.tan, ASIN: np.arcsin,
-    ACOS: np.arccos, ATAN: np.arctan, SINH: np.sinh, COSH: np.cosh, TANH: np.tanh, SQRT: np.sqrt, ABS: np.abs,
-}
-_BINARY = {ADD: np.add, SUB: np.subtract, MUL: np.multiply, DIV: np.divide, POW: np.power}
+#: the opcodes by their names in upper case: CONST, VAR, ADD, ..., POLYGAMMA
+for _name, _code in _ops.CODES.items():
+    globals()[_name.upper()] = _code
+_NAMES = {code: name for name, code in _ops.CODES.items()}
+_CONST, _VAR = _ops.CODES["const"], _ops.CODES["var"]
 
 
-def _sigmoid(x):
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+def _instr(ops, args, consts, i):
+    op = int(ops[i])
+    if op not in _NAMES:
+        raise ValueError(f"unknown opcode {op}")
+    a, b = (int(k) for k in args[i])
+    return op, _NAMES[op], a, b, float(consts[i])
 
 
 def eval_slots(ops, args, consts, n_vars: int, X) -> List[np.ndarray]:
     """Every slot's values for the rows of X (N, n_vars)."""
     X = np.asarray(X, dtype=float)
     N = X.shape[0]
+    ops, args, consts = np.asarray(ops), np.asarray(args).reshape(-1, 2), np.asarray(consts)
     v: List[np.ndarray] = []
     with np.errstate(all="ignore"):
-        for i, op in enumerate(np.asarray(ops)):
-            a, b = (int(k) for k in np.asarray(args).reshape(-1, 2)[i])
-            c = float(np.asarray(consts)[i])
-            if op == CONST:
+        for i in range(len(ops)):
+            op, name, a, b, c = _instr(ops, args, consts, i)
+            if op == _CONST:
                 v.append(np.full(N, c))
-            elif op == VAR:
+            elif op == _VAR:
                 v.append(X[:, int(c)].copy())
-            elif op in _BINARY:
-                v.append(_BINARY[op](v[a], v[b]))
-            elif op == POWI:
-                v.append(v[a] ** int(c) if c >= 0 else 1.0 / v[a] ** int(-c))
-            elif op == SIGMOID:
-                v.append(_sigmoid(v[a]))
-            elif op in _UNARY:
-                v.append(_UNARY[op](v[a]))
             else:
-                raise ValueError(f"unknown opcode {op}")
+                operands = [v[a]] if b < 0 else [v[a], v[b]]
+                v.append(np.asarray(_ref.evaluate(name, operands, int(c)), dtype=float) * np.ones(N))
     return v
 
 
@@ -56,40 +54,31 @@ def eval_tape(ops, args, consts, n_vars: int, outputs, X) -> np.ndarray:
 
 
 def jvp_tape(ops, args, consts, n_vars: int, outputs, X, V) -> np.ndarray:
-    """Directional derivatives (N, n_out) along V (N, n_vars), by forward mode in NumPy."""
+    """Directional derivatives (N, n_out) along V (N, n_vars), by forward mode in NumPy: the
+    table's rules for each instruction, through the operands that depend on a variable."""
     v = eval_slots(ops, args, consts, n_vars, X)
     V = np.asarray(V, dtype=float)
+    ops, args, consts = np.asarray(ops), np.asarray(args).reshape(-1, 2), np.asarray(consts)
     t: List[np.ndarray] = []
-    args2 = np.asarray(args).reshape(-1, 2)
+    active: List[bool] = []
     with np.errstate(all="ignore"):
-        for i, op in enumerate(np.asarray(ops)):
-            a, b = (int(k) for k in args2[i])
-            c = float(np.asarray(consts)[i])
-            x = v[i]
-            if op == CONST:
-                t.append(np.zeros_like(x))
-            elif op == VAR:
+        for i in range(len(ops)):
+            op, name, a, b, c = _instr(ops, args, consts, i)
+            if op == _CONST:
+                t.append(np.zeros_like(v[i]))
+                active.append(False)
+                continue
+            if op == _VAR:
                 t.append(V[:, int(c)].copy())
-            elif op == ADD:
-                t.append(t[a] + t[b])
-            elif op == SUB:
-                t.append(t[a] - t[b])
-            elif op == MUL:
-                t.append(t[a] * v[b] + v[a] * t[b])
-            elif op == DIV:
-                t.append((t[a] - x * t[b]) / v[b])
-            elif op == NEG:
-                t.append(-t[a])
-            elif op == POW:
-                tb = np.where(t[b] == 0, 0.0, t[b] * x * np.log(v[a]))
-                t.append(v[b] * v[a] ** (v[b] - 1) * t[a] + tb)
-            elif op == POWI:
-                n = int(c)
-                t.append((n * v[a] ** (n - 1) if n else 0.0) * t[a])
-            else:
-                d = {EXP: x, LOG: 1 / v[a], SIN: np.cos(v[a]), COS: -np.sin(v[a]), TAN: 1 + x * x,
-                     ASIN: 1 / np.sqrt(1 - v[a] ** 2), ACOS: -1 / np.sqrt(1 - v[a] ** 2), ATAN: 1 / (1 + v[a] ** 2),
-                     SINH: np.cosh(v[a]), COSH: np.sinh(v[a]), TANH: 1 - x * x, SQRT: 0.5 / x,
-                     ABS: np.sign(v[a]), SIGMOID: x * (1 - x)}[op]
-                t.append(d * t[a])
+                active.append(True)
+                continue
+            rules = _ref.rules(name)
+            bv = v[b] if b >= 0 else None
+            acc = np.zeros_like(v[i])
+            for k, slot in enumerate((a, b)):
+                if slot < 0 or not active[slot]:
+                    continue
+                acc = acc + _ref.rule(rules[k], v[a], bv, v[i], int(c)) * t[slot]
+            t.append(acc)
+            active.append(any(s >= 0 and active[s] for s in (a, b)))
     return np.stack([t[int(o)] for o in np.asarray(outputs)], axis=1)
