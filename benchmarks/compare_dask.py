@@ -57,7 +57,7 @@ def rows(quick: bool) -> List[Row]:
     def err(s):
         return float(np.max(np.abs(s - reference) / np.abs(reference)))
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                       silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
         remote = client.persist(X)
         distributed_wait(remote)

@@ -37,7 +37,7 @@ def client():
     os.environ["PYTHONPATH"] = root + (os.pathsep + old if old else "")
     try:
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, silence_logs=logging.ERROR)
+                                           dashboard_address=":0", silence_logs=logging.ERROR)
     finally:
         if old is None:
             del os.environ["PYTHONPATH"]

@@ -79,7 +79,7 @@ def test_hessian_symbolic_against_tape(text):
 def test_native_kernel_matches_the_tape(text):
     # each example compiles a kernel (a fraction of a second), hence fewer examples
     e = fc.expr(text, vars=VARS)
-    cols = list(np.random.default_rng(2).uniform(-1.5, 1.5, (3, 1003)))
+    cols = list(np.random.default_rng(2).uniform(-1.5, 1.5, (3, 4099)))
     if e._native(1) is None:  # no JIT here
         return
     R = e._run_native(1, cols)

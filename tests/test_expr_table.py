@@ -175,7 +175,9 @@ def test_tape_against_its_reference_for_every_opcode(p):
     args = np.array([[-1, -1], [-1, -1], [0, 1 if p["arity"] == 2 else -1]], np.int32)
     arr = (np.array([1, 1, p["code"]], np.int32), args, np.array([0.0, 1.0, imm]), 2, np.array([2], np.int32))
     t = _core.Tape(*arr)
-    np.testing.assert_allclose(t.eval(X), rt.eval_tape(*arr, X), rtol=8 * np.finfo(float).eps, atol=1e-300)
+    # lgamma crosses zero at 1 and 2: relative agreement of two libms' lgamma fails there
+    atol = 1e-15 if name == "lgamma" else 1e-300
+    np.testing.assert_allclose(t.eval(X), rt.eval_tape(*arr, X), rtol=8 * np.finfo(float).eps, atol=atol)
     V = np.random.default_rng(3).normal(size=X.shape)
     _, JV = t.jvp(X, V)
     np.testing.assert_allclose(JV, rt.jvp_tape(*arr, X, V), rtol=1e-12, atol=1e-12)

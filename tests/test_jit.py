@@ -17,7 +17,7 @@ from fastcalc.optimize import _program
 
 pytestmark = pytest.mark.skipif(not _jit.available(), reason="no JIT here: " + str(_jit.config().get("reason")))
 
-N = 1003  # not a multiple of the vector width: the padded tail runs too
+N = 4099  # above _jit.SMALL, and not a multiple of the vector width: the padded tail runs too
 OPS = {p["name"]: p for p in _core.op_table()["primitives"]}
 # Arguments inside (and at the edge of) each operation's domain, with NaN, infinities and zeros.
 SPECIAL = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -1.0])

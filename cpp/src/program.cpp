@@ -401,20 +401,29 @@ void Program::init_block(double* S, std::size_t lanes) const {
 }
 
 namespace {
-FASTCALC_CLONES void run_code(const Instr* code, std::size_t n, double* S, std::size_t stride, std::size_t lanes,
-                              bool simd) {
-    if (lanes == 64) prog::exec<64>(code, n, S, stride, lanes, simd);
-    else if (lanes == 256) prog::exec<256>(code, n, S, stride, lanes, simd);
-    else prog::exec<0>(code, n, S, stride, lanes, simd);
+FASTCALC_CLONES void run_code(const Instr* code, std::size_t n, double* const* P, std::size_t lanes, bool simd) {
+    if (lanes == 64) prog::exec<64>(code, n, P, lanes, simd);
+    else if (lanes == 256) prog::exec<256>(code, n, P, lanes, simd);
+    else prog::exec<0>(code, n, P, lanes, simd);
 }
 }  // namespace
 
-void Program::run(double* S, std::size_t lanes, bool simd) const {
-    run_code(code_.data(), code_.size(), S, lanes, lanes, simd);
-}
+void Program::run(double* S, std::size_t lanes, bool simd) const { run(S, lanes, lanes, simd); }
 
 void Program::run(double* S, std::size_t stride, std::size_t lanes, bool simd) const {
-    run_code(code_.data(), code_.size(), S, stride, lanes, simd);
+    double* small[256];
+    std::vector<double*> big;
+    double** P = small;
+    if (n_slots_ > 256) {
+        big.resize(n_slots_);
+        P = big.data();
+    }
+    for (std::size_t k = 0; k < n_slots_; ++k) P[k] = S + k * stride;
+    run_code(code_.data(), code_.size(), P, lanes, simd);
+}
+
+void Program::run_slots(double* const* P, std::size_t lanes, bool simd) const {
+    run_code(code_.data(), code_.size(), P, lanes, simd);
 }
 
 void Program::eval(const double* X, std::size_t count, double* R, bool simd) const {
@@ -428,7 +437,7 @@ void Program::eval(const double* X, std::size_t count, double* R, bool simd) con
             for (std::size_t v = 0; v < nv; ++v) S[v * L + j] = X[(p0 + j) * nv + v];
         for (std::size_t j = m; j < L; ++j)
             for (std::size_t v = 0; v < nv; ++v) S[v * L + j] = 0.5;
-        run_code(code_.data(), code_.size(), S.data(), L, L, simd);
+        run(S.data(), L, L, simd);
         for (std::size_t j = 0; j < m; ++j)
             for (std::size_t r = 0; r < nr; ++r) R[(p0 + j) * nr + r] = S[result_slot_[r] * L + j];
     }

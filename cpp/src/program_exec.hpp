@@ -67,17 +67,17 @@ FASTCALC_INLINE void run_op(const Instr& in, double* __restrict d, const double*
     }
 }
 
-// One pass of the program over the first `lanes` points of slots `stride` points apart (L > 0:
-// a compile-time lane count).
+// One pass of the program over the first `lanes` points, slot k's values at P[k] (L > 0: a
+// compile-time lane count). Inputs and results may live anywhere (a caller's columns, buffers
+// swapped between steps): only the slots' addresses are read.
 template <std::size_t L>
-FASTCALC_INLINE void exec(const Instr* code, std::size_t ncode, double* S, std::size_t stride, std::size_t lanes,
-                          bool simd) {
+FASTCALC_INLINE void exec(const Instr* code, std::size_t ncode, double* const* P, std::size_t lanes, bool simd) {
     const std::size_t nl = L ? L : lanes;
     for (std::size_t i = 0; i < ncode; ++i) {
         const Instr& in = code[i];
-        double* __restrict d = S + in.d * stride;
-        const double* __restrict a = S + in.a * stride;
-        const double* __restrict b = S + in.b * stride;
+        double* __restrict d = P[in.d];
+        const double* __restrict a = P[in.a];
+        const double* __restrict b = P[in.b];
         const std::int32_t n = in.n;
         switch (in.op) {
 #define FC_PRIM(ID, code, name, kind, arity, imm, vm, domain, scalar, da, db, numpy, latex)               \

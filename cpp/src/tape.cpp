@@ -23,16 +23,21 @@ int parallel_threads() {
 namespace {
 
 // Scratch for one block of one program: slots x lanes, constants filled once.
+// Scratch for one block of one program: slots x lanes, constants filled once, and the slots'
+// addresses (an input slot may point into the caller's column instead).
 struct Scratch {
     blocks::Buffer S;
+    std::vector<double*> P;
     const Program* prog = nullptr;
     std::size_t lanes = 0;
     double* ready(const Program& p, std::size_t L) {
         if (prog != &p || lanes != L) {
             S.resize(p.n_slots() * L);
             p.init_block(S.data(), L);
+            P.resize(p.n_slots());
             prog = &p, lanes = L;
         }
+        for (std::size_t k = 0; k < P.size(); ++k) P[k] = S.data() + k * L;
         return S.data();
     }
 };
@@ -75,8 +80,9 @@ std::size_t lanes_for(const Program& p, std::size_t N) {
     return std::min(L, std::max<std::size_t>(8, (N + 7) / 8 * 8));
 }
 
-// Runs p over N points in blocks: load(S, L, s0, nb) fills the input rows of lanes [0, L) for
-// points [s0, s0 + nb) (and pads the rest), store(S, L, s0, nb) reads the results.
+// Runs p over N points in blocks: load(P, L, s0, nb) fills (or points) the input slots of
+// lanes [0, L) for points [s0, s0 + nb) (and pads the rest), store(P, L, s0, nb) reads the
+// results, slot k at P[k].
 template <class Load, class Store>
 void run_program(const Program& p, Tape::Lazy& lazy, std::size_t N, const TapeOptions& o, const Interrupt& intr,
                  Load load, Store store) {
@@ -94,19 +100,25 @@ void run_program(const Program& p, Tape::Lazy& lazy, std::size_t N, const TapeOp
     blocks::run(
         nb, threads, intr, [&] { return Held{&lazy, lazy.take()}; },
         [&](Held& h, std::size_t b, const blocks::Ticket&) {
-            double* S = h.s->ready(p, L);
+            h.s->ready(p, L);
+            double* const* P = h.s->P.data();
             const std::size_t s0 = b * L, m = std::min(L, N - s0);
-            load(S, L, s0, m);
-            p.run(S, L, o.simd);
-            store(S, L, s0, m);
+            load(const_cast<double**>(P), L, s0, m);
+            p.run_slots(P, L, o.simd);
+            store(P, L, s0, m);
         });
 }
 
-// Input rows [first, first + n) of the lanes from n columns (col[k][point * stride]).
-void load_rows(double* S, std::size_t L, std::size_t first, const TapeInput& in, std::size_t s0, std::size_t m) {
+// Input slots [first, first + n) of the lanes from n columns (col[k][point * stride]): a full
+// block of a contiguous column is read in place (inputs are never written), the rest copied.
+void load_rows(double** P, std::size_t L, std::size_t first, const TapeInput& in, std::size_t s0, std::size_t m) {
     for (std::size_t k = 0; k < in.cols.size(); ++k) {
-        double* row = S + (first + k) * L;
         const double* col = in.cols[k] + s0 * in.stride;
+        if (in.stride == 1 && m == L) {
+            P[first + k] = const_cast<double*>(col);
+            continue;
+        }
+        double* row = P[first + k];
         if (in.stride == 1) {
             std::memcpy(row, col, m * sizeof(double));
         } else {
@@ -215,10 +227,10 @@ void Tape::eval(const TapeInput& X, std::size_t N, double* Y, const TapeOptions&
     const Program& p = *values_;
     const std::size_t m = outputs_.size();
     run_program(
-        p, *lazy_, N, o, intr, [&](double* S, std::size_t L, std::size_t s0, std::size_t nb) { load_rows(S, L, 0, X, s0, nb); },
-        [&](const double* S, std::size_t L, std::size_t s0, std::size_t nb) {
+        p, *lazy_, N, o, intr, [&](double** P, std::size_t L, std::size_t s0, std::size_t nb) { load_rows(P, L, 0, X, s0, nb); },
+        [&](double* const* P, std::size_t L, std::size_t s0, std::size_t nb) {
             for (std::size_t k = 0; k < m; ++k) {
-                const double* r = S + p.result_slot(static_cast<int>(k)) * L;
+                const double* r = P[p.result_slot(static_cast<int>(k))];
                 if (m == 1) {
                     std::memcpy(Y + s0, r, nb * sizeof(double));
                 } else {
@@ -233,14 +245,14 @@ void Tape::gradient(const TapeInput& X, std::size_t N, double* Y, double* G, con
     const Program& p = gradient_program();
     const std::size_t m = outputs_.size(), n = static_cast<std::size_t>(n_vars_);
     run_program(
-        p, *lazy_, N, o, intr, [&](double* S, std::size_t L, std::size_t s0, std::size_t nb) { load_rows(S, L, 0, X, s0, nb); },
-        [&](const double* S, std::size_t L, std::size_t s0, std::size_t nb) {
+        p, *lazy_, N, o, intr, [&](double** P, std::size_t L, std::size_t s0, std::size_t nb) { load_rows(P, L, 0, X, s0, nb); },
+        [&](double* const* P, std::size_t L, std::size_t s0, std::size_t nb) {
             for (std::size_t k = 0; k < m; ++k) {
-                const double* r = S + p.result_slot(static_cast<int>(k)) * L;
+                const double* r = P[p.result_slot(static_cast<int>(k))];
                 double* y = Y + s0 * Lo.y_point + k * Lo.y_output;
                 for (std::size_t j = 0; j < nb; ++j) y[j * Lo.y_point] = r[j];
                 for (std::size_t v = 0; v < n; ++v) {
-                    const double* g = S + p.result_slot(static_cast<int>(m + k * n + v)) * L;
+                    const double* g = P[p.result_slot(static_cast<int>(m + k * n + v))];
                     double* gy = G + s0 * Lo.g_point + k * Lo.g_output + v * Lo.g_var;
                     if (Lo.g_point == 1) {
                         std::memcpy(gy, g, nb * sizeof(double));
@@ -259,14 +271,14 @@ void Tape::jvp(const double* Xr, const double* V, std::size_t N, double* Y, doub
     const TapeInput X = TapeInput::rows(Xr, n_vars_), D = TapeInput::rows(V, n_vars_);
     run_program(
         p, *lazy_, N, o, intr,
-        [&](double* S, std::size_t L, std::size_t s0, std::size_t nb) {
-            load_rows(S, L, 0, X, s0, nb);
-            load_rows(S, L, static_cast<std::size_t>(n_vars_), D, s0, nb);
+        [&](double** P, std::size_t L, std::size_t s0, std::size_t nb) {
+            load_rows(P, L, 0, X, s0, nb);
+            load_rows(P, L, static_cast<std::size_t>(n_vars_), D, s0, nb);
         },
-        [&](const double* S, std::size_t L, std::size_t s0, std::size_t nb) {
+        [&](double* const* P, std::size_t L, std::size_t s0, std::size_t nb) {
             for (std::size_t k = 0; k < m; ++k) {
-                const double* y = S + p.result_slot(static_cast<int>(k)) * L;
-                const double* jv = S + p.result_slot(static_cast<int>(m + k)) * L;
+                const double* y = P[p.result_slot(static_cast<int>(k))];
+                const double* jv = P[p.result_slot(static_cast<int>(m + k))];
                 for (std::size_t j = 0; j < nb; ++j) Y[(s0 + j) * m + k] = y[j], JV[(s0 + j) * m + k] = jv[j];
             }
         });
@@ -279,31 +291,29 @@ void Tape::hessian(const double* Xr, std::size_t N, double* H, const TapeOptions
     if (n_vars_ <= kDenseHessianVars) {
         const Program& p = hessian_program();
         run_program(
-            p, *lazy_, N, o, intr, [&](double* S, std::size_t L, std::size_t s0, std::size_t nb) { load_rows(S, L, 0, X, s0, nb); },
-            [&](const double* S, std::size_t L, std::size_t s0, std::size_t nb) {
+            p, *lazy_, N, o, intr, [&](double** P, std::size_t L, std::size_t s0, std::size_t nb) { load_rows(P, L, 0, X, s0, nb); },
+            [&](double* const* P, std::size_t L, std::size_t s0, std::size_t nb) {
                 for (std::size_t r = 0; r < m * nn; ++r) {
-                    const double* h = S + p.result_slot(static_cast<int>(r)) * L;
+                    const double* h = P[p.result_slot(static_cast<int>(r))];
                     for (std::size_t j = 0; j < nb; ++j) H[(s0 + j) * m * nn + r] = h[j];
                 }
             });
         return;
     }
     // Hessian-vector products along sums of unit vectors, one lane per (point, colour).
-    const Pattern& P = hessian_pattern();
+    const Pattern& pat = hessian_pattern();
     const Program& p = hvp_program();
     if (!zeroed) std::fill(H, H + N * m * nn, 0.0);
-    const std::size_t C = static_cast<std::size_t>(P.n_colours);
+    const std::size_t C = static_cast<std::size_t>(pat.n_colours);
     if (C == 0) return;
     // the columns of each colour
-    std::vector<std::vector<int>> members(C);
-    for (std::size_t j = 0; j < n; ++j) members[static_cast<std::size_t>(P.colour[j])].push_back(static_cast<int>(j));
     run_program(
         p, *lazy_, N * C, o, intr,
-        [&](double* S, std::size_t L, std::size_t s0, std::size_t nb) {
+        [&](double** P, std::size_t L, std::size_t s0, std::size_t nb) {
             for (std::size_t k = 0; k < n; ++k) {
-                double* xr = S + k * L;
-                double* vr = S + (n + k) * L;
-                const double cl = static_cast<double>(P.colour[k]);
+                double* xr = P[k];
+                double* vr = P[n + k];
+                const double cl = static_cast<double>(pat.colour[k]);
                 for (std::size_t j = 0; j < nb; ++j) {
                     const std::size_t lane = s0 + j;
                     xr[j] = Xr[(lane / C) * n + k];
@@ -312,16 +322,16 @@ void Tape::hessian(const double* Xr, std::size_t N, double* H, const TapeOptions
                 for (std::size_t j = nb; j < L; ++j) xr[j] = 0.5, vr[j] = 0.0;
             }
         },
-        [&](const double* S, std::size_t L, std::size_t s0, std::size_t nb) {
+        [&](double* const* P, std::size_t L, std::size_t s0, std::size_t nb) {
             for (std::size_t j = 0; j < nb; ++j) {
                 const std::size_t lane = s0 + j, pt = lane / C, c = lane % C;
                 for (std::size_t k = 0; k < m; ++k) {
                     double* Hk = H + (pt * m + k) * nn;
                     for (std::size_t i = 0; i < n; ++i) {
-                        const double hv = S[p.result_slot(static_cast<int>(k * n + i)) * L + j];
+                        const double hv = P[p.result_slot(static_cast<int>(k * n + i))][j];
                         // the entries (i, l) of this colour: at most one of them may be nonzero in row i
-                        for (int l : P.rows[i])
-                            if (static_cast<std::size_t>(P.colour[static_cast<std::size_t>(l)]) == c)
+                        for (int l : pat.rows[i])
+                            if (static_cast<std::size_t>(pat.colour[static_cast<std::size_t>(l)]) == c)
                                 Hk[i * n + static_cast<std::size_t>(l)] = hv;
                     }
                 }
@@ -336,13 +346,13 @@ void Tape::hvp(const double* Xr, const double* V, std::size_t N, double* HV, con
     const TapeInput X = TapeInput::rows(Xr, n_vars_), D = TapeInput::rows(V, n_vars_);
     run_program(
         p, *lazy_, N, o, intr,
-        [&](double* S, std::size_t L, std::size_t s0, std::size_t nb) {
-            load_rows(S, L, 0, X, s0, nb);
-            load_rows(S, L, n, D, s0, nb);
+        [&](double** P, std::size_t L, std::size_t s0, std::size_t nb) {
+            load_rows(P, L, 0, X, s0, nb);
+            load_rows(P, L, n, D, s0, nb);
         },
-        [&](const double* S, std::size_t L, std::size_t s0, std::size_t nb) {
+        [&](double* const* P, std::size_t L, std::size_t s0, std::size_t nb) {
             for (std::size_t r = 0; r < m * n; ++r) {
-                const double* h = S + p.result_slot(static_cast<int>(r)) * L;
+                const double* h = P[p.result_slot(static_cast<int>(r))];
                 for (std::size_t j = 0; j < nb; ++j) HV[(s0 + j) * m * n + r] = h[j];
             }
         });

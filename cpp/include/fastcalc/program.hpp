@@ -68,6 +68,9 @@ public:
     void run(double* S, std::size_t lanes, bool simd = true) const;
     // The first `lanes` points of slots `stride` points apart.
     void run(double* S, std::size_t stride, std::size_t lanes, bool simd) const;
+    // The first `lanes` points, slot k's values at P[k] (n_slots() pointers; constants' slots
+    // filled as init_block does, inputs given, the rest scratch of `lanes` values).
+    void run_slots(double* const* P, std::size_t lanes, bool simd = true) const;
     std::size_t result_slot(int r) const { return result_slot_[static_cast<std::size_t>(r)]; }
     // The slots that hold constants (filled by init_block), with their values.
     const std::vector<std::pair<std::uint32_t, double>>& constants() const { return consts_; }
