@@ -163,6 +163,14 @@ void register_descent(py::module_& m) {
                  return r;
              })
         .def("tail", &Program::tail, py::arg("first"), "A copy computing only results [first, n_results).")
+        .def(
+            "descent_step",
+            [](const Program& p, const py::dict& kw) {
+                // the step program descent_program builds for these options (the native kernel's)
+                const DescentOptions o = options(kw);
+                return p.descent_step(o.step(), o.tol > 0 ? o.tol * o.tol : -1.0);
+            },
+            py::arg("options"), "The program of one descent step for descent_program's options.")
         .def("dependencies", &Program::dependencies, "For each result, the inputs it may depend on.")
         .def("eval", [](const Program& p, darray X, bool simd) {
             if (X.ndim() != 2 || X.shape(1) != p.n_inputs())

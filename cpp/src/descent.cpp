@@ -207,87 +207,77 @@ struct BlockEval {
 // ---- the fast driver: compacted lanes, the gradient-only program or its native kernel ------
 
 struct FastArgs {
-    const Program* p;   // value and gradient
-    const Program* gp;  // gradient only (p.tail(1))
+    const Program* p;     // value and gradient
+    const Program* step;  // one step (p.descent_step): the gradient, the step, the stop rule
     const double *x0, *lr;
     std::size_t k, lr_count, L;
     const DescentOptions* o;
     DescentResult* R;
 };
 
-// The lane loops of run_fast, in ISA-specific clones (leaves that never throw: see clones.hpp).
-// gn2 of the first ma lanes, and whether some lane must stop: for few coordinates (N known at
-// compile time) lane by lane, each lane's sum in a register.
-template <int N>
-FASTCALC_INLINE bool stop_scan_n(const double* const* g, const double* __restrict x, const double* __restrict lim,
-                                 std::size_t L, std::size_t ma, double tol2, double* __restrict gn2) {
-    const double* __restrict G[N];
-    for (int d = 0; d < N; ++d) G[d] = g[d];
-    std::uint64_t bad = 0;
-    for (std::size_t j = 0; j < ma; ++j) {
-        double q = 0.0;
-        for (int d = 0; d < N; ++d) {
-            q += G[d][j] * G[d][j];
-            bad |= !(std::fabs(x[d * L + j]) <= lim[j]);
-        }
-        gn2[j] = q;
-        bad |= !(q <= DBL_MAX) | (q < tol2);
+// Whether any of the first m codes is not 0 (codes are non-negative: an OR of their bits).
+FASTCALC_CLONES bool any_code(const double* code, std::size_t m) {
+    std::uint64_t bits_or = 0;
+    for (std::size_t j = 0; j < m; ++j) {
+        std::uint64_t b;
+        std::memcpy(&b, code + j, sizeof b);
+        bits_or |= b;
     }
-    return bad != 0;
+    return bits_or != 0;
 }
 
-FASTCALC_CLONES bool stop_scan(const double* const* g, const double* x, const double* lim, std::size_t n,
-                               std::size_t L, std::size_t ma, double tol2, double* gn2) {
-    switch (n) {
-        case 1: return stop_scan_n<1>(g, x, lim, L, ma, tol2, gn2);
-        case 2: return stop_scan_n<2>(g, x, lim, L, ma, tol2, gn2);
-        case 3: return stop_scan_n<3>(g, x, lim, L, ma, tol2, gn2);
-        case 4: return stop_scan_n<4>(g, x, lim, L, ma, tol2, gn2);
-        default: break;
-    }
-    for (std::size_t j = 0; j < ma; ++j) gn2[j] = 0.0;
-    std::uint64_t bad = 0;
-    for (std::size_t d = 0; d < n; ++d) {
-        const double* gd = g[d];
-        const double* xd = x + d * L;
-        for (std::size_t j = 0; j < ma; ++j) {
-            gn2[j] += gd[j] * gd[j];
-            bad |= !(std::fabs(xd[j]) <= lim[j]);
-        }
-    }
-    for (std::size_t j = 0; j < ma; ++j) bad |= !(gn2[j] <= DBL_MAX) | (gn2[j] < tol2);
-    return bad != 0;
-}
-
-FASTCALC_CLONES void step_lanes(const StepParams& sp, const StepScale& sc, double* x, double* const* g, double* s1,
-                                double* s2, const double* lr, std::size_t n, std::size_t L, std::size_t ma) {
-    for (std::size_t d = 0; d < n; ++d)
-        step(sp, sc, x + d * L, g[d], s1 + d * L, s2 + d * L, ma, [lr](std::size_t j) { return lr[j]; },
-             [](std::size_t) { return false; });
-}
-
-// Runs [j0, j0 + m) to the end. x lives in the input rows of the gradient program's slots.
-void run_fast(const FastArgs& a, std::size_t j0, std::size_t m, History& hist,
-                              const blocks::Ticket& ticket) {
+// Runs [j0, j0 + m) to the end. Each step is one run of the step program over the active
+// lanes (compacted at [0, ma)), from the state in buffer `cur` to the other buffer: the
+// interpreter with the slots' addresses pointed at the buffers, or the native kernel.
+void run_fast(const FastArgs& a, std::size_t j0, std::size_t m, History& hist, const blocks::Ticket& ticket) {
     const Program& p = *a.p;
-    const Program& gp = *a.gp;
+    const Program& sp = *a.step;
     const DescentOptions& o = *a.o;
     const std::size_t n = static_cast<std::size_t>(p.n_vars()), L = a.L, every = o.history_every;
-    const StepParams sp = o.step();
+    const std::size_t states = static_cast<std::size_t>(Program::step_states(o.method));
+    const std::size_t ns = states * n, NI = static_cast<std::size_t>(sp.n_inputs()),
+                      NR = static_cast<std::size_t>(sp.n_results());
+    const bool adam = o.method == DescentMethod::Adam;
+    const StepParams prm = o.step();
     const double tol2 = o.tol > 0 ? o.tol * o.tol : -1.0;
-    blocks::Buffer S(gp.n_slots() * L), V(p.n_slots() * L), G(o.kernel ? n * L : 0);
-    gp.init_block(S.data(), L);
+    blocks::Buffer state[2] = {blocks::Buffer(ns * L), blocks::Buffer(ns * L)};
+    blocks::Buffer rows(6 * L), V(p.n_slots() * L), slots(o.kernel ? 0 : sp.n_slots() * L);
+    for (auto& st : state) std::fill(st.data(), st.data() + ns * L, 0.0);
+    double* lr = rows.data();
+    double* lim = lr + L;
+    double* c1 = lim + L;
+    double* c2 = c1 + L;
+    double* code = c2 + L;
     p.init_block(V.data(), L);
-    std::vector<double> s1(n * L, 0.0), s2(n * L, 0.0), lr(L), lim(L);
+    // the step program's inputs and results, for a step from buffer c to buffer 1 - c
+    std::vector<const double*> in[2];
+    std::vector<double*> res[2];
+    for (int c = 0; c < 2; ++c) {
+        for (std::size_t i = 0; i < ns; ++i) in[c].push_back(state[c].data() + i * L);
+        in[c].push_back(lr), in[c].push_back(lim);
+        if (adam) in[c].push_back(c1), in[c].push_back(c2);
+        for (std::size_t r = 0; r < ns; ++r) res[c].push_back(state[1 - c].data() + r * L);
+        res[c].push_back(code);
+    }
+    // The interpreter writes a result straight into its buffer row, unless the result's slot is
+    // an input's, a constant's or another result's (then it is copied there after the run).
+    std::vector<double*> P(sp.n_slots());
+    std::vector<char> redirect(NR, 0);
+    if (!o.kernel) {
+        sp.init_block(slots.data(), L);
+        for (std::size_t k = 0; k < P.size(); ++k) P[k] = slots.data() + k * L;
+        std::vector<char> taken(sp.n_slots(), 0);
+        for (const auto& c : sp.constants()) taken[c.first] = 1;
+        for (std::size_t k = 0; k < NI; ++k) taken[k] = 1;
+        for (std::size_t r = 0; r < NR; ++r) {
+            const std::size_t sl = sp.result_slot(static_cast<int>(r));
+            if (!taken[sl]) redirect[r] = taken[sl] = 1;
+        }
+    }
+    int cur = 0;
     std::vector<std::size_t> run(L);
     std::vector<char> done(m, 0);
-    double* x = S.data();  // rows [0, n) of the slots
-    std::vector<double*> gptr(n);
-    std::vector<const double*> xptr(n);
-    for (std::size_t d = 0; d < n; ++d) {
-        gptr[d] = o.kernel ? G.data() + d * L : S.data() + gp.result_slot(static_cast<int>(d)) * L;
-        xptr[d] = x + d * L;
-    }
+    double* x = state[0].data();
     for (std::size_t j = 0; j < m; ++j) {
         double xm = 1.0;
         for (std::size_t d = 0; d < n; ++d) {
@@ -303,67 +293,82 @@ void run_fast(const FastArgs& a, std::size_t j0, std::size_t m, History& hist,
     Out out{*a.R, j0, m, hist};
     auto width = [&] { return std::min(L, (ma + 7) / 8 * 8); };
     auto pad = [&] {  // lanes [ma, width) repeat lane 0: valid points, ignored
-        for (std::size_t d = 0; d < n; ++d)
-            for (std::size_t j = ma; j < width(); ++j) x[d * L + j] = x[d * L];
+        double* st = state[cur].data();
+        for (std::size_t i = 0; i < ns; ++i)
+            for (std::size_t j = ma; j < width(); ++j) st[i * L + j] = st[i * L];
+        for (std::size_t j = ma; j < width(); ++j) lr[j] = lr[0], lim[j] = lim[0];
     };
-    auto values = [&] {  // the full program at the active lanes: f and the gradient
-        for (std::size_t d = 0; d < n; ++d) std::memcpy(V.data() + d * L, x + d * L, width() * sizeof(double));
+    auto values = [&] {  // the full program at the active lanes of the current state: f, g
+        for (std::size_t d = 0; d < n; ++d) std::memcpy(V.data() + d * L, state[cur].data() + d * L, width() * sizeof(double));
         p.run(V.data(), L, width(), true);
         return V.data() + p.result_slot(0) * L;
     };
-    auto gradient = [&] {
-        if (o.kernel) o.kernel(static_cast<std::int64_t>(width()), xptr.data(), gptr.data());
-        else gp.run(S.data(), L, width(), true);
+    auto gn2_of = [&](std::size_t j) {  // after values(): lane j's squared gradient norm, summed as the step program does
+        double q = 0.0;
+        for (std::size_t d = 0; d < n; ++d) {
+            const double g = V.data()[p.result_slot(static_cast<int>(1 + d)) * L + j];
+            q += g * g;
+        }
+        return q;
+    };
+    auto step = [&] {
+        const std::size_t w = width();
+        if (o.kernel) {
+            o.kernel(static_cast<std::int64_t>(w), in[cur].data(), res[cur].data());
+            return;
+        }
+        for (std::size_t i = 0; i < NI; ++i) P[i] = const_cast<double*>(in[cur][i]);
+        for (std::size_t r = 0; r < NR; ++r)
+            if (redirect[r]) P[sp.result_slot(static_cast<int>(r))] = res[cur][r];
+        sp.run_slots(P.data(), w, true);
+        for (std::size_t r = 0; r < NR; ++r)
+            if (!redirect[r]) std::memcpy(res[cur][r], P[sp.result_slot(static_cast<int>(r))], w * sizeof(double));
     };
     pad();
-    std::size_t t = 0;
-    for (;; ++t) {
+    for (std::size_t t = 0;; ++t) {
+        double* X = state[cur].data();
         if (o.history && t % every == 0) {
             std::vector<std::size_t> lane_of(m, 0);
             for (std::size_t j = 0; j < ma; ++j) lane_of[run[j] - j0] = j;
             const double* f = values();
-            out.record(done, [&](std::size_t i, std::size_t d) { return x[d * L + lane_of[i]]; },
+            out.record(done, [&](std::size_t i, std::size_t d) { return X[d * L + lane_of[i]]; },
                        [&](std::size_t i) { return f[lane_of[i]]; });
         }
         if (t == o.steps) {  // the end: every active run finishes with its value
             const double* f = values();
             for (std::size_t j = 0; j < ma; ++j) {
-                double gn2 = 0.0;
+                double q = 0.0;
                 bool inb = true;
                 for (std::size_t d = 0; d < n; ++d) {
                     const double g = V.data()[p.result_slot(static_cast<int>(1 + d)) * L + j];
-                    gn2 += g * g;
-                    inb = inb && std::fabs(x[d * L + j]) <= lim[j];
+                    q += g * g;
+                    inb = inb && std::fabs(X[d * L + j]) <= lim[j];
                 }
-                out.finish(run[j], t, stop_code(inb, gn2, tol2, true, f[j]), f[j], gn2, x + j, L);
+                out.finish(run[j], t, stop_code(inb, q, tol2, true, f[j]), f[j], q, X + j, L);
             }
             break;
         }
-        gradient();
-        // the stop test, vectorized over lanes; per-run bookkeeping only when some run stops
-        double gn2[256];
-        if (stop_scan(gptr.data(), x, lim.data(), n, L, ma, tol2, gn2)) {
-            const double* f = values();
-            for (std::size_t j = ma; j-- > 0;) {
-                bool inb = true;
-                for (std::size_t d = 0; d < n; ++d) inb = inb && std::fabs(x[d * L + j]) <= lim[j];
-                const double code = stop_code(inb, gn2[j], tol2, false, 0.0);
-                if (code == 0.0) continue;
-                out.finish(run[j], t, code, f[j], gn2[j], x + j, L);
-                done[run[j] - j0] = 1;
-                --ma;  // the last active lane moves here
-                for (std::size_t d = 0; d < n; ++d) {
-                    x[d * L + j] = x[d * L + ma];
-                    gptr[d][j] = gptr[d][ma];
-                    s1[d * L + j] = s1[d * L + ma];
-                    s2[d * L + j] = s2[d * L + ma];
-                }
-                lr[j] = lr[ma], lim[j] = lim[ma], run[j] = run[ma], gn2[j] = gn2[ma];
-            }
-            if (!ma) break;
-            pad();
+        if (adam) {
+            const StepScale sc = step_scale(prm, t);
+            std::fill(c1, c1 + width(), sc.c1);
+            std::fill(c2, c2 + width(), sc.c2);
         }
-        step_lanes(sp, step_scale(sp, t), x, gptr.data(), s1.data(), s2.data(), lr.data(), n, L, ma);
+        step();  // state[1 - cur] = the step from state[cur]; the codes of x_t
+        if (any_code(code, ma)) {
+            const double* f = values();  // at x_t, from state[cur]
+            double* next = state[1 - cur].data();
+            for (std::size_t j = ma; j-- > 0;) {
+                if (code[j] == 0.0) continue;
+                out.finish(run[j], t, code[j], f[j], gn2_of(j), X + j, L);
+                done[run[j] - j0] = 1;
+                --ma;  // the last active lane moves here (its next state)
+                for (std::size_t i = 0; i < ns; ++i) next[i * L + j] = next[i * L + ma];
+                lr[j] = lr[ma], lim[j] = lim[ma], run[j] = run[ma], code[j] = code[ma];
+            }
+        }
+        cur = 1 - cur;
+        if (!ma) break;
+        pad();
         if ((t + 1) % 1024 == 0) ticket.poll();
     }
 }
@@ -464,17 +469,17 @@ DescentResult descent(const Program& p, const double* x0, std::size_t k, const d
     const std::size_t n = static_cast<std::size_t>(p.n_vars());
     DescentResult R = make_result(k, n);
     if (!k) return R;
-    const Program gp = p.tail(1);
+    const Program step = p.descent_step(o.step(), o.tol > 0 ? o.tol * o.tol : -1.0);
     // Lanes per block: many lanes amortize the interpreter's dispatch; few keep a small problem
     // (or an OpenMP share of it) from running padded lanes.
-    const std::size_t slots = std::max<std::size_t>({gp.n_slots(), p.n_slots(), 1});
+    const std::size_t slots = std::max<std::size_t>({step.n_slots(), p.n_slots(), 1});
     std::size_t L = std::min<std::size_t>(256, std::max<std::size_t>(64, (65536 / slots) / 64 * 64));
     if (o.line_search) L = 64;
     const std::size_t nb = (k + L - 1) / L;
     std::vector<History> hs(nb);
     std::vector<std::size_t> first(nb + 1);
     for (std::size_t b = 0; b <= nb; ++b) first[b] = std::min(k, b * L);
-    const FastArgs a{&p, &gp, x0, lr, k, lr_count, L, &o, &R};
+    const FastArgs a{&p, &step, x0, lr, k, lr_count, L, &o, &R};
     blocks::run(
         nb, o.threads, intr, [] { return 0; },
         [&](int, std::size_t b, const blocks::Ticket& ticket) {

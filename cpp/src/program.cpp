@@ -191,6 +191,21 @@ private:
     std::unordered_map<Key, int, KeyHash> memo_;
 };
 
+// A node of a Builder as a number: the arithmetic of optimizer.hpp's step_rule builds nodes.
+struct BV {
+    Builder* b;
+    int id;
+};
+inline BV bv_op(Op op, BV x, BV y) { return {x.b, x.b->op2(op, x.id, y.id)}; }
+inline BV bv_c(BV like, double c) { return {like.b, like.b->cst_exact(c)}; }
+inline BV operator+(BV x, BV y) { return bv_op(Op::ADD, x, y); }
+inline BV operator-(BV x, BV y) { return bv_op(Op::SUB, x, y); }
+inline BV operator*(BV x, BV y) { return bv_op(Op::MUL, x, y); }
+inline BV operator/(BV x, BV y) { return bv_op(Op::DIV, x, y); }
+inline BV operator+(BV x, double c) { return x + bv_c(x, c); }
+inline BV operator*(double c, BV y) { return bv_c(y, c) * y; }
+inline BV sqrt(BV x) { return {x.b, x.b->op2(Op::SQRT, x.id, -1)}; }
+
 }  // namespace
 
 void validate_tape(const std::vector<std::int32_t>& ops, const std::vector<std::int32_t>& args,
@@ -224,6 +239,83 @@ void validate_tape(const std::vector<std::int32_t>& ops, const std::vector<std::
     for (std::int32_t o : outputs)
         if (o < 0 || static_cast<std::size_t>(o) >= n)
             throw invalid_argument("tape: output slot " + std::to_string(o) + " out of range");
+}
+
+template <class BuilderT>
+void Program::allocate(const BuilderT& B, const std::vector<int>& roots) {
+    // Liveness, then slots: inputs fixed at [0, n_inputs), constants fixed, the rest reused.
+    // A constant operand of + - * / becomes the instruction's immediate (no slot, no load).
+    const int nn = static_cast<int>(B.nodes.size());
+    const auto& nodes = B.nodes;
+    auto imm_ok = [&](const Node& nd) {
+        return nd.op == Op::ADD || nd.op == Op::SUB || nd.op == Op::MUL || nd.op == Op::DIV;
+    };
+    std::vector<int> last(static_cast<std::size_t>(nn), -1);
+    std::vector<char> live(static_cast<std::size_t>(nn), 0), is_root(static_cast<std::size_t>(nn), 0),
+        in_slot(static_cast<std::size_t>(nn), 0);
+    for (int r : roots) live[r] = is_root[r] = in_slot[r] = 1;
+    for (int i = nn - 1; i >= 0; --i) {
+        if (!live[i]) continue;
+        const Node& nd = nodes[i];
+        if (nd.op == Op::CONST || nd.op == Op::VAR) continue;
+        for (int o : {nd.a, nd.b}) {
+            if (o < 0) continue;
+            live[o] = 1;
+            // a constant needs a slot unless this use takes it as an immediate
+            if (!(nodes[o].op == Op::CONST && imm_ok(nd))) in_slot[o] = 1;
+        }
+    }
+    for (int i = 0; i < nn; ++i) {
+        if (!live[i]) continue;
+        const Node& nd = nodes[i];
+        if (nd.op == Op::CONST || nd.op == Op::VAR) continue;
+        last[nd.a] = i;
+        if (nd.b >= 0) last[nd.b] = i;
+    }
+    std::vector<std::uint32_t> slot(static_cast<std::size_t>(nn), 0);
+    std::uint32_t next = static_cast<std::uint32_t>(n_inputs_);
+    std::vector<std::uint32_t> free_slots;
+    for (int i = 0; i < nn; ++i) {
+        if (!live[i]) continue;
+        const Node& nd = nodes[i];
+        if (nd.op == Op::VAR) {
+            slot[i] = static_cast<std::uint32_t>(nd.n);
+            continue;
+        }
+        if (nd.op == Op::CONST) {
+            if (in_slot[i]) {
+                slot[i] = next++;
+                consts_.emplace_back(slot[i], nd.c);
+            }
+            continue;
+        }
+        // The destination never shares a slot with an operand (lets the loops use restrict).
+        std::uint32_t s;
+        if (!free_slots.empty()) {
+            s = free_slots.back();
+            free_slots.pop_back();
+        } else {
+            s = next++;
+        }
+        slot[i] = s;
+        Instr in{nd.op, 0, nd.n, s, 0, 0, 0.0};
+        const bool ca = nodes[nd.a].op == Op::CONST && imm_ok(nd);
+        const bool cb = nd.b >= 0 && nodes[nd.b].op == Op::CONST && imm_ok(nd);
+        if (ca) in.flags = kImmA, in.c = nodes[nd.a].c;
+        if (cb) in.flags = kImmB, in.c = nodes[nd.b].c;  // both constant: folded, never here
+        in.a = ca ? s : slot[nd.a];
+        in.b = nd.b < 0 ? in.a : (cb ? s : slot[nd.b]);
+        code_.push_back(in);
+        for (int o : {nd.a, nd.b}) {
+            if (o < 0 || last[o] != i || is_root[o]) continue;
+            const Op oop = nodes[o].op;
+            if (oop == Op::CONST || oop == Op::VAR) continue;
+            if (o == nd.b && nd.a == nd.b) continue;
+            free_slots.push_back(slot[o]);
+        }
+    }
+    n_slots_ = next;
+    for (int r : roots) result_slot_.push_back(slot[r]);
 }
 
 Program::Program(const std::vector<std::int32_t>& ops, const std::vector<std::int32_t>& args,
@@ -302,79 +394,7 @@ void Program::build(const std::vector<std::int32_t>& ops, const std::vector<std:
         }
     }
 
-    // Liveness, then slots: inputs fixed at [0, n_inputs), constants fixed, the rest reused.
-    // A constant operand of + - * / becomes the instruction's immediate (no slot, no load).
-    const int nn = static_cast<int>(B.nodes.size());
-    const auto& nodes = B.nodes;
-    auto imm_ok = [&](const Node& nd) {
-        return nd.op == Op::ADD || nd.op == Op::SUB || nd.op == Op::MUL || nd.op == Op::DIV;
-    };
-    std::vector<int> last(static_cast<std::size_t>(nn), -1);
-    std::vector<char> live(static_cast<std::size_t>(nn), 0), is_root(static_cast<std::size_t>(nn), 0),
-        in_slot(static_cast<std::size_t>(nn), 0);
-    for (int r : roots) live[r] = is_root[r] = in_slot[r] = 1;
-    for (int i = nn - 1; i >= 0; --i) {
-        if (!live[i]) continue;
-        const Node& nd = nodes[i];
-        if (nd.op == Op::CONST || nd.op == Op::VAR) continue;
-        for (int o : {nd.a, nd.b}) {
-            if (o < 0) continue;
-            live[o] = 1;
-            // a constant needs a slot unless this use takes it as an immediate
-            if (!(nodes[o].op == Op::CONST && imm_ok(nd))) in_slot[o] = 1;
-        }
-    }
-    for (int i = 0; i < nn; ++i) {
-        if (!live[i]) continue;
-        const Node& nd = nodes[i];
-        if (nd.op == Op::CONST || nd.op == Op::VAR) continue;
-        last[nd.a] = i;
-        if (nd.b >= 0) last[nd.b] = i;
-    }
-    std::vector<std::uint32_t> slot(static_cast<std::size_t>(nn), 0);
-    std::uint32_t next = static_cast<std::uint32_t>(n_inputs_);
-    std::vector<std::uint32_t> free_slots;
-    for (int i = 0; i < nn; ++i) {
-        if (!live[i]) continue;
-        const Node& nd = nodes[i];
-        if (nd.op == Op::VAR) {
-            slot[i] = static_cast<std::uint32_t>(nd.n);
-            continue;
-        }
-        if (nd.op == Op::CONST) {
-            if (in_slot[i]) {
-                slot[i] = next++;
-                consts_.emplace_back(slot[i], nd.c);
-            }
-            continue;
-        }
-        // The destination never shares a slot with an operand (lets the loops use restrict).
-        std::uint32_t s;
-        if (!free_slots.empty()) {
-            s = free_slots.back();
-            free_slots.pop_back();
-        } else {
-            s = next++;
-        }
-        slot[i] = s;
-        Instr in{nd.op, 0, nd.n, s, 0, 0, 0.0};
-        const bool ca = nodes[nd.a].op == Op::CONST && imm_ok(nd);
-        const bool cb = nd.b >= 0 && nodes[nd.b].op == Op::CONST && imm_ok(nd);
-        if (ca) in.flags = kImmA, in.c = nodes[nd.a].c;
-        if (cb) in.flags = kImmB, in.c = nodes[nd.b].c;  // both constant: folded, never here
-        in.a = ca ? s : slot[nd.a];
-        in.b = nd.b < 0 ? in.a : (cb ? s : slot[nd.b]);
-        code_.push_back(in);
-        for (int o : {nd.a, nd.b}) {
-            if (o < 0 || last[o] != i || is_root[o]) continue;
-            const Op oop = nodes[o].op;
-            if (oop == Op::CONST || oop == Op::VAR) continue;
-            if (o == nd.b && nd.a == nd.b) continue;
-            free_slots.push_back(slot[o]);
-        }
-    }
-    n_slots_ = next;
-    for (int r : roots) result_slot_.push_back(slot[r]);
+    allocate(B, roots);
 }
 
 Program Program::tail(int first) const {
@@ -441,6 +461,62 @@ void Program::eval(const double* X, std::size_t count, double* R, bool simd) con
         for (std::size_t j = 0; j < m; ++j)
             for (std::size_t r = 0; r < nr; ++r) R[(p0 + j) * nr + r] = S[result_slot_[r] * L + j];
     }
+}
+
+Program Program::descent_step(const StepParams& sp, double tol2) const {
+    if (n_outputs_ != 1 || spec_.order < 1 || !spec_.values || spec_.directional || n_wrt() != n_vars_)
+        throw invalid_argument("descent needs a program with the value and the gradient in all variables");
+    const int n = n_vars_, states = step_states(sp.method);
+    Program q;
+    q.n_vars_ = n_vars_;
+    q.n_outputs_ = states * n + 1;
+    q.n_inputs_ = states * n + 2 + (sp.method == DescentMethod::Adam ? 2 : 0);
+    q.spec_ = spec_;
+    q.wrt_ = wrt_;
+    Builder B;
+    for (int i = 0; i < q.n_inputs_; ++i) B.var(i);
+    // this program's code, instruction by instruction, as nodes (the same operations)
+    std::vector<int> at(n_slots_, -1);
+    for (int k = 0; k < n_vars_; ++k) at[static_cast<std::size_t>(k)] = B.var(k);
+    for (const auto& c : consts_) at[c.first] = B.cst_exact(c.second);
+    for (const Instr& in : code_) {
+        const int a = (in.flags & kImmA) ? B.cst_exact(in.c) : at[in.a];
+        const int b = info(in.op).arity < 2 ? -1 : ((in.flags & kImmB) ? B.cst_exact(in.c) : at[in.b]);
+        at[in.d] = B.op2(in.op, a, b, in.n);
+    }
+    auto input = [&](int i) { return BV{&B, B.var(i)}; };
+    const BV lr = input(states * n), lim = input(states * n + 1);
+    const bool adam = sp.method == DescentMethod::Adam;
+    const BV c1 = adam ? input(states * n + 2) : BV{&B, B.cst(1.0)};
+    const BV c2 = adam ? input(states * n + 3) : BV{&B, B.cst(1.0)};
+    std::vector<int> xs(static_cast<std::size_t>(n)), s1s(xs.size()), s2s(xs.size());
+    BV gn2{&B, B.cst(0.0)}, ok{&B, B.cst(1.0)};
+    for (int d = 0; d < n; ++d) {
+        const BV g{&B, at[result_slot(1 + d)]};
+        BV x = input(d);
+        BV s1 = states >= 2 ? input(n + d) : BV{&B, B.cst(0.0)};
+        BV s2 = states >= 3 ? input(2 * n + d) : BV{&B, B.cst(0.0)};
+        gn2 = gn2 + g * g;  // as stop_scan sums it, from 0
+        ok = ok * bv_op(Op::LE, BV{&B, B.op2(Op::ABS, x.id, -1)}, lim);
+        switch (sp.method) {
+            case DescentMethod::GD: step_rule<DescentMethod::GD>(sp, x, g, s1, s2, lr, c1, c2); break;
+            case DescentMethod::Momentum: step_rule<DescentMethod::Momentum>(sp, x, g, s1, s2, lr, c1, c2); break;
+            case DescentMethod::Nesterov: step_rule<DescentMethod::Nesterov>(sp, x, g, s1, s2, lr, c1, c2); break;
+            case DescentMethod::Adam: step_rule<DescentMethod::Adam>(sp, x, g, s1, s2, lr, c1, c2); break;
+        }
+        xs[static_cast<std::size_t>(d)] = x.id, s1s[static_cast<std::size_t>(d)] = s1.id, s2s[static_cast<std::size_t>(d)] = s2.id;
+    }
+    // stop_code(in bounds, gn2, tol2, false, .): 2 unless every |x_d| <= lim and gn2 <= DBL_MAX,
+    // else 1 when gn2 < tol2, else 0
+    ok = ok * bv_op(Op::LE, gn2, bv_c(gn2, DBL_MAX));
+    BV code = 2.0 * (bv_c(ok, 1.0) - ok);
+    if (tol2 > 0) code = code + bv_op(Op::LT, gn2, bv_c(gn2, tol2)) * ok;  // gn2 < tol2 <= 0 never holds
+    std::vector<int> roots(xs);
+    if (states >= 2) roots.insert(roots.end(), s1s.begin(), s1s.end());
+    if (states >= 3) roots.insert(roots.end(), s2s.begin(), s2s.end());
+    roots.push_back(code.id);
+    q.allocate(B, roots);
+    return q;
 }
 
 std::vector<std::vector<int>> Program::dependencies() const {

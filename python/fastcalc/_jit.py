@@ -231,7 +231,19 @@ def _ops():
 
 
 _NATIVE = {"add": "fadd", "sub": "fsub", "mul": "fmul", "div": "fdiv"}
+_COMPARE = {"le": "<=", "lt": "<"}  # 1.0 or 0.0
 _INTRINSIC = {"sqrt": "llvm.sqrt", "abs": "llvm.fabs", "floor": "llvm.floor", "ceil": "llvm.ceil"}
+
+
+class _Mask:
+    """A 1.0-or-0.0 value kept as the comparison's lanes mask: products of such values are ANDs
+    and 1 - such a value is a NOT (the same numbers: {0, 1} is closed under them); it becomes a
+    vector only where something else uses it."""
+
+    __slots__ = ("m", "vec")
+
+    def __init__(self, m):
+        self.m, self.vec = m, None
 
 
 class _Gen:
@@ -303,10 +315,26 @@ class _Gen:
                 p = b.fmul(p, p)
         return b.fdiv(self.splat(1.0), r) if inv else r
 
-    def instruction(self, b, op, n, a, c):
-        """The value of one instruction on operand vectors a (and c)."""
+    def value(self, b, v):
+        """A vector of v (a _Mask becomes select(mask, 1.0, 0.0), once)."""
+        if isinstance(v, _Mask):
+            if v.vec is None:
+                v.vec = b.select(v.m, self.splat(1.0), self.splat(0.0))
+            return v.vec
+        return v
+
+    def instruction(self, b, op, n, a, c, one_minus=False):
+        """The value of one instruction on operands a (and c): vectors or _Masks; one_minus: a
+        is the immediate 1.0."""
         info = self.table[op]
         name = info["name"]
+        if name == "mul" and isinstance(a, _Mask) and isinstance(c, _Mask):
+            return _Mask(b.and_(a.m, c.m))
+        if name == "sub" and one_minus and isinstance(c, _Mask):
+            return _Mask(b.not_(c.m))
+        if name in _COMPARE:  # ordered: NaN compares false, as in C++
+            return _Mask(b.fcmp_ordered(_COMPARE[name], self.value(b, a), self.value(b, c)))
+        a, c = self.value(b, a), self.value(b, c)
         if name in _NATIVE:
             return getattr(b, _NATIVE[name])(a, c)
         if name == "neg":
@@ -336,7 +364,7 @@ def _source(prog, W: int) -> str:
     dptr = g.dbl.as_pointer()
     vptr = g.vec.as_pointer()
 
-    def body(b, i, load_input, store_result):
+    def body(b, i, load_input, store_result):  # noqa: C901
         slot = {}
         for s, v in consts:
             slot[s] = g.splat(v)
@@ -345,9 +373,9 @@ def _source(prog, W: int) -> str:
         for op, n, d, a, c_slot, flags, c in code:
             va = g.splat(c) if flags & 1 else slot[a]
             vb = g.splat(c) if flags & 2 else slot.get(c_slot, va)
-            slot[d] = g.instruction(b, op, n, va, vb)
+            slot[d] = g.instruction(b, op, n, va, vb, one_minus=bool(flags & 1) and c == 1.0)
         for r, s in enumerate(results):
-            store_result(b, i, r, slot[s])
+            store_result(b, i, r, g.value(b, slot[s]))
 
     def entry(name, args, load_input, store_result):
         fn = ir.Function(module, ir.FunctionType(ir.VoidType(), args), name=name)
@@ -356,6 +384,13 @@ def _source(prog, W: int) -> str:
         b = ir.IRBuilder(entry_bb)
         n = fn.args[0]
         zero = ir.Constant(g.i64, 0)
+        # the columns' addresses, read once (the backend does not hoist them out of the loop)
+        hoisted.clear()
+        if name == "fc_cols":
+            for v in range(n_in):
+                hoisted[("in", v)] = b.load(b.gep(fn.args[1], [ir.Constant(g.i64, v)]))
+        for r in range(len(results)):
+            hoisted[("out", r)] = b.load(b.gep(fn.args[-1], [ir.Constant(g.i64, r)]))
         b.cbranch(b.icmp_signed(">", n, zero), loop_bb, done_bb)
         b.position_at_end(loop_bb)
         i = b.phi(g.i64)
@@ -367,16 +402,14 @@ def _source(prog, W: int) -> str:
         b.position_at_end(done_bb)
         b.ret_void()
 
-    def column(bb, base, idx, k):
-        p = bb.load(bb.gep(base, [ir.Constant(g.i64, k)]))
-        return bb.bitcast(bb.gep(p, [idx]), vptr)
+    hoisted = {}
 
     def store(bb, fn, ii, r, val):
-        st = bb.store(val, column(bb, fn.args[-1], ii, r))
+        st = bb.store(val, bb.bitcast(bb.gep(hoisted[("out", r)], [ii]), vptr))
         st.align = 8
 
     def load_cols(bb, fn, ii, v):
-        ld = bb.load(column(bb, fn.args[1], ii, v))
+        ld = bb.load(bb.bitcast(bb.gep(hoisted[("in", v)], [ii]), vptr))
         ld.align = 8
         return ld
 

@@ -162,10 +162,11 @@ def descent(f, x0, *, lr=0.1, steps=100, method="gd", maximize=False, tol=None, 
         if threads is None:
             opts["threads"] = 0 if x.shape[0] >= 1024 else 1
         if not line_search:
-            # the gradient-only program as native code, when its compile time pays (_jit.decide)
+            # the step program (gradient, step, stop rule) as native code, when its compile time
+            # pays (_jit.decide); the core builds the same program for the interpreter
             from ._jit import decide
 
-            k = decide(prog.tail(1), float(x.shape[0]) * min(opts["steps"], 10**12), force=jit)
+            k = decide(prog.descent_step(opts), float(x.shape[0]) * min(opts["steps"], 10**12), force=jit)
             if k is not None:
                 opts["kernel"] = k.cols
                 opts["_keep"] = k

@@ -34,7 +34,8 @@ struct DescentOptions {
     // Diverged when an iterate leaves max(1, |x0|_inf) * blowup (or stops being finite).
     double blowup = 1e8;
     int threads = 1;  // fast driver: OpenMP threads across blocks of runs (0: the default)
-    // Fast driver without line search: the gradient-only program (Program::tail(1)) as native code.
+    // Fast driver without line search: the step program (Program::descent_step(step(), tol^2 or
+    // -1)) as native code.
     BlockKernel kernel = nullptr;
     StepParams step() const {
         StepParams p;

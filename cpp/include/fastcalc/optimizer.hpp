@@ -31,32 +31,44 @@ inline StepScale step_scale(const StepParams& p, std::size_t t) {
     return s;
 }
 
-// One step of one value: x -= lr * d(g, state), with state s1 (momentum, Adam's first
-// moment) and s2 (Adam's second moment); keep leaves the value as it is (a stopped run).
+// The step of one value, for any number type T (double to compute it; the program builder's
+// node type to put it into a Program, program.cpp: so the interpreted, the native and the
+// C++ paths all run these very operations): x -= lr * d(g, state), with state s1 (momentum,
+// Adam's first moment) and s2 (Adam's second moment), c1 and c2 Adam's bias corrections.
 //   gd:        x -= lr g
 //   momentum:  v = mu v + g, x -= lr v
 //   nesterov:  v = mu v + g, x -= lr (g + mu v)
 //   adam:      m = b1 m + (1 - b1) g, q = b2 q + (1 - b2) g^2, x -= lr (m / c1) / (sqrt(q / c2) + eps)
+template <DescentMethod M, class T>
+inline void step_rule(const StepParams& p, T& x, T g, T& s1, T& s2, T lr, T c1, T c2) {
+    using std::sqrt;
+    const T G = p.sign * g;
+    if constexpr (M == DescentMethod::GD) {
+        x = x - lr * G;
+    } else if constexpr (M == DescentMethod::Momentum || M == DescentMethod::Nesterov) {
+        const T v = p.momentum * s1 + G;
+        if constexpr (M == DescentMethod::Nesterov) x = x - lr * (G + p.momentum * v);
+        else x = x - lr * v;
+        s1 = v;
+    } else {
+        const T mm = p.beta1 * s1 + (1.0 - p.beta1) * G;
+        const T vv = p.beta2 * s2 + (1.0 - p.beta2) * (G * G);
+        x = x - lr * (mm / c1) / (sqrt(vv / c2) + p.eps);
+        s1 = mm;
+        s2 = vv;
+    }
+    (void)s2, (void)c1, (void)c2;
+}
+
+// One value: step_rule, or nothing where keep (a stopped run).
 template <DescentMethod M>
 inline void step_one(const StepParams& p, const StepScale& s, double& x, double g, double& s1, double& s2,
                      double lr, bool keep) {
-    const double G = p.sign * g;
-    if constexpr (M == DescentMethod::GD) {
-        const double xn = x - lr * G;
-        x = keep ? x : xn;
-    } else if constexpr (M == DescentMethod::Momentum || M == DescentMethod::Nesterov) {
-        const double v = p.momentum * s1 + G;
-        const double xn = x - lr * (M == DescentMethod::Nesterov ? G + p.momentum * v : v);
-        s1 = keep ? s1 : v;
-        x = keep ? x : xn;
-    } else {
-        const double mm = p.beta1 * s1 + (1.0 - p.beta1) * G;
-        const double vv = p.beta2 * s2 + (1.0 - p.beta2) * (G * G);
-        const double xn = x - lr * (mm / s.c1) / (std::sqrt(vv / s.c2) + p.eps);
-        s1 = keep ? s1 : mm;
-        s2 = keep ? s2 : vv;
-        x = keep ? x : xn;
-    }
+    double xn = x, s1n = s1, s2n = s2;
+    step_rule<M, double>(p, xn, g, s1n, s2n, lr, s.c1, s.c2);
+    x = keep ? x : xn;
+    s1 = keep ? s1 : s1n;
+    s2 = keep ? s2 : s2n;
 }
 
 // The step for n values, lr(j) and keep(j) per value.
@@ -78,9 +90,10 @@ inline void step(const StepParams& p, const StepScale& s, double* x, const doubl
     }
 }
 
-// Descent's stop rule for one run, from its iterate's largest |x_d| test, the squared gradient
-// norm and, at the last step, its value: 2 diverged (iterate out of bounds, gradient or, at the
-// end, value not finite), 1 converged (gradient norm below tol), 0 go on.
+// Descent's stop rule for one run, from its iterate's test against the bound (|x_d| <= lim for
+// every d), the squared gradient norm and, at the last step, its value: 2 diverged (out of
+// bounds, gradient or, at the end, value not finite), 1 converged (norm below tol), 0 go on.
+// A step program computes the same with comparisons (Program::descent_step).
 inline double stop_code(bool x_in_bounds, double gn2, double tol2, bool last, double f) {
     const double s = (x_in_bounds && gn2 <= DBL_MAX && !(last && !(std::fabs(f) <= DBL_MAX))) ? 0.0 : 2.0;
     return s != 0.0 ? s : (gn2 < tol2 ? 1.0 : 0.0);

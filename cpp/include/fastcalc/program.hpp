@@ -9,6 +9,7 @@
 #pragma once
 
 #include <fastcalc/ops.hpp>
+#include <fastcalc/optimizer.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -85,8 +86,23 @@ public:
     // For each result, the inputs it may depend on (structurally), as sorted indices.
     std::vector<std::vector<int>> dependencies() const;
 
+    // One step of gradient descent as a program, from this one (the value and gradient of one
+    // output in all its n variables): the gradient's instructions, then the optimizer's step
+    // (optimizer.hpp's step_rule, built with the same operations) and descent's stop rule.
+    //   inputs:  x (n), s1 (n) unless gd, s2 (n) for adam, lr, lim, then c1 and c2 for adam
+    //   results: x' (n), s1' (n) unless gd, s2' (n) for adam, and the stop code of x (0, 1, 2
+    //            as stop_code at a step that is not the last)
+    // Every path of descent runs it (interpreted or as native code): the same bits by construction.
+    Program descent_step(const StepParams& p, double tol2) const;
+    // The state vectors a step program carries for a method: 1 (x), 2 (x, s1) or 3 (x, s1, s2).
+    static int step_states(DescentMethod m) {
+        return m == DescentMethod::GD ? 1 : (m == DescentMethod::Adam ? 3 : 2);
+    }
+
 private:
     Program() = default;
+    template <class B>
+    void allocate(const B& builder, const std::vector<int>& roots);
     void build(const std::vector<std::int32_t>& ops, const std::vector<std::int32_t>& args,
                const std::vector<double>& consts, const std::vector<std::int32_t>& outputs);
 
