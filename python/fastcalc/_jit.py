@@ -42,12 +42,15 @@ _ENGINE = None     # (llvm binding module, target machine, execution engine) onc
 _REASON = None     # why there is no JIT, or None
 _WARNED = set()    # reasons already warned about
 
-# Cost model (measured on x86-64, one thread; see :func:`worth`): seconds per instruction and
-# lane in the interpreter, the speed-up of native code, and the compile time.
-INTERP_NS = 0.45
-SPEEDUP = 3.0
-COMPILE_S = 0.012
-COMPILE_S_PER_INSTR = 4e-5
+# Cost model (measured on x86-64 with AVX-512, one thread; see :func:`worth`): what native code
+# saves per instruction and lane over the interpreter (descent's Rosenbrock step, 28
+# instructions: 21.3 ms interpreted, 6.6 ms native for 10^7 lanes; an expression's math is the
+# same libmvec calls either way, so the saving is about the same per instruction), the compile
+# time of a kernel, and LLVM's one-time start (importing llvmlite, the target) in a process.
+SAVE_NS = 0.05
+COMPILE_S = 0.015
+COMPILE_S_PER_INSTR = 5e-5
+START_S = 0.045
 # Batches of fewer points than this stay with the interpreter without asking the cost rule:
 # native code would save well under a microsecond a call (and the rule costs about one).
 SMALL = 2048
@@ -126,15 +129,23 @@ def config() -> dict:
             "cpu": llvm.get_host_cpu_name(), "vector_width": _width(), "cached_kernels": len(_CACHE)}
 
 
+def saving(n_instructions: int, lane_evaluations: float) -> float:
+    """Seconds native code is predicted to save over the interpreter on one call."""
+    return SAVE_NS * 1e-9 * n_instructions * lane_evaluations
+
+
+def cost(n_instructions: int) -> float:
+    """Seconds predicted to compile a kernel now (LLVM's start included until it has started)."""
+    return COMPILE_S + COMPILE_S_PER_INSTR * n_instructions + (START_S if _ENGINE is None else 0.0)
+
+
 def worth(n_instructions: int, lane_evaluations: float, compiled: bool = False) -> bool:
-    """The one rule for taking the native path: when the interpreter's predicted time for this
-    call exceeds native code's time plus the compile time (nothing to compile when ``compiled``).
-    ``lane_evaluations``: points (or runs times steps) the program runs over in this call."""
+    """Whether native code pays on one call: its saving exceeds the compile time (nothing to
+    compile when ``compiled``). ``lane_evaluations``: points (or runs times steps) the program
+    runs over in this call."""
     if n_instructions > MAX_INSTRUCTIONS or n_instructions == 0:
         return False
-    interp = INTERP_NS * 1e-9 * n_instructions * lane_evaluations
-    cost = 0.0 if compiled else COMPILE_S + COMPILE_S_PER_INSTR * n_instructions
-    return interp * (1.0 - 1.0 / SPEEDUP) > cost
+    return saving(n_instructions, lane_evaluations) > (0.0 if compiled else cost(n_instructions))
 
 
 def decide(prog, lane_evaluations: float, force: Optional[bool] = None, key: Optional[str] = None) -> Optional[Kernel]:
@@ -143,11 +154,12 @@ def decide(prog, lane_evaluations: float, force: Optional[bool] = None, key: Opt
     one is compiled when this call's predicted saving pays for its compile time (:func:`worth`),
     or when the savings the interpreter could have had over earlier calls of the same program
     in this process do (repeated calls). ``force``: True compiles whatever it costs, False never
-    uses native code. ``key``: the program's content key (:func:`content_key`), when known."""
+    uses native code. ``key``: the program's content key (:func:`content_key`), when known.
+    LLVM itself starts only when a first kernel pays for its start too."""
     if force is False or prog.n_instructions > MAX_INSTRUCTIONS or prog.n_instructions == 0:
         return None
     with _LOCK:
-        if _init() is None:
+        if _REASON is not None or (_ENGINE is None and os.environ.get("FASTCALC_JIT", "1") == "0"):
             return None
         key = key or _key(prog)
         hit = _CACHE.get(key)
@@ -155,9 +167,8 @@ def decide(prog, lane_evaluations: float, force: Optional[bool] = None, key: Opt
             _CACHE.move_to_end(key)
             return hit
         n = prog.n_instructions
-        saved = INTERP_NS * 1e-9 * n * lane_evaluations * (1.0 - 1.0 / SPEEDUP)
-        total = _LEDGER.pop(key, 0.0) + saved
-        if not (force or total > COMPILE_S + COMPILE_S_PER_INSTR * n):
+        total = _LEDGER.pop(key, 0.0) + saving(n, lane_evaluations)
+        if not (force or total > cost(n)):
             _LEDGER[key] = total
             while len(_LEDGER) > 4 * _CACHE_SIZE:
                 _LEDGER.popitem(last=False)
