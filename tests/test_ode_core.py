@@ -126,3 +126,21 @@ def test_error_estimate_converges_to_the_exact_error_of_a_linear_problem():
     true = y - (est["x"] - 1 + 2 * np.exp(-est["x"]))
     np.testing.assert_allclose(est["e"][:, 0], true, rtol=1e-4, atol=1e-9 * np.max(np.abs(true)))
     assert est["max"] == pytest.approx(np.max(np.abs(true)), rel=1e-3)
+
+
+def test_error_estimate_resolves_the_steepest_unit_of_the_network():
+    # y' = 0, y(0) = 0: the error is the network solution itself. One unit is a step 2.5e-4 wide
+    # between the grid points of the first levels; coarse grids agree with each other without it.
+    problem = dict(trial=0, a=0.0, b=1.0, order=1, y0=[0.0])
+    tape = fc.expr("0*x", vars=["x", "y"])._tape()
+    t0 = 0.3141592653589793  # in the network's input t in [-1, 1]
+    params = np.array([2000.0, 1.0, -2000.0 * t0, 0.5, 1e-6, 0.0, 0.0])  # W1, b1 (2 units), W2, b2
+    est = _core.ode_error([2], 1, 0, problem, tape, None, params, np.zeros(1), 64, 1 << 16, 0.0)
+    x = np.linspace(0, 1, 400001)
+    true = _core.ode_trial([2], 1, 0, problem, params, x)[0][:, 0]
+    assert est["converged"] and est["steps"] >= 4 * 2000 * 2  # 4 steps per 1 / (|w| x_scale)
+    assert est["max"] == pytest.approx(np.max(np.abs(true)), rel=1e-3)
+    # a network too steep for the grid's limit: no estimate rather than a wrong one
+    params[0], params[2] = 1e7, -1e7 * t0
+    est = _core.ode_error([2], 1, 0, problem, tape, None, params, np.zeros(1), 64, 1 << 16, 0.0)
+    assert not est["converged"] and est["max"] == np.inf

@@ -91,6 +91,28 @@ bool solve_small(std::vector<double> M, std::vector<double>& b, std::size_t n) {
     return true;
 }
 
+// A bound on how fast anything in the network can change along x: |dz/dx| of every unit is at
+// most x_scale times the product of the hidden layers' infinity norms (tanh, sigmoid and sin are
+// 1-Lipschitz). A residual can have features as narrow as 1 / steepness (a steep unit's
+// transition between collocation points), which a coarse grid would miss on every level.
+double steepness(const Net& net, const std::vector<double>& p) {
+    double s = net.x_scale;
+    std::size_t at = 0, in = 1;
+    for (int w : net.widths) {
+        const std::size_t out = static_cast<std::size_t>(w);
+        double norm = 0;
+        for (std::size_t r = 0; r < out; ++r) {
+            double row = 0;
+            for (std::size_t c = 0; c < in; ++c) row += std::fabs(p[at + r * in + c]);
+            norm = std::max(norm, row);
+        }
+        s *= norm;
+        at += in * out + out;
+        in = out;
+    }
+    return s;
+}
+
 }  // namespace
 
 ErrorEstimate estimate_error(const Net& net, const Problem& pb, const Rhs& rhs, const std::vector<double>& p,
@@ -116,6 +138,17 @@ ErrorEstimate estimate_error(const Net& net, const Problem& pb, const Rhs& rhs, 
     std::vector<double> prev_e;      // e at the previous grid's nodes
     std::vector<double> E, Ycols;    // combined state at the nodes; BVP: the e'-columns too
     std::size_t n = opt.min_steps;
+    {  // at least 4 steps across the narrowest feature the network can have
+        Net mapped = net;
+        pb.input_map(mapped.x_shift, mapped.x_scale);
+        const double need = 4.0 * L * steepness(mapped, p);
+        if (!(2.0 * need <= static_cast<double>(opt.max_steps))) {  // room for one halving
+            out.max_abs = std::numeric_limits<double>::infinity();
+            return out;  // not converged: the estimate cannot resolve this network
+        }
+        while (static_cast<double>(n) < need) n *= 2;
+        if (n > opt.max_steps) n = opt.max_steps;
+    }
     for (;;) {
         // the grid's points and coefficients (reusing the previous grid's, which are the even ones)
         const std::size_t np = 2 * n + 1;
