@@ -34,10 +34,10 @@ def rhs_pair(texts, order):
 @pytest.mark.parametrize("problem, texts, order", CASES)
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid", "sin"])
 @pytest.mark.parametrize("K", [9, 150])  # one partial chunk of points; several chunks
-def test_cpp_residuals_jacobian_and_gradient_match_the_numpy_reference(problem, texts, order, activation, K):
+@pytest.mark.parametrize("hidden", [(5,), (4, 3)])  # one hidden layer has its own fused kernels
+def test_cpp_residuals_jacobian_and_gradient_match_the_numpy_reference(problem, texts, order, activation, K, hidden):
     m = len(texts)
     e, f = rhs_pair(texts, order)
-    hidden = (4, 3)
     act = ACT[activation]
     params = np.asarray(_core.ode_init(list(hidden), m, act, 7)) + 0.1
     x = np.linspace(problem["a"], problem["b"], K)

@@ -305,7 +305,7 @@ def test_sigint_stops_a_long_solve_promptly(kwargs):
                              env=env)
     try:
         assert child.stdout.readline().strip() == "ready"
-        time.sleep(1.0)  # inside the C++ training loop (uninterrupted it runs for minutes)
+        time.sleep(0.5)  # inside the C++ training loop (uninterrupted it runs for minutes)
         sent = time.monotonic()
         child.send_signal(signal.SIGINT)
         out, _ = child.communicate(timeout=60)

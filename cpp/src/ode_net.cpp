@@ -104,18 +104,51 @@ FASTCALC_CLONES void dense_forward(const double* FC_RESTRICT W, const double* FC
     }
 }
 
-// The first layer: input t with t' = x_scale and t'' = 0.
+// The first layer: input t with t' = x_scale and t'' = 0 (Z1, Z2 null: not wanted).
 FASTCALC_CLONES void first_forward(const double* FC_RESTRICT W, const double* FC_RESTRICT b, std::size_t out,
                                    const double* FC_RESTRICT xt, double scale, double* FC_RESTRICT Z,
                                    double* FC_RESTRICT Z1, double* FC_RESTRICT Z2) {
     for (std::size_t r = 0; r < out; ++r) {
         const double w = W[r], c = b[r], w1 = W[r] * scale;
-        for (std::size_t k = 0; k < kChunk; ++k) {
-            Z[r * kChunk + k] = c + w * xt[k];
-            Z1[r * kChunk + k] = w1;
-        }
+        for (std::size_t k = 0; k < kChunk; ++k) Z[r * kChunk + k] = c + w * xt[k];
+        if (Z1)
+            for (std::size_t k = 0; k < kChunk; ++k) Z1[r * kChunk + k] = w1;
         if (Z2)
             for (std::size_t k = 0; k < kChunk; ++k) Z2[r * kChunk + k] = 0.0;
+    }
+}
+
+// The output of one hidden layer from sigma and sigma' of its units (z' = w x_scale, z'' = 0):
+// N = W2 A + b2, N' = W2 (s1 c), N'' = W2 (s2 c^2) (S2 null for first-order problems).
+FASTCALC_CLONES void single_layer_output(const double* FC_RESTRICT W1, const double* FC_RESTRICT W2,
+                                         const double* FC_RESTRICT b2, std::size_t H, std::size_t M, double scale,
+                                         const double* FC_RESTRICT A, const double* FC_RESTRICT S1,
+                                         const double* FC_RESTRICT S2, double* FC_RESTRICT N,
+                                         double* FC_RESTRICT N1, double* FC_RESTRICT N2) {
+    for (std::size_t i = 0; i < M; ++i) {
+        double* n0 = N + i * kChunk;
+        double* n1 = N1 + i * kChunk;
+        for (std::size_t k = 0; k < kChunk; ++k) {
+            n0[k] = b2[i];
+            n1[k] = 0.0;
+        }
+        for (std::size_t r = 0; r < H; ++r) {
+            const double w = W2[i * H + r], wc = w * (W1[r] * scale);
+            const double *a = A + r * kChunk, *s1 = S1 + r * kChunk;
+            for (std::size_t k = 0; k < kChunk; ++k) {
+                n0[k] += w * a[k];
+                n1[k] += wc * s1[k];
+            }
+        }
+        if (N2) {
+            double* n2 = N2 + i * kChunk;
+            for (std::size_t k = 0; k < kChunk; ++k) n2[k] = 0.0;
+            for (std::size_t r = 0; r < H; ++r) {
+                const double c = W1[r] * scale, wcc = W2[i * H + r] * (c * c);
+                const double* s2 = S2 + r * kChunk;
+                for (std::size_t k = 0; k < kChunk; ++k) n2[k] += wcc * s2[k];
+            }
+        }
     }
 }
 
@@ -265,6 +298,60 @@ FASTCALC_CLONES void hidden_backward(const Emit& e, std::size_t off, const doubl
     }
 }
 
+// One hidden layer (the default network), fused: for each unit, everything its parameters and
+// the output weights on it need, in one pass over the chunk's points that reads only sigma and
+// sigma' of the unit (the first layer's z' is the constant w x_scale and z'' = 0). Offsets: W1 at
+// 0, b1 at H, W2 (M x H) at 2H, b2 at 2H + M H.
+FASTCALC_CLONES void single_layer_backward(const Emit& e, Activation act, const double* FC_RESTRICT p,
+                                           std::size_t H, std::size_t M, double scale,
+                                           const double* FC_RESTRICT xt, const double* FC_RESTRICT A,
+                                           const double* FC_RESTRICT S1, const double* FC_RESTRICT Sb0,
+                                           const double* FC_RESTRICT Sb1, const double* FC_RESTRICT Sb2) {
+    const double* W2 = p + 2 * H;
+    double ab[kChunk], a1b[kChunk], a2b[kChunk], s2[kChunk], s3[kChunk], zb[kChunk], z1b[kChunk], a1[kChunk],
+        a2[kChunk];
+    for (std::size_t r = 0; r < H; ++r) {
+        const double* a = A + r * kChunk;
+        const double* s1 = S1 + r * kChunk;
+        const double c = p[r] * scale;  // z' of the unit
+        for (std::size_t k = 0; k < kChunk; ++k) ab[k] = a1b[k] = a2b[k] = 0.0;
+        for (std::size_t i = 0; i < M; ++i) {
+            const double w = W2[i * H + r];
+            for (std::size_t k = 0; k < kChunk; ++k) {
+                ab[k] += w * Sb0[i * kChunk + k];
+                a1b[k] += w * Sb1[i * kChunk + k];
+            }
+            if (Sb2)
+                for (std::size_t k = 0; k < kChunk; ++k) a2b[k] += w * Sb2[i * kChunk + k];
+        }
+        higher(act, a, s1, s2, Sb2 ? s3 : nullptr, kChunk);
+        for (std::size_t k = 0; k < kChunk; ++k) a1[k] = s1[k] * c;
+        if (Sb2) {
+            for (std::size_t k = 0; k < kChunk; ++k) {
+                a2[k] = s2[k] * c * c;
+                z1b[k] = a1b[k] * s1[k] + a2b[k] * 2.0 * s2[k] * c;
+                zb[k] = ab[k] * s1[k] + a1b[k] * s2[k] * c + a2b[k] * s3[k] * c * c;
+            }
+        } else {
+            for (std::size_t k = 0; k < kChunk; ++k) {
+                z1b[k] = a1b[k] * s1[k];
+                zb[k] = ab[k] * s1[k] + a1b[k] * s2[k] * c;
+            }
+        }
+        emit<Term::First>(e, r, zb, xt, z1b, nullptr, scale, nullptr, nullptr);
+        emit<Term::Bias>(e, H + r, zb, nullptr, nullptr, nullptr, 0.0, nullptr, nullptr);
+        for (std::size_t i = 0; i < M; ++i) {
+            const double *s0 = Sb0 + i * kChunk, *s1b = Sb1 + i * kChunk;
+            if (Sb2)
+                emit<Term::Second>(e, 2 * H + i * H + r, s0, a, s1b, a1, 0.0, Sb2 + i * kChunk, a2);
+            else
+                emit<Term::Plain>(e, 2 * H + i * H + r, s0, a, s1b, a1, 0.0, nullptr, nullptr);
+        }
+    }
+    for (std::size_t i = 0; i < M; ++i)
+        emit<Term::Bias>(e, 2 * H + M * H + i, Sb0 + i * kChunk, nullptr, nullptr, nullptr, 0.0, nullptr, nullptr);
+}
+
 }  // namespace
 
 std::size_t Net::n_params() const {
@@ -410,6 +497,16 @@ template <bool Second, class S>
 void forward_chunk(const Net& net, S& s, const double* p, const double* x, std::size_t n) {
     const std::size_t L = net.widths.size();
     for (std::size_t k = 0; k < kChunk; ++k) s.xt[k] = (x[k < n ? k : n - 1] - net.x_shift) * net.x_scale;
+    if (L == 1) {  // the default network: no z', a' arrays (z' is constant per unit)
+        const std::size_t H = static_cast<std::size_t>(net.widths[0]), M = static_cast<std::size_t>(net.m);
+        const double* W1 = p;
+        first_forward(W1, W1 + H, H, s.xt.data(), net.x_scale, s.z.data(), nullptr, nullptr);
+        activate(net.act, s.z.data(), s.A[0].data(), s.S1[0].data(), H * kChunk);
+        if (Second) higher(net.act, s.A[0].data(), s.S1[0].data(), s.s2.data(), nullptr, H * kChunk);
+        single_layer_output(W1, p + 2 * H, p + 2 * H + M * H, H, M, net.x_scale, s.A[0].data(), s.S1[0].data(),
+                            Second ? s.s2.data() : nullptr, s.N.data(), s.N1.data(), Second ? s.N2.data() : nullptr);
+        return;
+    }
     for (std::size_t l = 0; l < L; ++l) {
         const std::size_t in = static_cast<std::size_t>(layer_in(net, l)), out = static_cast<std::size_t>(net.widths[l]);
         const double* W = p + s.off[l];
@@ -553,6 +650,12 @@ bool Model::pass(const double* p, const double* x, std::size_t K, int mode, doub
     };
 
     auto backward = [&](const Emit& e) {
+        if (L == 1) {
+            single_layer_backward(e, net_.act, p, static_cast<std::size_t>(net_.widths[0]), M, net_.x_scale,
+                                  s.xt.data(), s.A[0].data(), s.S1[0].data(), s.sd0.data(), s.sd1.data(),
+                                  Second ? s.sd2.data() : nullptr);
+            return;
+        }
         const std::size_t inL = static_cast<std::size_t>(layer_in(net_, L));
         output_backward(e, s.off[L], p + s.off[L], inL, M, s.A[L - 1].data(), s.A1[L - 1].data(),
                         Second ? s.A2[L - 1].data() : nullptr, s.sd0.data(), s.sd1.data(),
