@@ -24,7 +24,7 @@ def rows(quick: bool) -> List[Row]:
     for method, H, N, epochs in sizes:
         name = {"adam": "Adam", "lm": "Levenberg-Marquardt"}[method]
         task = f"{name}, time per epoch, {H} tanh units, {N} points"
-        out.append(Row(task, "fastcalc (C++)", fastcalc_epoch(method, H, N, epochs)))
+        out.append(Row(task, "fastcalc (C++ training loop)", fastcalc_epoch(method, H, N, epochs)))
         if torch_ok:
             how = "torch.func.jacrev + Cholesky" if method == "lm" else "torch.optim.Adam"
             out.append(Row(task, f"PyTorch ({how}; CPU, float64, 1 thread)", torch_epoch(method, H, N, epochs)))
