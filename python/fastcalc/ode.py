@@ -46,7 +46,7 @@ _TRIALS = {"ivp1": 0, "ivp2": 1, "bvp": 2}
 _MAXITER = {"lm": 3000, "adam": 20000, "lbfgs": 5000}  # default epochs per training run
 _REL_ATOL = 1e-5      # default atol: this fraction of the solution's scale
 _AIM = 0.1            # the defaults aim at this fraction of atol: the estimate is within 3x
-_TIME_BUDGET = 25.0   # seconds the defaults may spend refining (the target is 30 s a problem)
+_TIME_BUDGET = 20.0   # seconds the defaults may spend refining (the target is 30 s a problem, with margin)
 _POINTS, _SEGMENT_POINTS = 100, 48  # default collocation points of one network, of a marched segment
 _FIRST_SHARE = 1.0    # the first march: even shares (errors grow faster than the segments lengthen)
 
@@ -415,7 +415,7 @@ def solve_ode(rhs: Union[str, Expr, Sequence[Union[str, Expr]], Callable], domai
     stages : continuation over a growing domain for one network (default: automatic).
     segments : None (default): automatic; with "lm" the defaults train further, then march in
         time (initial value problems) or retry with other networks (boundary value problems)
-        until the estimate meets the target or 25 s are spent. An integer k: k equal segments
+        until the estimate meets the target or 20 s are spent. An integer k: k equal segments
         marched in time, no refinement (1: one network).
     seed : the first network's initial parameters (deterministic).
     progress : a live line on stderr (stage, seed, network, segment, epochs, loss, rate).
