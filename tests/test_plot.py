@@ -79,7 +79,7 @@ def test_descent_path_and_learning_rates(tmp_path):
 
 
 def test_ode_solution_plot(tmp_path):
-    sol = fc.solve_ode("x", (0.0, 1.0), y0=0.0, epochs=200)
+    sol = fc.solve_ode("x", (0.0, 1.0), y0=0.0, maxiter=200)
     fig = plot.ode_solution(sol, exact=lambda x: x**2 / 2)
     assert len(fig.axes) == 3 and fig.axes[2].get_yscale() == "log"
     _png_ok(fig, tmp_path, "ode")

@@ -1,4 +1,9 @@
+// Training: Levenberg-Marquardt on the residual vector (normal equations from a blocked Gram
+// kernel, or their dual form when there are more parameters than residuals), Adam and L-BFGS on
+// the loss. Every workspace is allocated once per training; long loops poll Ctrl-C.
 #include <fastcalc/ode.hpp>
+
+#include "ode_linalg.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -10,80 +15,59 @@ namespace ode {
 
 namespace {
 
-double sumsq(const std::vector<double>& r) {
+double sumsq(const std::vector<double>& r, std::size_t n) {
     double s = 0;
-    for (double v : r) s += v * v;
+    for (std::size_t i = 0; i < n; ++i) s += r[i] * r[i];
     return s;
 }
 
-// Solves A x = b for symmetric positive definite A (P x P, overwritten by its Cholesky factor).
-bool cholesky_solve(std::vector<double>& A, std::vector<double>& b, std::size_t P) {
-    for (std::size_t j = 0; j < P; ++j) {
-        double d = A[j * P + j];
-        for (std::size_t k = 0; k < j; ++k) d -= A[j * P + k] * A[j * P + k];
-        if (!(d > 0)) return false;
-        d = std::sqrt(d);
-        A[j * P + j] = d;
-        for (std::size_t i = j + 1; i < P; ++i) {
-            double s = A[i * P + j];
-            for (std::size_t k = 0; k < j; ++k) s -= A[i * P + k] * A[j * P + k];
-            A[i * P + j] = s / d;
-        }
-    }
-    for (std::size_t i = 0; i < P; ++i) {
-        double s = b[i];
-        for (std::size_t k = 0; k < i; ++k) s -= A[i * P + k] * b[k];
-        b[i] = s / A[i * P + i];
-    }
-    for (std::size_t i = P; i-- > 0;) {
-        double s = b[i];
-        for (std::size_t k = i + 1; k < P; ++k) s -= A[k * P + i] * b[k];
-        b[i] = s / A[i * P + i];
-    }
-    return true;
-}
-
-struct Objective {
-    const Net& net;
-    const Problem& pb;
-    const Rhs& rhs;
-    const std::vector<double>& x;
-    std::size_t R, P;
-    // loss = mean squared residual; with J, also J (R x P)
-    double operator()(const std::vector<double>& p, std::vector<double>& r, std::vector<double>* J) const {
-        residuals(net, pb, rhs, p.data(), x.data(), x.size(), r.data(), J ? J->data() : nullptr);
-        return sumsq(r) / static_cast<double>(R);
-    }
-    void grad(const std::vector<double>& J, const std::vector<double>& r, std::vector<double>& g) const {
-        std::fill(g.begin(), g.end(), 0.0);
-        for (std::size_t i = 0; i < R; ++i)
-            for (std::size_t j = 0; j < P; ++j) g[j] += J[i * P + j] * r[i];
-        for (double& v : g) v *= 2.0 / static_cast<double>(R);
-    }
-};
-
 [[noreturn]] void nonfinite(int epoch) {
     throw std::runtime_error("the ODE residual became non-finite at epoch " + std::to_string(epoch) +
-                             " (diverging: try a smaller lr, the default optimizer, or a shorter domain)");
+                             " (diverging: try a smaller lr, the default method, or a shorter domain)");
 }
+
+// Adam's update (Kingma and Ba), the one statement of it: moments m1, m2 after step t >= 1.
+void adam_step(std::vector<double>& p, const std::vector<double>& g, std::vector<double>& m1, std::vector<double>& m2,
+               int t, double lr) {
+    const double b1 = 0.9, b2 = 0.999, eps = 1e-12;
+    const double c1 = 1 - std::pow(b1, t), c2 = 1 - std::pow(b2, t);
+    for (std::size_t a = 0; a < p.size(); ++a) {
+        m1[a] = b1 * m1[a] + (1 - b1) * g[a];
+        m2[a] = b2 * m2[a] + (1 - b2) * g[a] * g[a];
+        const double mh = m1[a] / c1, vh = m2[a] / c2;
+        p[a] -= lr * mh / (std::sqrt(vh) + eps);
+    }
+}
+
+// a * b with a check that the product of element counts fits in memory terms.
+double bytes(double a, double b) { return a * b * 8.0; }
 
 }  // namespace
 
 TrainResult train(const Net& net, const Problem& pb, const Rhs& rhs, std::vector<double> p, const std::vector<double>& x,
                   const TrainOptions& opt, const Callback& cb, const Interrupt& intr) {
-    const std::size_t P = net.n_params(), R = x.size() * static_cast<std::size_t>(net.m);
-    if (p.size() != P) throw invalid_argument("ode: wrong number of parameters");
-    Objective obj{net, pb, rhs, x, R, P};
-    WorkspacePtr work = make_workspace();
-    std::vector<double> r(R), J(R * P), g(P), rn(R);
-    double loss = obj(p, r, &J);
-    if (!std::isfinite(loss)) nonfinite(0);
+    Model model(net, pb, rhs);  // validates the network and the problem
+    const std::size_t P = model.n_params(), K = x.size(), R = K * static_cast<std::size_t>(net.m);
+    if (p.size() != P)
+        throw invalid_argument("ode: " + std::to_string(p.size()) + " parameters given for a network of " +
+                               std::to_string(P));
+    if (K < 1) throw invalid_argument("ode: no collocation points");
+    for (double v : x)
+        if (!std::isfinite(v)) throw invalid_argument("ode: collocation points must be finite");
+    if (opt.epochs < 0) throw invalid_argument("ode: epochs must be >= 0");
+    Stop stop(&intr);
     TrainResult res;
-    res.loss_history.push_back(loss);
-    std::vector<double> best = p;
-    double best_loss = loss;
+    std::vector<double> r(R), g(P), rn(R), best;
+    double loss = 0, best_loss = std::numeric_limits<double>::infinity();
+    auto keep = [&]() {
+        res.loss_history.push_back(loss);
+        if (loss < best_loss) {
+            best_loss = loss;
+            best = p;
+        }
+    };
     auto report = [&](int epoch) -> bool {
-        if (intr.requested()) {
+        if (stop()) {
             res.interrupted = true;
             res.stop = "interrupted";
             return true;
@@ -95,59 +79,131 @@ TrainResult train(const Net& net, const Problem& pb, const Rhs& rhs, std::vector
         }
         return false;
     };
+    auto interrupted = [&]() {
+        res.interrupted = true;
+        res.stop = "interrupted";
+    };
     int epoch = 0;
     if (opt.optimizer == Optimizer::LM) {
-        double lambda = 1e-3;
-        std::vector<double> A(P * P), rhs_v(P), pn(P);
+        // Jt: one row per parameter, residuals contiguous (padded to 8 with zeros)
+        const std::size_t ldj = (R + 7) / 8 * 8;
+        const bool dual = P > R;  // (J D^-1 J^T + lambda I) u = r, step = -D^-1 J^T u
+        const std::size_t n = dual ? R : P;
+        const double need = bytes(static_cast<double>(P), static_cast<double>(ldj)) +
+                            2 * bytes(static_cast<double>(n), static_cast<double>(n));
+        if (need > opt.max_bytes)
+            throw invalid_argument("ode: Levenberg-Marquardt would need " + std::to_string(need / (1u << 20)) +
+                                   " MB for " + std::to_string(P) + " parameters and " + std::to_string(R) +
+                                   " residuals; use fewer points or units, or method='adam'");
+        std::vector<double> Jt(P * ldj, 0.0), A(n * n), Mx(n * n), step(n), D(P), pn(P), jr(P);
+        if (!model.jacobian(p.data(), x.data(), K, r.data(), Jt.data(), ldj, &stop)) {
+            interrupted();
+            res.params = p;
+            return res;
+        }
+        loss = sumsq(r, R) / static_cast<double>(R);
+        if (!std::isfinite(loss)) nonfinite(0);
+        keep();
+        // damping: Nielsen's update from the gain ratio rho (actual over predicted reduction)
+        double lambda = 1e-3, nu = 2.0;
         while (epoch < opt.epochs && loss > opt.tol) {
             ++epoch;
-            // normal equations: A = J^T J, rhs = -J^T r
-            std::fill(A.begin(), A.end(), 0.0);
-            std::fill(rhs_v.begin(), rhs_v.end(), 0.0);
-            for (std::size_t i = 0; i < R; ++i) {
-                const double* Ji = J.data() + i * P;
-                for (std::size_t a = 0; a < P; ++a) {
-                    rhs_v[a] -= Ji[a] * r[i];
-                    const double ja = Ji[a];
-                    if (ja == 0.0) continue;
-                    for (std::size_t b = 0; b <= a; ++b) A[a * P + b] += ja * Ji[b];
-                }
-            }
+            // -J^T r, the Marquardt scaling D = diag(J^T J) + 1e-12 max, and the normal matrix
             double dmax = 0;
-            for (std::size_t a = 0; a < P; ++a) dmax = std::max(dmax, A[a * P + a]);
+            for (std::size_t a = 0; a < P; ++a) {
+                const double* row = Jt.data() + a * ldj;
+                double s = 0, d = 0;
+                for (std::size_t t = 0; t < R; ++t) {
+                    s += row[t] * r[t];
+                    d += row[t] * row[t];
+                }
+                jr[a] = -s;
+                D[a] = d;
+                dmax = std::max(dmax, d);
+            }
+            for (double& d : D) d += 1e-12 * dmax;
+            bool ok;
+            if (dual) {
+                std::vector<double>& w = pn;  // 1 / D, scratch until the damping loop
+                for (std::size_t a = 0; a < P; ++a) w[a] = 1.0 / D[a];
+                std::fill(A.begin(), A.end(), 0.0);
+                ok = linalg::gram_cols(Jt.data(), P, ldj, w.data(), R, 1.0, A.data(), n, &stop);
+            } else {
+                ok = linalg::gram_rows(Jt.data(), P, ldj, ldj, A.data(), n, &stop);
+            }
+            if (!ok) {
+                interrupted();
+                break;
+            }
             bool accepted = false;
             while (!accepted) {
-                std::vector<double> M(P * P), step = rhs_v;
-                for (std::size_t a = 0; a < P; ++a) {
-                    for (std::size_t b = 0; b < a; ++b) M[a * P + b] = M[b * P + a] = A[a * P + b];
-                    M[a * P + a] = A[a * P + a] + lambda * (A[a * P + a] + 1e-12 * dmax);  // Marquardt scaling
+                for (std::size_t a = 0; a < n; ++a) {
+                    const double* src = A.data() + a * n;
+                    double* dst = Mx.data() + a * n;
+                    std::copy(src + a, src + n, dst + a);
+                    dst[a] += lambda * (dual ? 1.0 : D[a]);
                 }
-                if (cholesky_solve(M, step, P)) {
-                    for (std::size_t a = 0; a < P; ++a) pn[a] = p[a] + step[a];
-                    const double ln = obj(pn, rn, nullptr);
+                const int chol = linalg::cholesky(Mx.data(), n, n, &stop);
+                if (chol == 1) break;
+                if (chol == 0) {
+                    // the step d (pn = p + d) and the reduction the model predicts for
+                    // sum r^2 / 2: (d . (-J^T r) + lambda d . D d) / 2
+                    double pred = 0;
+                    if (dual) {
+                        for (std::size_t t = 0; t < R; ++t) step[t] = r[t];
+                        linalg::cholesky_solve(Mx.data(), n, n, step.data());
+                        for (std::size_t a = 0; a < P; ++a) {
+                            const double* row = Jt.data() + a * ldj;
+                            double s = 0;
+                            for (std::size_t t = 0; t < R; ++t) s += row[t] * step[t];
+                            const double d = -s / D[a];
+                            pn[a] = p[a] + d;
+                            pred += d * jr[a] + lambda * d * D[a] * d;
+                        }
+                    } else {
+                        std::copy(jr.begin(), jr.end(), step.begin());
+                        linalg::cholesky_solve(Mx.data(), n, n, step.data());
+                        for (std::size_t a = 0; a < P; ++a) {
+                            pn[a] = p[a] + step[a];
+                            pred += step[a] * jr[a] + lambda * step[a] * D[a] * step[a];
+                        }
+                    }
+                    pred *= 0.5;
+                    if (!model.residuals(pn.data(), x.data(), K, rn.data(), nullptr, nullptr, &stop)) break;
+                    const double ln = sumsq(rn, R) / static_cast<double>(R);
                     if (std::isfinite(ln) && ln < loss) {
+                        const double rho = 0.5 * (loss - ln) * static_cast<double>(R) / std::max(pred, 1e-300);
+                        const double c = 2.0 * rho - 1.0;
                         p.swap(pn);
-                        loss = obj(p, r, &J);
-                        lambda = std::max(lambda / 3.0, 1e-15);
+                        if (!model.jacobian(p.data(), x.data(), K, r.data(), Jt.data(), ldj, &stop)) {
+                            r.swap(rn);  // p's residuals; its Jacobian is not needed any more
+                            loss = ln;
+                            break;
+                        }
+                        loss = sumsq(r, R) / static_cast<double>(R);
+                        lambda = std::max(lambda * std::max(1.0 / 3.0, 1.0 - c * c * c), 1e-15);
+                        nu = 2.0;
                         accepted = true;
                         break;
                     }
                 }
-                lambda *= 4.0;
+                lambda *= nu;
+                nu *= 2.0;
                 if (lambda > 1e16) break;
             }
-            res.loss_history.push_back(loss);
-            if (loss < best_loss) {
-                best_loss = loss;
-                best = p;
+            if (stop.stopped()) {
+                if (accepted || loss < best_loss) keep();
+                interrupted();
+                break;
             }
+            keep();
             if (!accepted) {
                 res.stop = "converged: no step reduces the loss further";
                 break;
             }
-            // stalled: less than 1% progress over the last 100 epochs (round-off floor reached)
-            const std::size_t h = res.loss_history.size();
-            if (opt.stall && h > 150 && loss > 0.99 * res.loss_history[h - 101]) {
+            // stalled: too little progress over the last stall_window epochs (a floor reached)
+            const std::size_t h = res.loss_history.size(), w = static_cast<std::size_t>(std::max(1, opt.stall_window));
+            if (opt.stall && h > w + w / 2 && loss > opt.stall_ratio * res.loss_history[h - 1 - w]) {
                 res.stop = "converged: the loss stopped decreasing";
                 break;
             }
@@ -155,53 +211,53 @@ TrainResult train(const Net& net, const Problem& pb, const Rhs& rhs, std::vector
         }
     } else if (opt.optimizer == Optimizer::Adam) {
         std::vector<double> m1(P, 0.0), m2(P, 0.0);
-        const double b1 = 0.9, b2 = 0.999;
-        loss = loss_gradient(net, pb, rhs, p.data(), x.data(), x.size(), r.data(), g.data(), work.get());
+        loss = model.loss_gradient(p.data(), x.data(), K, r.data(), g.data());
+        if (!std::isfinite(loss)) nonfinite(0);
+        keep();
         while (epoch < opt.epochs && loss > opt.tol) {
             ++epoch;
-            for (std::size_t a = 0; a < P; ++a) {
-                m1[a] = b1 * m1[a] + (1 - b1) * g[a];
-                m2[a] = b2 * m2[a] + (1 - b2) * g[a] * g[a];
-                const double mh = m1[a] / (1 - std::pow(b1, epoch)), vh = m2[a] / (1 - std::pow(b2, epoch));
-                p[a] -= opt.lr * mh / (std::sqrt(vh) + 1e-12);
-            }
-            loss = loss_gradient(net, pb, rhs, p.data(), x.data(), x.size(), r.data(), g.data(), work.get());
+            adam_step(p, g, m1, m2, epoch, opt.lr);
+            loss = model.loss_gradient(p.data(), x.data(), K, r.data(), g.data());
             if (!std::isfinite(loss)) nonfinite(epoch);
-            res.loss_history.push_back(loss);
-            if (loss < best_loss) {
-                best_loss = loss;
-                best = p;
-            }
+            keep();
             if (report(epoch)) break;
         }
-    } else {  // L-BFGS with Armijo backtracking
+    } else {  // L-BFGS with Armijo backtracking; the last H pairs in a ring
         const std::size_t H = 10;
-        std::vector<std::vector<double>> S, Y;
-        std::vector<double> rho, gn(P), pn(P), d(P), alpha(H);
-        loss = loss_gradient(net, pb, rhs, p.data(), x.data(), x.size(), r.data(), g.data(), work.get());
+        std::vector<double> S(H * P), Y(H * P), rho(H), gn(P), pn(P), d(P), alpha(H);
+        std::size_t count = 0, head = 0;  // pairs stored, index of the oldest
+        loss = model.loss_gradient(p.data(), x.data(), K, r.data(), g.data());
+        if (!std::isfinite(loss)) nonfinite(0);
+        keep();
+        auto pair = [&](std::size_t i) { return (head + i) % H; };  // i-th oldest
         while (epoch < opt.epochs && loss > opt.tol) {
             ++epoch;
             d = g;  // two-loop recursion: d = H g
-            const std::size_t k = S.size();
-            for (std::size_t i = k; i-- > 0;) {
-                double s = 0;
-                for (std::size_t a = 0; a < P; ++a) s += S[i][a] * d[a];
-                alpha[i] = rho[i] * s;
-                for (std::size_t a = 0; a < P; ++a) d[a] -= alpha[i] * Y[i][a];
+            for (std::size_t i = count; i-- > 0;) {
+                const double* s = S.data() + pair(i) * P;
+                const double* y = Y.data() + pair(i) * P;
+                double t = 0;
+                for (std::size_t a = 0; a < P; ++a) t += s[a] * d[a];
+                alpha[i] = rho[pair(i)] * t;
+                for (std::size_t a = 0; a < P; ++a) d[a] -= alpha[i] * y[a];
             }
-            if (k) {
+            if (count) {
+                const double* s = S.data() + pair(count - 1) * P;
+                const double* y = Y.data() + pair(count - 1) * P;
                 double sy = 0, yy = 0;
                 for (std::size_t a = 0; a < P; ++a) {
-                    sy += S[k - 1][a] * Y[k - 1][a];
-                    yy += Y[k - 1][a] * Y[k - 1][a];
+                    sy += s[a] * y[a];
+                    yy += y[a] * y[a];
                 }
                 for (double& v : d) v *= sy / yy;
             }
-            for (std::size_t i = 0; i < k; ++i) {
-                double s = 0;
-                for (std::size_t a = 0; a < P; ++a) s += Y[i][a] * d[a];
-                const double beta = rho[i] * s;
-                for (std::size_t a = 0; a < P; ++a) d[a] += S[i][a] * (alpha[i] - beta);
+            for (std::size_t i = 0; i < count; ++i) {
+                const double* s = S.data() + pair(i) * P;
+                const double* y = Y.data() + pair(i) * P;
+                double t = 0;
+                for (std::size_t a = 0; a < P; ++a) t += y[a] * d[a];
+                const double beta = rho[pair(i)] * t;
+                for (std::size_t a = 0; a < P; ++a) d[a] += s[a] * (alpha[i] - beta);
             }
             double gd = 0;
             for (std::size_t a = 0; a < P; ++a) gd += g[a] * d[a];
@@ -209,56 +265,54 @@ TrainResult train(const Net& net, const Problem& pb, const Rhs& rhs, std::vector
                 d = g;
                 gd = 0;
                 for (double v : g) gd += v * v;
-                S.clear();
-                Y.clear();
-                rho.clear();
+                count = head = 0;
             }
-            double step = 1.0, ln = loss;
+            double stepsize = 1.0;
             bool ok = false;
             for (int ls = 0; ls < 40; ++ls) {
-                for (std::size_t a = 0; a < P; ++a) pn[a] = p[a] - step * d[a];
-                ln = obj(pn, rn, nullptr);
-                if (std::isfinite(ln) && ln <= loss - 1e-4 * step * gd) {
+                for (std::size_t a = 0; a < P; ++a) pn[a] = p[a] - stepsize * d[a];
+                if (!model.residuals(pn.data(), x.data(), K, rn.data(), nullptr, nullptr, &stop)) break;
+                const double ln = sumsq(rn, R) / static_cast<double>(R);
+                if (std::isfinite(ln) && ln <= loss - 1e-4 * stepsize * gd) {
                     ok = true;
                     break;
                 }
-                step *= 0.5;
+                stepsize *= 0.5;
+            }
+            if (stop.stopped()) {
+                interrupted();
+                break;
             }
             if (!ok) {
                 res.stop = "converged: the line search found no decrease";
                 break;
             }
-            loss = loss_gradient(net, pb, rhs, pn.data(), x.data(), x.size(), r.data(), gn.data(), work.get());
-            std::vector<double> s(P), y(P);
+            loss = model.loss_gradient(pn.data(), x.data(), K, r.data(), gn.data());
             double sy = 0;
-            for (std::size_t a = 0; a < P; ++a) {
-                s[a] = pn[a] - p[a];
-                y[a] = gn[a] - g[a];
-                sy += s[a] * y[a];
-            }
-            if (sy > 1e-300) {
-                if (S.size() == H) {
-                    S.erase(S.begin());
-                    Y.erase(Y.begin());
-                    rho.erase(rho.begin());
+            for (std::size_t a = 0; a < P; ++a) sy += (pn[a] - p[a]) * (gn[a] - g[a]);
+            if (sy > 1e-300) {  // a curvature pair: into the free slot, or over the oldest
+                const std::size_t slot = count < H ? pair(count) : head;
+                double* s = S.data() + slot * P;
+                double* y = Y.data() + slot * P;
+                for (std::size_t a = 0; a < P; ++a) {
+                    s[a] = pn[a] - p[a];
+                    y[a] = gn[a] - g[a];
                 }
-                S.push_back(s);
-                Y.push_back(y);
-                rho.push_back(1.0 / sy);
+                rho[slot] = 1.0 / sy;
+                if (count < H)
+                    ++count;
+                else
+                    head = (head + 1) % H;
             }
             p.swap(pn);
             g.swap(gn);
-            res.loss_history.push_back(loss);
-            if (loss < best_loss) {
-                best_loss = loss;
-                best = p;
-            }
+            keep();
             if (report(epoch)) break;
         }
     }
     if (res.stop.empty()) res.stop = loss <= opt.tol ? "converged: loss below tol" : "reached the epoch limit";
     res.epochs = epoch;
-    res.params = best;
+    res.params = best.empty() ? p : best;
     return res;
 }
 

@@ -230,7 +230,7 @@ def odes(o: _Out) -> None:
     sol = fc.solve_ode("x", (0.0, 1.0), y0=0.0)
     x = np.linspace(0, 1, 201)
     err = np.max(np.abs(sol(x) - x**2 / 2))
-    o.p(f"y' = x, y(0) = 0 on [0, 1]: max |y - x**2/2| = {err:.2e} ({sol.epochs} epochs, "
+    o.p(f"y' = x, y(0) = 0 on [0, 1]: max |y - x**2/2| = {err:.2e} ({sol.nit} epochs, "
         f"{time.perf_counter() - t0:.2f} s)")
     o.figure("ode_y_prime_x", lambda: fc.plot.ode_solution(sol, exact=lambda t: t**2 / 2, exact_label="exact: x²/2",
                                                            equation="y' = x, y(0) = 0 on [0, 1]"))
