@@ -130,7 +130,7 @@ def test_colour_bars_are_labelled():
 
 
 def test_the_ode_figure_states_its_equation():
-    sol = fc.solve_ode("x", (0.0, 1.0), y0=0.0, epochs=50)
+    sol = fc.solve_ode("x", (0.0, 1.0), y0=0.0, maxiter=50)
     fig = plot.ode_solution(sol, exact=lambda x: x**2 / 2, equation="y' = x, y(0) = 0")
     assert "y' = x, y(0) = 0" in fig._suptitle.get_text()
     _labelled(fig)

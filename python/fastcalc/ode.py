@@ -76,11 +76,36 @@ class ODESolution(Result):
     """A trained network solution: call it, differentiate it, check its residual and its error
     estimate; picklable (the state is validated when unpickled).
 
-    Fields: ``success`` (the error estimate is within ``atol``), ``status`` (0 ok, 1 estimate above
-    atol, 2 interrupted, 3 estimate undetermined), ``message``, ``nit`` (epochs of training, all
-    runs), ``max_error_estimate``, ``atol``, ``domain``, ``names``, ``order``, ``activation``,
-    ``segments`` (the networks, one per piece of the domain), ``loss_history``, ``interrupted``,
-    ``rhs_texts`` (the right-hand side as text, when it was an expression).
+    Attributes
+    ----------
+    success : bool
+        The error estimate is within ``atol``.
+    status : int
+        0 ok, 1 estimate above atol, 2 interrupted, 3 estimate undetermined.
+    message : str
+        The status in words.
+    nit : int
+        Epochs of training, over all runs.
+    max_error_estimate : float
+        The largest estimated |y_N - y| over the domain (see :meth:`error_estimate`).
+    atol : float
+        The error the solution was asked to reach.
+    domain : tuple of float
+        (a, b).
+    names : tuple of str
+        The unknowns' names.
+    order : int
+        1 or 2.
+    activation : str
+        The networks' activation.
+    segments : tuple of ODESegment
+        The networks, one per piece of the domain (time-marching chains them).
+    loss_history : ndarray
+        The mean squared residual per epoch.
+    interrupted : bool
+        Training stopped on Ctrl-C or by the callback.
+    rhs_texts : tuple of str or None
+        The right-hand side as text, when it was an expression.
     """
 
     success: bool
@@ -105,6 +130,7 @@ class ODESolution(Result):
     # --- the solution ---------------------------------------------------------------------
     @property
     def m(self) -> int:
+        """The number of equations."""
         return len(self.names)
 
     @property
