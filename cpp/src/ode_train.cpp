@@ -2,6 +2,7 @@
 // kernel, or their dual form when there are more parameters than residuals), Adam and L-BFGS on
 // the loss. Every workspace is allocated once per training; long loops poll Ctrl-C.
 #include <fastcalc/ode.hpp>
+#include <fastcalc/optimizer.hpp>
 
 #include "ode_linalg.hpp"
 
@@ -26,17 +27,14 @@ double sumsq(const std::vector<double>& r, std::size_t n) {
                              " (diverging: try a smaller lr, the default method, or a shorter domain)");
 }
 
-// Adam's update (Kingma and Ba), the one statement of it: moments m1, m2 after step t >= 1.
+// Adam's update: descent's one statement of it (optimizer.hpp), moments m1, m2, at step t >= 1.
 void adam_step(std::vector<double>& p, const std::vector<double>& g, std::vector<double>& m1, std::vector<double>& m2,
                int t, double lr) {
-    const double b1 = 0.9, b2 = 0.999, eps = 1e-12;
-    const double c1 = 1 - std::pow(b1, t), c2 = 1 - std::pow(b2, t);
-    for (std::size_t a = 0; a < p.size(); ++a) {
-        m1[a] = b1 * m1[a] + (1 - b1) * g[a];
-        m2[a] = b2 * m2[a] + (1 - b2) * g[a] * g[a];
-        const double mh = m1[a] / c1, vh = m2[a] / c2;
-        p[a] -= lr * mh / (std::sqrt(vh) + eps);
-    }
+    StepParams sp;
+    sp.method = DescentMethod::Adam;
+    const StepScale sc = step_scale(sp, static_cast<std::size_t>(t - 1));
+    step_values<DescentMethod::Adam>(sp, sc, p.data(), g.data(), m1.data(), m2.data(), p.size(),
+                                     [lr](std::size_t) { return lr; }, [](std::size_t) { return false; });
 }
 
 // a * b with a check that the product of element counts fits in memory terms.
