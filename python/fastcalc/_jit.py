@@ -224,7 +224,7 @@ def kernel(prog, compile: bool = True, key: Optional[str] = None) -> Optional[Ke
             k = _compile(eng, prog)
         except Exception as exc:  # noqa: BLE001 - the interpreter runs instead
             reason = f"{type(exc).__name__}: {exc}"
-            if reason not in _WARNED:
+            if reason not in _WARNED and len(_WARNED) < 64:  # bounded: distinct reasons are few
                 _WARNED.add(reason)
                 warnings.warn(f"fastcalc: native kernel not compiled ({reason}); the interpreter runs instead",
                               RuntimeWarning, stacklevel=3)
