@@ -16,3 +16,4 @@ void register_callbacks(py::module_& m);
 void register_tape(py::module_& m);
 void register_ode(py::module_& m);
 void register_descent(py::module_& m);
+void register_least_squares(py::module_& m);
