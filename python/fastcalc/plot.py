@@ -198,10 +198,11 @@ def partial(f: Any, *, at: Tuple[float, float], var: str = "x", xlim=(-2.0, 2.0)
 
 def descent_path(result: Any, f: Any = None, *, ax=None, max_runs: int = 20):
     """The iterates of a DescentResult over the curve (one variable) or contours (two)."""
-    H = np.asarray(result.history)  # (steps+1, k, n)
-    if H.ndim != 3:
+    if result.history is None:
         raise ValueError("descent_path needs a result computed with history=True")
-    n = H.shape[2]
+    n = getattr(result, "_nvars", 1)
+    H = np.asarray(result.history).reshape(len(result.history), -1, n)  # (rows, runs, n)
+    F = np.asarray(result.fun_history).reshape(len(result.history), -1)
     runs = range(min(H.shape[1], max_runs))
     if n == 1:
         ax = _axes(ax)
@@ -212,7 +213,7 @@ def descent_path(result: Any, f: Any = None, *, ax=None, max_runs: int = 20):
             ax.plot(x, _eval1(f, x), color="0.4", label=_name(f))
         for r in runs:
             xs = H[:, r, 0]
-            ys = np.asarray(result.fun_history)[:, r]
+            ys = F[:, r]
             ax.plot(xs, ys, "o-", ms=4, label=f"run {r}" if H.shape[1] > 1 else "iterates")
         ax.set_xlabel("x")
     elif n == 2:
@@ -242,7 +243,7 @@ def learning_rates(f: Any, x0: float, lrs: Sequence[float] = (0.9, 0.1), steps: 
     plt = _plt()
     fig, axes = plt.subplots(1, len(lrs), figsize=(5 * len(lrs), 4), squeeze=False)
     for ax, lr in zip(axes[0], lrs):
-        res = descent(f, [float(x0)], lr=float(lr), steps=steps, maximize=maximize)
+        res = descent(f, float(x0), lr=float(lr), maxiter=steps, gtol=0, maximize=maximize)
         descent_path(res, f, ax=ax)
         ax.set_title(f"learning rate {lr} for {steps} steps")
     fig.tight_layout()
