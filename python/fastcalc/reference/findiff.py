@@ -16,10 +16,11 @@ NOISE = 16.0  # ... or within this factor of its round-off (finer steps cannot i
 ROUND_MOVE = 16.0  # ... and only on a diagonal move that round-off can explain (this x its size)
 REL_STEP = 2.0**-10  # steps grow with |x| at least like |x| * REL_STEP
 EXTRA_LEVELS = 22  # an estimate that has not settled may try this many finer levels
-FAST_STEP = 2.0**-8  # the 8-point stencil's step (times step_scale) for a first derivative
+FAST_STEP = 2.0**-7  # the 8-point stencil's step (times step_scale) for a first derivative
 CONDITIONING = 0.25  # weight of the round-off's conditioning term (see _conditioning)
 VERIFY = float.fromhex("0x1.3c6ef372fe95p-1")  # 1/golden ratio: the verification step's factor
 FAST_OUTER = float.fromhex("0x1.0f1bbcdcbfa54p+2")  # 2 + sqrt(5): the fast stencil's outer nodes
+FAST_ROUND = 2.0  # and its round-off this far within the tolerance (else the tableau does better)
 FAST_SHRINK = 0.25  # its 8- and 6-point difference must be this much below the 6- and 4-point one
 # status bits per estimate (as the core's FDStatus)
 NONFINITE, NO_ESTIMATE, NOT_CONVERGED = 1, 2, 4
@@ -223,18 +224,21 @@ def _fast_stencil(evaluate: Callable[[np.ndarray], np.ndarray], x: np.ndarray, h
         d6, d4 = np.abs(D8 - D6), np.abs(D6 - D4)
         # the differences must shrink as the order grows (or be round-off): an f that varies
         # on a finer scale than h fails this or the tolerance
-        small = err <= (rtol or GOOD_ENOUGH) * np.abs(D8)
+        small = np.maximum(err, FAST_ROUND * rnd) <= (rtol or GOOD_ENOUGH) * np.abs(D8)
         converging = (d6 <= FAST_SHRINK * d4) | (np.maximum(d4, d6) <= NOISE * rnd)
         accepted = small & converging & np.isfinite(D8)
     return D8, err, accepted
 
 
 def _fast_error(D8, D6, D4, D2, rnd):
-    """The fast path's error bound: D6's error |D8 - D6| bounds D8's, except near the points where
-    D6 and D8 cross; there 2 e4**3 / e2**2 (e4 = |D6 - D4|, e2 = |D4 - D2|) does, which is about
-    1.5 times D8's error for f like exp(i w x) and vanishes elsewhere; and round-off."""
+    """The fast path's error: 8 e6**2 / e4 (D8's truncation error when the differences
+    e6 = |D8 - D6|, e4 = |D6 - D4| shrink geometrically), 2 e4**3 / e2**2 (e2 = |D4 - D2|: it
+    does not vanish where D6 and D8 cross, as e6 does) and round-off, the largest; x / 0 is inf,
+    0 / 0 is 0 (the stencils agree exactly)."""
     e6, e4, e2 = np.abs(D8 - D6), np.abs(D6 - D4), np.abs(D4 - D2)
-    return np.maximum(np.maximum(e6, 2 * (e4 * e4 * e4) / (e2 * e2)), rnd)
+    geometric = np.where(e6 == 0, 0.0, 8 * e6 * e6 / e4)
+    model = np.where(e4 == 0, 0.0, 2 * (e4 * e4 * e4) / (e2 * e2))
+    return np.maximum(np.maximum(geometric, model), rnd)
 
 
 def _run(evaluate: Callable[[np.ndarray], np.ndarray], x: np.ndarray, nodes, weights, deriv: int,
