@@ -147,7 +147,7 @@ void PyFunction::eval_per_point(const double* X, std::size_t count, double* Y) c
             r = f_(arg);
         }
         refuse_complex(r);
-        if (out_ == 1 && !py::isinstance<py::array>(r)) {
+        if (out_ == 1 && !py::isinstance<py::array>(r) && !PyList_Check(r.ptr()) && !PyTuple_Check(r.ptr())) {
             Y[i] = py::cast<double>(py::float_(r));
             continue;
         }

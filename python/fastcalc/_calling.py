@@ -220,6 +220,8 @@ def _detect(f: Callable, p0: np.ndarray, scalar_input: bool) -> Style:
         return Style("point", m, y0.ndim == 0, cplx)
     # f fails on one point: a function of rows? each row of a batch must be f at that row alone
     rows = _try(lambda: f(np.array(P)))
+    if rows is None:  # f fails on a batch too: its own error, as it is
+        raise one_exc
     if rows is not None and rows.ndim in (1, 2) and rows.shape[0] == k:
         m = 1 if rows.ndim == 1 else int(rows.shape[1])
         single = [_try(lambda i=i: f(np.array(P[i:i + 1]))) for i in range(k)]
@@ -229,8 +231,9 @@ def _detect(f: Callable, p0: np.ndarray, scalar_input: bool) -> Style:
                 return Style("rows", m, rows.ndim == 1, rows.dtype.kind == "c")
     assert one_exc is not None
     raise _note(one_exc, "fastcalc called f with one point x of shape " + ("()" if scalar_input else f"({n},)")
-                + ", then with a batch of points as rows, and neither gave usable values; say how f takes "
-                "its points with vectorized= (False: one point per call, True: rows (k, n), 'columns': (n, k))")
+                + ", which raised this, then with a batch of points as rows, which gave values that are not "
+                "f at each row; say how f takes its points with vectorized= (False: one point per call, True: "
+                "rows (k, n), 'columns': (n, k))")
 
 
 def _as_rows(y: np.ndarray, k: int, m: int, columns: bool) -> np.ndarray:

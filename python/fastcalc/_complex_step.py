@@ -44,7 +44,13 @@ def _complex_values(c: Any, Z: np.ndarray, scalar_input: bool) -> np.ndarray:
     if c.complex:
         raise ValueError("method='complex' needs an f that is real on real numbers; this f has complex values "
                          "(leave method unset: its derivative is then complex)")
-    y = _call(c, Z, scalar_input)
+    try:
+        y = _call(c, Z, scalar_input)
+    except Exception as exc:  # f's own error, as it is; a note says why it had complex numbers
+        if hasattr(exc, "add_note"):
+            exc.add_note("method='complex' called f with complex numbers x + ih; leave method unset for finite "
+                         "differences of a function that takes only real ones")
+        raise
     if y.dtype.kind != "c":
         raise TypeError(f"method='complex' needs f to keep complex numbers: f returned {y.dtype} for complex "
                         "input (float(), math functions or np.asarray(x, float) drop the imaginary part); "
