@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _timing import table  # noqa: E402  (sets the thread variables before NumPy loads)
 
-MODULES = ["compare_findiff", "compare_expr", "compare_descent", "compare_ode", "compare_limits"]
+MODULES = ["compare_findiff", "compare_expr", "compare_descent", "compare_fit", "compare_ode", "compare_limits"]
 
 
 def main(argv=None) -> int:

@@ -25,9 +25,9 @@ def rows(quick: bool) -> List[Row]:
         def err(X):
             return float(np.max(np.abs(np.asarray(X)[ok] - ref[ok])))
 
-        cases = [("fastcalc (Expr, native step kernel)", lambda: fc.descent(f, X0, lr=lr, steps=steps, history=False,
+        cases = [("fastcalc (Expr, native step kernel)", lambda: fc.descent(f, X0, lr=lr, maxiter=steps, gtol=0, history=False,
                                                                            threads=1, jit=True).x),
-                 ("fastcalc (Expr, interpreted program)", lambda: fc.descent(f, X0, lr=lr, steps=steps,
+                 ("fastcalc (Expr, interpreted program)", lambda: fc.descent(f, X0, lr=lr, maxiter=steps, gtol=0,
                                                                               history=False, threads=1, jit=False).x),
                  ("NumPy (vectorized loop)", lambda: numpy_gd(name, X0, lr, steps))]
         jx = jax_gd(name, lr, steps)

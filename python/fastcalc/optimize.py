@@ -473,8 +473,8 @@ def fit(model, x, y, params=None, *, p0=None, method="lm", loss="mse", maxiter=N
     p0 : array_like
         The start, (P,) or k starts (k, P); default ones (as curve_fit's).
     method : {"lm", "gd", "momentum", "nesterov", "adam"}
-        "lm" (default): Levenberg-Marquardt on the exact Jacobian (an expression) or on central
-        differences (a callable), converged at ``gtol``/``ftol``/``xtol`` (see
+        "lm" (default): Levenberg-Marquardt on the exact Jacobian (an expression) or on forward
+        differences (a callable, as curve_fit's), converged at ``gtol``/``ftol``/``xtol`` (see
         ``fastcalc.results.FitResult``); the others: gradient descent on the mean squared error
         with ``lr`` and friends, converged at ``gtol`` (as :func:`descent`).
     maxiter : int
@@ -615,17 +615,23 @@ def _fit_callable(model, x, Y, params, p0, method, maxiter, gtol, ftol, xtol, lr
         raise ValueError(f"x has {X.shape[0] if X.ndim else 1} points but y has {N}")
     predict = _predictor(model, X, N, P0[0], extra, vectorized)
 
+    last = {}  # the residuals at the last parameters: the solver asks again after a step it keeps
+
     def residuals(p):
-        return predict(p) - Y
+        if last and np.array_equal(last["p"], p):
+            return last["r"]
+        r = predict(p) - Y
+        last.update(p=np.array(p), r=r)
+        return r
 
     if method == "lm":
-        def jacobian(p):  # central differences, a relative step cbrt(eps) (LM needs no more)
-            h = np.cbrt(np.finfo(float).eps) * np.maximum(1.0, np.abs(p))
+        def jacobian(p):  # forward differences as MINPACK takes them (LM needs no more), P calls
+            r0 = residuals(p)
             J = np.empty((N, p.size))
             for j in range(p.size):
-                e = np.zeros_like(p)
-                e[j] = h[j]
-                J[:, j] = (predict(p + e) - predict(p - e)) / (2 * h[j])
+                q = np.array(p)
+                q[j] += np.sqrt(np.finfo(float).eps) * max(1.0, abs(p[j]))
+                J[:, j] = (predict(q) - Y - r0) / (q[j] - p[j])
             return J
 
         if steps is not None or tol is not None:
