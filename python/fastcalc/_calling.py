@@ -13,9 +13,9 @@ point at a time: slower, never wrong.
 An exception raised by f at a point (the one-point call, or the probe points, which lie within
 the steps a derivative takes anyway) propagates unchanged. One raised by a batched call while the
 one-point calls succeed only means f does not take batches that way. If the one-point call
-raises and f takes rows, each row of the batch must equal f at that single row; if f takes
-nothing fastcalc can check, the one-point call's exception propagates, with a note (Python 3.11+)
-on what else was tried and on ``vectorized=``.
+raises and f takes rows, each row of the batch must equal f at that single row; if a batch raises
+too, the one-point call's exception propagates unchanged; if a batch gives values that are not f
+at each row, f is ambiguous: a ValueError says so and names ``vectorized=``.
 
 The style found is kept per function object (without ``args``), so a function is probed once.
 """
@@ -149,12 +149,6 @@ def _try(call: Callable[[], Any]) -> Optional[np.ndarray]:
         return None
 
 
-def _note(exc: BaseException, text: str) -> BaseException:
-    if hasattr(exc, "add_note"):
-        exc.add_note(text)
-    return exc
-
-
 def style_of(f: Callable, p0: Any, *, scalar_input: bool, vectorized: Any = None, cache: bool = True) -> Style:
     """How to call f near the point p0 (a number when ``scalar_input``: f of one variable called
     with numbers, else a 1-d array of n components), following ``vectorized=`` or probing.
@@ -162,13 +156,13 @@ def style_of(f: Callable, p0: Any, *, scalar_input: bool, vectorized: Any = None
     Explicit styles are checked by one call at p0 for what f returns (its size and whether it
     is complex), in that style."""
     want = vectorized_style(vectorized)
-    p0 = np.array(p0, dtype=np.float64).reshape(() if scalar_input else (-1,))
-    n = 1 if scalar_input else p0.size
+    n = 1 if scalar_input else int(np.size(p0))
     key = (scalar_input, n, want)
     if cache:
         hit = _cached(f, key)
         if hit is not None:
             return hit
+    p0 = np.array(p0, dtype=np.float64).reshape(() if scalar_input else (-1,))
     style = _explicit(f, p0, scalar_input, want) if want is not None else _detect(f, p0, scalar_input)
     if cache:
         _remember(f, key, style)
@@ -230,10 +224,11 @@ def _detect(f: Callable, p0: np.ndarray, scalar_input: bool) -> Style:
             if alone.shape == (k, m) and _same(rows.reshape(k, m), alone):
                 return Style("rows", m, rows.ndim == 1, rows.dtype.kind == "c")
     assert one_exc is not None
-    raise _note(one_exc, "fastcalc called f with one point x of shape " + ("()" if scalar_input else f"({n},)")
-                + ", which raised this, then with a batch of points as rows, which gave values that are not "
-                "f at each row; say how f takes its points with vectorized= (False: one point per call, True: "
-                "rows (k, n), 'columns': (n, k))")
+    raise ValueError("cannot tell how f takes its points: called with one point x of shape "
+                     + ("()" if scalar_input else f"({n},)") + f" it raised {type(one_exc).__name__}: {one_exc}; "
+                     "called with a batch of points as rows it gave values that are not f at each row alone; "
+                     "say how with vectorized= (True: rows (k, n) -> (k,), 'columns': (n, k) -> (k,), False: "
+                     "one point per call)") from one_exc
 
 
 def _as_rows(y: np.ndarray, k: int, m: int, columns: bool) -> np.ndarray:

@@ -131,12 +131,16 @@ def _points(x: Any, name: str = "x") -> np.ndarray:
     return arr
 
 
+_EXPR: Any = None  # the Expr class, imported once (the expressions package imports this module)
+
+
 def _is_expr(f: Any) -> bool:
-    try:
+    global _EXPR
+    if _EXPR is None:
         from .expressions import Expr
-    except ImportError:  # pragma: no cover - the expressions package is part of fastcalc
-        return False
-    return isinstance(f, Expr)
+
+        _EXPR = Expr
+    return isinstance(f, _EXPR)
 
 
 def _exact(f: Any, method: Optional[str], order: Optional[int], h: Optional[float],
