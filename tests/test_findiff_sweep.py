@@ -119,3 +119,28 @@ def test_a_function_undefined_around_a_point_says_so():
     assert r.success.tolist() == [True, False] and np.isnan(r.df[1]) and r.status[1] & 1 and r.status[1] & 2
     r = fc.derivative(np.sqrt, 0.0, full_output=True)  # sqrt' is infinite at 0; the left probes are NaN
     assert not r.success and "cannot be trusted" in r.message
+
+
+GRADIENTS = {
+    "rosenbrock": (lambda X: (1 - X[:, 0]) ** 2 + 100 * (X[:, 1] - X[:, 0] ** 2) ** 2,
+                   lambda X: np.stack([-2 * (1 - X[:, 0]) - 400 * X[:, 0] * (X[:, 1] - X[:, 0] ** 2),
+                                       200 * (X[:, 1] - X[:, 0] ** 2)], 1)),
+    "mixed": (lambda X: np.sin(X[:, 0]) * np.exp(X[:, 1] / 4) + X[:, 0] * X[:, 1] ** 3,
+              lambda X: np.stack([np.cos(X[:, 0]) * np.exp(X[:, 1] / 4) + X[:, 1] ** 3,
+                                  np.sin(X[:, 0]) * np.exp(X[:, 1] / 4) / 4 + 3 * X[:, 0] * X[:, 1] ** 2], 1)),
+    "power": (lambda X: X[:, 0] ** 2 * X[:, 1], lambda X: np.stack([2 * X[:, 0] * X[:, 1], X[:, 0] ** 2], 1)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRADIENTS))
+@pytest.mark.parametrize("scale", [1e-6, 1.0, 1e4, 1e10])
+def test_gradients_of_smooth_functions_are_honest_at_every_scale(name, scale):
+    # the general engine (gradients, Jacobians, Hessians) has the same stopping rules, relative
+    # steps and conditioning term; it does not verify off its lattice (a frequency that aliases on
+    # its steps can still settle there): smooth functions here
+    f, df = GRADIENTS[name]
+    X = np.random.default_rng(0).uniform(-2, 2, (5_000, 2)) * scale
+    r = fc.gradient(f, X, full_output=True, vectorized=True)
+    with np.errstate(all="ignore"):
+        bad = r.success & ~(np.abs(r.df - df(X)) <= 10 * r.error)
+    assert not bad.any() and r.success.mean() > 0.45
