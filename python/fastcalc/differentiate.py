@@ -590,8 +590,8 @@ def step_error(f: Any, x: float, hs: Any, method: str = "forward", exact: Option
     --------
     >>> import numpy as np, fastcalc as fc
     >>> err = fc.step_error(lambda x: x**2, 3.0, [1e-1, 1e-8, 1e-15], exact=6.0)
-    >>> [float(f"{e:.1g}") for e in err]
-    [0.1, 0.0, 0.9]
+    >>> [float(f"{e:.1g}") for e in err]  # truncation, the balance, round-off
+    [0.1, 4e-08, 0.7]
     """
     hs = _points(hs, "hs")
     if hs.ndim != 1 or (hs <= 0).any():
