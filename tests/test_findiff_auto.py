@@ -302,3 +302,20 @@ def test_a_looser_rtol_saves_evaluations_within_its_tolerance_and_gives_the_refe
     ginfo = fc.gradient(lambda X: f(X[:, 0]) + np.sin(X[:, 1]), [1.3, 0.4], rtol=rtol, full_output=True)
     g = ginfo.df
     assert abs(g[0] - exact[np.argmin(np.abs(x - 1.3))]) < 1e-3 and abs(g[1] - np.cos(0.4)) < rtol
+
+
+@pytest.mark.parametrize("method, order", [("central", 2), ("central", 4), ("forward", 1)])
+def test_core_gives_the_references_bits_where_the_tableau_restarts_extends_and_verifies(method, order):
+    # high frequencies (steps extended, estimates restarted and verified off the lattice), a
+    # domain the first steps leave (NaN levels), huge |x| (relative steps), as in the reference
+    cases = [(lambda t: np.sin(3000 * t), np.linspace(0.1, 0.4, 301)),
+             (lambda t: np.sin(1606.941253012877 * t), np.array([0.3, 0.7, 1.1])),
+             (np.log, np.geomspace(1e-6, 1.0, 61)),
+             (lambda t: t**2, np.array([1e20, -3.7e41, 1e53, 16385.0, 1e300])),
+             (lambda t: t * np.sin(1 / t), np.linspace(0.004, 0.02, 101))]
+    for f, x in cases:
+        for n in (1, 2):
+            r = fc.derivative(f, x, n, method=method, order=order, full_output=True, vectorized=True)
+            rv, re, rs = ref.derivative(f, x, n, method=method, order=order, full_output=True)
+            assert np.array_equal(r.df, rv, equal_nan=True) and np.array_equal(r.error, re, equal_nan=True)
+            assert np.array_equal(r.status, rs)
