@@ -13,13 +13,13 @@ by probing f near the first point, and never guesses (see ``fastcalc._calling``)
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable, Literal, NamedTuple, Optional, Tuple, Union, overload
+from typing import Any, Callable, Literal, NamedTuple, Optional, Union, overload
 
 import numpy as np
 
 from . import _core
 from ._callbacks import as_compiled
-from ._calling import Style, bind_args, style_of
+from ._calling import bind_args, style_of
 from .results import DerivativeResult, derivative_message
 
 __all__ = ["derivative", "gradient", "jacobian", "hessian", "optimal_step", "step_error", "eps",
