@@ -22,8 +22,8 @@ def test_gd_many_starts(benchmark, name, who):
     text, lr = PROBLEMS[name]
     if who.startswith("fastcalc"):
         f, jit = fc.expr(text), who.endswith("native")
-        fc.descent(f, X0[:8], lr=lr, steps=1, history=False, jit=jit)  # compile the kernel first
-        run = lambda: fc.descent(f, X0, lr=lr, steps=STEPS, history=False, threads=1, jit=jit)  # noqa: E731
+        fc.descent(f, X0[:8], lr=lr, maxiter=1, gtol=0, history=False, jit=jit)  # compile the kernel first
+        run = lambda: fc.descent(f, X0, lr=lr, maxiter=STEPS, gtol=0, history=False, threads=1, jit=jit)  # noqa: E731
     elif who == "numpy":
         run = lambda: numpy_gd(name, X0, lr, STEPS)  # noqa: E731
     else:

@@ -17,7 +17,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _timing import table  # noqa: E402  (sets the thread variables before NumPy loads)
 
-MODULES = ["compare_findiff", "compare_expr", "compare_native", "compare_descent", "compare_ode", "compare_limits", "compare_dask"]
+MODULES = ["compare_findiff", "compare_expr", "compare_native", "compare_descent", "compare_fit", "compare_ode",
+           "compare_limits", "compare_dask"]
 
 
 def main(argv=None) -> int:

@@ -27,8 +27,8 @@ def rows(quick: bool) -> List[Row]:
             return float(np.max(np.abs(np.asarray(X)[ok] - ref[ok])))
 
         cases = [("fastcalc (Expr, default arguments: native once it pays)",
-                  lambda: fc.descent(f, X0, lr=lr, steps=steps, history=False).x),
-                 ("fastcalc (Expr, interpreted program)", lambda: fc.descent(f, X0, lr=lr, steps=steps,
+                  lambda: fc.descent(f, X0, lr=lr, maxiter=steps, gtol=0, history=False).x),
+                 ("fastcalc (Expr, interpreted program)", lambda: fc.descent(f, X0, lr=lr, maxiter=steps, gtol=0,
                                                                               history=False, threads=1, jit=False).x),
                  ("NumPy (vectorized loop)", lambda: numpy_gd(name, X0, lr, steps))]
         jx = jax_gd(name, lr, steps)

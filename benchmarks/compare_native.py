@@ -110,7 +110,7 @@ from descent_loops import numpy_gd
 X0 = np.random.default_rng(0).uniform(-2, 2, ({k}, 2))
 f = fc.expr("(1 - x)**2 + 100*(y - x**2)**2")
 t1 = time.perf_counter()
-fc.descent(f, X0, lr=1e-3, steps={steps}, history=False, threads=1, jit={jit})
+fc.descent(f, X0, lr=1e-3, maxiter={steps}, history=False, threads=1, jit={jit})
 t2 = time.perf_counter()
 numpy_gd("Rosenbrock", X0, 1e-3, {steps})
 t3 = time.perf_counter()

@@ -29,6 +29,8 @@ p = np.array([0.5, 0.2])
 X0 = rng.uniform(-2, 2, size=(20, 2))
 t = np.linspace(0, 2, 40)
 y = 2.0 * np.exp(-1.5 * t) + 0.5
+xdata = np.linspace(0, 4, 50)
+ydata = 2.5 * np.exp(-1.3 * xdata) + 0.5 + 0.2 * rng.normal(size=xdata.size)
 '''
 
 

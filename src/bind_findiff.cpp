@@ -45,6 +45,7 @@ py::dict pack(FDResult&& r, std::vector<py::ssize_t> vshape, std::vector<py::ssi
 }  // namespace
 
 void register_findiff(py::module_& m) {
+    py::register_exception<fastcalc_py::ComplexValued>(m, "ComplexValuedError", PyExc_TypeError);
     m.def(
         "fornberg_weights",
         [](int deriv, std::vector<double> nodes, double z) { return fornberg_weights(deriv, nodes, z); },
@@ -71,9 +72,10 @@ void register_findiff(py::module_& m) {
 
     m.def(
         "derivative",
-        [](py::object f, darray x, int n, int method, int accuracy, double h, bool vectorized, py::object user_data,
-           std::size_t batch, double first, bool values_only, double rtol) {
-            auto fn = fastcalc_py::as_batch_function(f, 1, 1, true, vectorized, user_data);
+        [](py::object f, darray x, int n, int method, int accuracy, double h, int style, py::object user_data,
+           std::size_t batch, double first, bool values_only, double rtol, std::size_t out_dim) {
+            if (out_dim < 1) throw py::value_error("out_dim must be >= 1");
+            auto fn = fastcalc_py::as_batch_function(f, 1, out_dim, true, style, user_data);
             const FDOptions o = options(method, accuracy, h, batch, 1, first, values_only, rtol);
             const auto count = static_cast<std::size_t>(x.size());
             const double* px = x.data();
@@ -83,20 +85,22 @@ void register_findiff(py::module_& m) {
                 py::gil_scoped_release release;
                 r = derivative(*fn, px, count, n, o, intr);
             }
-            const auto c = static_cast<py::ssize_t>(count);
-            return pack(std::move(r), {c}, {c});
+            const auto c = static_cast<py::ssize_t>(count), mm = static_cast<py::ssize_t>(out_dim);
+            if (out_dim == 1) return pack(std::move(r), {c}, {c});
+            return pack(std::move(r), {c, mm}, {c});
         },
         py::arg("f"), py::arg("x"), py::arg("n"), py::arg("method"), py::arg("accuracy"), py::arg("h"),
         py::arg("vectorized"), py::arg("user_data") = py::none(), py::arg("batch") = 0, py::arg("first") = 0.0,
-        py::arg("values_only") = false, py::arg("rtol") = 0.0);
+        py::arg("values_only") = false, py::arg("rtol") = 0.0, py::arg("out_dim") = 1);
 
     m.def(
         "first_partials",
-        [](py::object f, darray X, std::size_t out_dim, int method, int accuracy, double h, bool vectorized,
+        [](py::object f, darray X, std::size_t out_dim, int method, int accuracy, double h, int style,
            py::object user_data, std::size_t batch, double first, bool values_only, double rtol) {
             if (X.ndim() != 2) throw py::value_error("X must be 2-d (count, n)");
+            if (out_dim < 1) throw py::value_error("out_dim must be >= 1");
             const auto count = static_cast<std::size_t>(X.shape(0)), d = static_cast<std::size_t>(X.shape(1));
-            auto fn = fastcalc_py::as_batch_function(f, d, out_dim, false, vectorized, user_data);
+            auto fn = fastcalc_py::as_batch_function(f, d, out_dim, false, style, user_data);
             const FDOptions o = options(method, accuracy, h, batch, d, first, values_only, rtol);
             const double* px = X.data();
             fastcalc_py::PyInterrupt intr;
@@ -115,11 +119,11 @@ void register_findiff(py::module_& m) {
 
     m.def(
         "hessian",
-        [](py::object f, darray X, int method, int accuracy, double h, bool vectorized, py::object user_data,
+        [](py::object f, darray X, int method, int accuracy, double h, int style, py::object user_data,
            std::size_t batch, double first, double rtol) {
             if (X.ndim() != 2) throw py::value_error("X must be 2-d (count, n)");
             const auto count = static_cast<std::size_t>(X.shape(0)), d = static_cast<std::size_t>(X.shape(1));
-            auto fn = fastcalc_py::as_batch_function(f, d, 1, false, vectorized, user_data);
+            auto fn = fastcalc_py::as_batch_function(f, d, 1, false, style, user_data);
             const FDOptions o = options(method, accuracy, h, batch, d, first, false, rtol);
             const double* px = X.data();
             fastcalc_py::PyInterrupt intr;

@@ -9,4 +9,5 @@ PYBIND11_MODULE(_core, m) {
     register_tape(m);
     register_ode(m);
     register_descent(m);
+    register_least_squares(m);
 }

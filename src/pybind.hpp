@@ -23,3 +23,4 @@ void register_ode(py::module_& m);
 void register_descent(py::module_& m);
 void register_ops(py::module_& m);
 void register_kernel(py::module_& m);
+void register_least_squares(py::module_& m);

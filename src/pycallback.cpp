@@ -19,13 +19,59 @@ std::string shape_str(const py::array& a) {
 }
 }  // namespace
 
+namespace {
+// Complex values from f: the core differentiates real functions (ComplexValued, see pycallback.hpp).
+void refuse_complex(const py::handle& r) {
+    if (PyComplex_Check(r.ptr())) throw ComplexValued("f returned complex values");
+    if (py::isinstance<py::array>(r)) {
+        if (py::reinterpret_borrow<py::array>(r).dtype().kind() == 'c') throw ComplexValued("f returned complex values");
+        return;
+    }
+    if (PyList_Check(r.ptr()) || PyTuple_Check(r.ptr())) {
+        py::array a = py::array::ensure(r);
+        if (a && a.dtype().kind() == 'c') throw ComplexValued("f returned complex values");
+    }
+}
+}  // namespace
+
 void PyFunction::eval(const double* X, std::size_t count, double* Y) const {
     if (count == 0) return;
     py::gil_scoped_acquire gil;
     if (style_ == CallStyle::Vectorized)
         eval_vectorized(X, count, Y);
+    else if (style_ == CallStyle::Columns)
+        eval_columns(X, count, Y);
     else
         eval_per_point(X, count, Y);
+}
+
+void PyFunction::eval_columns(const double* X, std::size_t count, double* Y) const {
+    // Components on axis 0 (scipy's convention): the points transposed in, the values out.
+    py::array arg = scalar_points_ ? py::array_t<double>({static_cast<py::ssize_t>(count)})
+                                   : py::array_t<double>({static_cast<py::ssize_t>(in_), static_cast<py::ssize_t>(count)});
+    double* a = static_cast<double*>(arg.mutable_data());
+    for (std::size_t i = 0; i < count; ++i)
+        for (std::size_t j = 0; j < in_; ++j) a[j * count + i] = X[i * in_ + j];
+    py::object r = f_(arg);
+    refuse_complex(r);
+    darray res = darray::ensure(r);
+    if (!res) throw py::type_error("f must return numbers (an array of float64), got " +
+                                   std::string(py::str(py::type::of(r).attr("__name__"))));
+    const bool ok = (out_ == 1 && res.ndim() == 1 && static_cast<std::size_t>(res.shape(0)) == count) ||
+                    (res.ndim() == 2 && static_cast<std::size_t>(res.shape(0)) == out_ &&
+                     static_cast<std::size_t>(res.shape(1)) == count) ||
+                    (out_ == 1 && count == 1 && res.ndim() == 0);
+    if (!ok) {
+        std::ostringstream msg;
+        msg << "f returned an array of shape " << shape_str(res) << " for " << count
+            << " points given as columns; expected ("
+            << (out_ == 1 ? std::to_string(count) + ",)" : std::to_string(out_) + ", " + std::to_string(count) + ")")
+            << " (pass vectorized= to say how f takes its points)";
+        throw py::value_error(msg.str());
+    }
+    const double* v = res.data();
+    for (std::size_t i = 0; i < count; ++i)
+        for (std::size_t o = 0; o < out_; ++o) Y[i * out_ + o] = v[o * count + i];
 }
 
 py::array PyFunction::new_argument(std::size_t count) const {
@@ -36,6 +82,7 @@ py::array PyFunction::new_argument(std::size_t count) const {
 
 darray PyFunction::call_vectorized(const py::array& arg, std::size_t count) const {
     py::object r = f_(arg);
+    refuse_complex(r);
     darray res = darray::ensure(r);
     if (!res) throw py::type_error("f must return numbers (an array of float64), got " +
                                    std::string(py::str(py::type::of(r).attr("__name__"))));
@@ -47,7 +94,7 @@ darray PyFunction::call_vectorized(const py::array& arg, std::size_t count) cons
         std::ostringstream msg;
         msg << "f returned an array of shape " << shape_str(res) << " for " << count << " points; expected ("
             << count << (out_ == 1 ? ",)" : ", " + std::to_string(out_) + ")")
-            << " (is f vectorized? pass vectorized=False for a function of one point)";
+            << " (pass vectorized= to say how f takes its points: False for one point per call)";
         throw py::value_error(msg.str());
     }
     return res;
@@ -99,7 +146,8 @@ void PyFunction::eval_per_point(const double* X, std::size_t count, double* Y) c
             std::memcpy(arg.mutable_data(), X + i * in_, in_ * sizeof(double));
             r = f_(arg);
         }
-        if (out_ == 1 && !py::isinstance<py::array>(r)) {
+        refuse_complex(r);
+        if (out_ == 1 && !py::isinstance<py::array>(r) && !PyList_Check(r.ptr()) && !PyTuple_Check(r.ptr())) {
             Y[i] = py::cast<double>(py::float_(r));
             continue;
         }
@@ -156,6 +204,13 @@ namespace fastcalc_py {
 std::unique_ptr<fastcalc::BatchFunction> as_batch_function(const py::object& f, std::size_t in_dim,
                                                            std::size_t out_dim, bool scalar_points,
                                                            bool vectorized, const py::object& user_data) {
+    return as_batch_function(f, in_dim, out_dim, scalar_points, vectorized ? 1 : 0, user_data);
+}
+
+std::unique_ptr<fastcalc::BatchFunction> as_batch_function(const py::object& f, std::size_t in_dim,
+                                                           std::size_t out_dim, bool scalar_points, int style,
+                                                           const py::object& user_data) {
+    if (style < 0 || style > 2) throw py::value_error("unknown call style code");
     if (py::isinstance<fastcalc::Tape>(f)) {
         auto tape = f.cast<std::shared_ptr<fastcalc::Tape>>();
         if (static_cast<std::size_t>(tape->n_vars()) != in_dim || static_cast<std::size_t>(tape->n_outputs()) != out_dim)
@@ -171,8 +226,8 @@ std::unique_ptr<fastcalc::BatchFunction> as_batch_function(const py::object& f, 
     if (!PyCallable_Check(f.ptr()))
         throw py::type_error("f must be callable or a compiled callback (PyCapsule), got " +
                              std::string(py::str(py::type::of(f).attr("__name__"))));
-    return std::make_unique<PyFunction>(f, in_dim, out_dim, scalar_points,
-                                        vectorized ? CallStyle::Vectorized : CallStyle::PerPoint);
+    const CallStyle cs = style == 1 ? CallStyle::Vectorized : style == 2 ? CallStyle::Columns : CallStyle::PerPoint;
+    return std::make_unique<PyFunction>(f, in_dim, out_dim, scalar_points, cs);
 }
 
 }  // namespace fastcalc_py

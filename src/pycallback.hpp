@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 namespace fastcalc_py {
@@ -40,8 +41,17 @@ private:
 
 // How a Python callable is called.
 enum class CallStyle {
-    Vectorized,  // f(ndarray of all points) -> ndarray
+    Vectorized,  // f(ndarray of all points, one per row) -> ndarray (count,) or (count, out_dim)
     PerPoint,    // f(one point) -> number (or vector)
+    Columns,     // scipy.differentiate's convention: f((in_dim, count)) -> (count,) or (out_dim, count)
+};
+
+// Thrown when a Python f returns complex values where the core needs real ones; the binding
+// module registers it as fastcalc._core.ComplexValuedError (a TypeError), which the Python layer
+// catches to differentiate the real and imaginary parts instead (never a dropped imaginary part).
+class ComplexValued : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
 };
 
 // Wraps a Python callable. With in_dim == 1 and scalar_points, points are passed as a flat array
@@ -69,6 +79,7 @@ private:
     // f(arg) checked against the expected shape: a C-contiguous float64 array of the values.
     darray call_vectorized(const py::array& arg, std::size_t count) const;
     void eval_vectorized(const double* X, std::size_t count, double* Y) const;
+    void eval_columns(const double* X, std::size_t count, double* Y) const;
     void eval_per_point(const double* X, std::size_t count, double* Y) const;
     py::object f_;
     mutable py::object next_arg_;     // handed out by points_buffer, the next call's argument
@@ -93,6 +104,10 @@ namespace fastcalc_py {
 std::unique_ptr<fastcalc::BatchFunction> as_batch_function(const py::object& f, std::size_t in_dim,
                                                            std::size_t out_dim, bool scalar_points,
                                                            bool vectorized, const py::object& user_data);
+// The same with the style spelled out: 0 per point, 1 rows (vectorized), 2 columns.
+std::unique_ptr<fastcalc::BatchFunction> as_batch_function(const py::object& f, std::size_t in_dim,
+                                                           std::size_t out_dim, bool scalar_points, int style,
+                                                           const py::object& user_data);
 
 // Moves a vector into a NumPy array without copying.
 template <class T>

@@ -58,21 +58,21 @@ CASES = [
     ("descent, OpenMP runs", """
         f = fc.expr("(1 - x)**2 + 100*(y - x**2)**2")
         x0 = np.random.default_rng(0).uniform(-2, 2, (4096, 2))
-        fc.descent(f, x0, lr=1e-4, steps=10, history=False)
-        """, "fc.descent(f, x0, lr=1e-4, steps=10**9, history=False, tol=0)", "None"),
+        fc.descent(f, x0, lr=1e-4, maxiter=10, history=False)
+        """, "fc.descent(f, x0, lr=1e-4, maxiter=10**9, history=False, gtol=0)", "None"),
     ("descent, interpreter", """
         f = fc.expr("(1 - x)**2 + 100*(y - x**2)**2")
         x0 = np.random.default_rng(0).uniform(-2, 2, (300, 2))
-        """, "fc.descent(f, x0, lr=1e-4, steps=10**9, history=False, tol=0, jit=False, threads=1)", "None"),
+        """, "fc.descent(f, x0, lr=1e-4, maxiter=10**9, history=False, gtol=0, jit=False, threads=1)", "None"),
     ("descent, line search", """
         f = fc.expr("(1 - x)**2 + 100*(y - x**2)**2")
         x0 = np.random.default_rng(0).uniform(-2, 2, (3000, 2))
-        """, "fc.descent(f, x0, lr=1.0, steps=10**9, history=False, tol=0, line_search=True)", "None"),
+        """, "fc.descent(f, x0, lr=1.0, maxiter=10**9, history=False, gtol=0, line_search=True)", "None"),
     ("descent, Python callable", """
         f = lambda X: (1 - X[:, 0])**2 + 100*(X[:, 1] - X[:, 0]**2)**2
         g = lambda X: np.stack([-2*(1 - X[:, 0]) - 400*X[:, 0]*(X[:, 1] - X[:, 0]**2), 200*(X[:, 1] - X[:, 0]**2)], 1)
         x0 = np.random.default_rng(0).uniform(-2, 2, (10, 2))
-        """, "fc.descent(f, x0, lr=1e-4, steps=10**9, history=False, tol=0, grad=g)", "None"),
+        """, "fc.descent(f, x0, lr=1e-4, maxiter=10**9, history=False, gtol=0, grad=g)", "None"),
     ("Expr on 1e8 points, native", """
         f = fc.expr("x*exp(-(x**2 + y**2)) + sin(3*x)*tanh(y)")
         x = np.random.default_rng(0).uniform(-2, 2, 10**8)

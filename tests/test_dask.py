@@ -107,9 +107,9 @@ def test_derivative_and_gradient_of_callables(client, points):
 def test_descent_sweep_matches_one_process(client):
     himmelblau = fc.expr("(x**2 + y - 11)**2 + (x + y**2 - 7)**2")
     starts = np.random.default_rng(5).uniform(-5, 5, size=(2_000, 2))
-    sweep = fcd.descent(himmelblau, da.from_array(starts, chunks=(500, 2)), lr=0.01, steps=2_000)
+    sweep = fcd.descent(himmelblau, da.from_array(starts, chunks=(500, 2)), lr=0.01, maxiter=2_000)
     (got,) = dask.compute(sweep)
-    one = fc.descent(himmelblau, starts, lr=0.01, steps=2_000, history=False)
+    one = fc.descent(himmelblau, starts, lr=0.01, maxiter=2_000, history=False)
     for name in ("x", "fun", "nit", "converged", "diverged"):
         assert got[name].shape[0] == 2_000
         np.testing.assert_array_equal(got[name], getattr(one, name), err_msg=name)
@@ -121,8 +121,8 @@ def test_descent_sweep_matches_one_process(client):
     # one learning rate per run, chunked like the starts
     lrs = np.where(np.arange(2_000) % 2 == 0, 0.01, 0.001)
     sweep2 = fcd.descent(himmelblau, da.from_array(starts, chunks=(500, 2)), lr=da.from_array(lrs, chunks=500),
-                         steps=200)
-    one2 = fc.descent(himmelblau, starts, lr=lrs, steps=200, history=False)
+                         maxiter=200)
+    one2 = fc.descent(himmelblau, starts, lr=lrs, maxiter=200, history=False)
     np.testing.assert_array_equal(sweep2["x"].compute(), one2.x)
 
 

@@ -91,11 +91,11 @@ def _api_names():
 
 def _public():
     """(qualified name, object) of every public function and class fastcalc documents."""
-    from fastcalc import limits, plot, results
+    from fastcalc import limits, plot
 
     out = [(f"fastcalc.{n}", getattr(fc, n)) for n in fc.__all__ if n not in ("__version__", "plot")]
     out += [(f"fastcalc.plot.{n}", getattr(plot, n)) for n in plot.__all__]
-    out += [("fastcalc.limits.Continuity", limits.Continuity), ("fastcalc.results.Result", results.Result)]
+    out += [("fastcalc.limits.Continuity", limits.Continuity)]  # (Result: exported as fastcalc.Result)
     if _needs("dask.distributed"):
         import fastcalc.dask as fcd
 

@@ -43,7 +43,8 @@ def test_error_estimate_bounds_the_actual_error(name):
     f, d1, d2, pts = FUNCS[name]
     x = np.array(pts)
     for n, exact in ((1, d1), (2, d2)):
-        value, info = fc.derivative(f, x, n, full_output=True)
+        info = fc.derivative(f, x, n, full_output=True)
+        value = info.df
         assert np.all(np.abs(value - exact(x)) <= info.error + 4 * fc.eps * np.abs(exact(x)))
         assert np.all(info.status & 2 == 0)  # log at 0.05 may probe x < 0: bit 1 allowed there
         if name != "log":
@@ -69,7 +70,8 @@ def test_core_agrees_with_reference_within_error_estimates(rng):
     x = rng.uniform(-3, 3, 40)
     f = lambda t: t**2 * np.exp(np.sin(t))  # noqa: E731
     for n in (1, 2):
-        value, info = fc.derivative(f, x, n, full_output=True)
+        info = fc.derivative(f, x, n, full_output=True)
+        value = info.df
         rvalue, rerr = ref.derivative(f, x, n)
         assert np.all(np.abs(value - rvalue) <= np.maximum(info.error, rerr) * 2)
 
@@ -80,7 +82,8 @@ def test_core_gives_the_references_bits_for_one_variable(method, order):
     x = np.concatenate([np.linspace(-3, 3, 501), [0.0, 1e-300, 1e8]])
     for f in (np.sin, np.tanh, lambda t: t**2 * np.exp(np.sin(t)), lambda t: 1 / (1 + t**2)):
         for n in (1, 2, 3):
-            value, info = fc.derivative(f, x, n, method=method, order=order, full_output=True)
+            info = fc.derivative(f, x, n, method=method, order=order, full_output=True)
+            value = info.df
             rvalue, rerr = ref.derivative(f, x, n, method=method, order=order)
             assert np.array_equal(value, rvalue) and np.array_equal(info.error, rerr)
 
@@ -100,7 +103,8 @@ def test_no_point_of_a_dense_grid_stops_early(f, df):
 
 def test_shape_of_x_is_kept():
     x = np.linspace(0.1, 1, 12).reshape(3, 2, 2)
-    value, info = fc.derivative(np.sin, x, full_output=True)
+    info = fc.derivative(np.sin, x, full_output=True)
+    value = info.df
     assert value.shape == x.shape and info.error.shape == x.shape and info.nfev.shape == x.shape
     assert isinstance(fc.derivative(np.sin, 0.5), float)
 
@@ -112,15 +116,23 @@ def test_nfev_counts_each_evaluation():
         calls.append(x.size)
         return np.exp(x)
 
-    _, info = fc.derivative(f, np.array([0.1, 0.2, 0.3]), full_output=True)
-    assert sum(calls) == info.nfev.sum()
+    # the first call learns how f takes its points and what it returns (one call at x[0] with
+    # vectorized=, a few near it without): once per function object, not counted in nfev
+    for vectorized in (True, None):
+        calls.clear()
+        first = fc.derivative(f, np.array([0.1, 0.2, 0.3]), full_output=True, vectorized=vectorized)
+        assert sum(calls) > first.nfev.sum()
+        calls.clear()
+        info = fc.derivative(f, np.array([0.1, 0.2, 0.3]), full_output=True, vectorized=vectorized)
+        assert sum(calls) == info.nfev.sum()
 
 
 def test_nan_at_a_point_stays_at_that_point():
     def f(x):
         return np.where(np.abs(x - 2.0) < 0.5, np.nan, np.sin(x))
 
-    value, info = fc.derivative(f, np.array([0.0, 2.0, 4.0]), full_output=True)
+    info = fc.derivative(f, np.array([0.0, 2.0, 4.0]), full_output=True)
+    value = info.df
     assert np.isnan(value[1]) and info.status[1] & 1
     np.testing.assert_allclose(value[[0, 2]], np.cos([0.0, 4.0]), rtol=1e-10)
     assert "not finite" in info.message
@@ -128,7 +140,8 @@ def test_nan_at_a_point_stays_at_that_point():
 
 def test_steps_near_a_singularity_fall_back_to_smaller_steps():
     # log is NaN left of 0: the coarse steps at x = 0.02 probe there and are discarded
-    value, info = fc.derivative(np.log, 0.02, full_output=True)
+    info = fc.derivative(np.log, 0.02, full_output=True)
+    value = info.df
     assert value == pytest.approx(50.0, rel=1e-9)
 
 
@@ -166,10 +179,11 @@ def test_as_accurate_as_numdifftools_in_fewer_evaluations(name, n):
     our_evals, counts[0] = counts[0], 0
     theirs = nd.Derivative(counted, n=n)(x)
     their_evals = counts[0]
-    # worst relative error over the points; below the floor both are at rounding level
+    # worst relative error over the points; below the floor both are at rounding level (the
+    # quartic at x = 11, f = 4e4 against f' = 1.5e4: 1.3e-13 from the 8-point stencil's round-off)
     ours_err = np.max(np.abs(ours - exact) / np.abs(exact))
     theirs_err = np.max(np.abs(theirs - exact) / np.abs(exact))
-    floor = 1e-13 if n == 1 else 1e-11
+    floor = 2e-13 if n == 1 else 1e-11
     assert ours_err <= max(2 * theirs_err, floor)
     assert our_evals < their_evals
 
@@ -178,7 +192,8 @@ def test_accurate_where_the_derivative_crosses_zero():
     # f' = exp(sin x)(2x + x**2 cos x) vanishes near x = 2.23: early stops there once gave 1e-5
     f, d1, _, _ = FUNCS["x2expsin"]
     x = np.linspace(2.2, 2.3, 2001)
-    value, info = fc.derivative(f, x, full_output=True)
+    info = fc.derivative(f, x, full_output=True)
+    value = info.df
     assert np.max(np.abs(value - d1(x))) < 1e-10 * np.max(np.abs(d1(np.linspace(0.1, 3, 100))))
     assert np.mean(np.abs(value - d1(x)) <= info.error) > 0.99
 
@@ -190,11 +205,12 @@ def test_an_initial_step_gives_the_references_bits(first):
     x = np.concatenate([np.linspace(-3, 3, 301), [0.0, 1e8]])
     for f in (np.sin, lambda t: t**2 * np.exp(np.sin(t)), lambda t: 1 / (1 + t**2)):
         for n, method in ((1, "central"), (2, "central"), (1, "forward")):
-            value, info = fc.derivative(f, x, n, method=method, initial_step=first, full_output=True)
+            info = fc.derivative(f, x, n, method=method, initial_step=first, full_output=True)
+            value = info.df
             rvalue, rerr = ref.derivative(f, x, n, method=method, initial_step=first)
             assert np.array_equal(value, rvalue) and np.array_equal(info.error, rerr)
     p = 2.0 ** np.floor(np.log2(first))
-    _, info = fc.derivative(np.sin, 0.5, initial_step=first, full_output=True)
+    info = fc.derivative(np.sin, 0.5, initial_step=first, full_output=True)
     assert info.h <= p and np.log2(p / info.h) == int(np.log2(p / info.h))  # p / 2**k
 
 
@@ -209,8 +225,9 @@ def test_a_coarse_initial_step_keeps_the_accuracy_target_on_a_dense_grid():
 
 def test_an_expr_with_an_initial_step_is_differentiated_by_finite_differences():
     e = fc.expr("x**2*exp(sin(x))")
-    _, exact_info = fc.derivative(e, 1.3, full_output=True)
-    value, info = fc.derivative(e, 1.3, initial_step=0.5, full_output=True)
+    exact_info = fc.derivative(e, 1.3, full_output=True)
+    info = fc.derivative(e, 1.3, initial_step=0.5, full_output=True)
+    value = info.df
     assert exact_info.message.startswith("exact") and info.message == "ok" and info.nfev > 2
     assert abs(value - fc.derivative(e, 1.3)) < 1e-11
 
@@ -226,7 +243,8 @@ def test_an_expr_with_an_initial_step_is_differentiated_by_finite_differences():
 def test_a_chance_agreement_of_coarse_rows_does_not_stop_the_tableau(f, df, x):
     exact = df(x)
     for xs in (x, np.array([x, 0.3])):  # one point, and a batch
-        value, info = fc.derivative(f, xs, full_output=True)
+        info = fc.derivative(f, xs, full_output=True)
+        value = info.df
         value, err = np.atleast_1d(value)[0], np.atleast_1d(info.error)[0]
         assert abs(value - exact) < 1e-13 * abs(exact) and abs(value - exact) <= err
     g = fc.gradient(lambda X: f(X[:, 0]) + X[:, 1], [x, 0.0])  # the general engine
@@ -245,7 +263,8 @@ def test_dense_grids_meet_the_accuracy_target_with_honest_estimates(f, df, lo, h
     # 200,001 points of these once showed errors of 6e-11 where the estimate said 8e-13
     x = np.linspace(lo, hi, 40_001)
     exact = df(x)
-    value, info = fc.derivative(f, x, full_output=True)
+    info = fc.derivative(f, x, full_output=True)
+    value = info.df
     err = np.abs(value - exact)
     ordinary = np.abs(exact) > 1e-2 * np.max(np.abs(exact))
     assert np.max(err[ordinary] / np.abs(exact[ordinary])) < 1e-11
@@ -273,11 +292,30 @@ def test_a_looser_rtol_saves_evaluations_within_its_tolerance_and_gives_the_refe
     x = np.linspace(0.1, 3.0, 20_001)
     f = lambda t: t**2 * np.exp(np.sin(t))  # noqa: E731
     exact = np.exp(np.sin(x)) * (2 * x + x**2 * np.cos(x))
-    _, tight = fc.derivative(f, x, full_output=True)
-    value, info = fc.derivative(f, x, rtol=rtol, full_output=True)
+    tight = fc.derivative(f, x, full_output=True)
+    info = fc.derivative(f, x, rtol=rtol, full_output=True)
+    value = info.df
     assert info.nfev.mean() < tight.nfev.mean() - 0.5 and np.all(info.nfev >= 8)  # four steps at least
     assert np.max(np.abs(value - exact)) < rtol * np.max(np.abs(exact))  # f' crosses 0: not pointwise
     rvalue, rerr = ref.derivative(f, x[::50], rtol=rtol)
     assert np.array_equal(value[::50], rvalue) and np.array_equal(info.error[::50], rerr)
-    g, ginfo = fc.gradient(lambda X: f(X[:, 0]) + np.sin(X[:, 1]), [1.3, 0.4], rtol=rtol, full_output=True)
+    ginfo = fc.gradient(lambda X: f(X[:, 0]) + np.sin(X[:, 1]), [1.3, 0.4], rtol=rtol, full_output=True)
+    g = ginfo.df
     assert abs(g[0] - exact[np.argmin(np.abs(x - 1.3))]) < 1e-3 and abs(g[1] - np.cos(0.4)) < rtol
+
+
+@pytest.mark.parametrize("method, order", [("central", 2), ("central", 4), ("forward", 1)])
+def test_core_gives_the_references_bits_where_the_tableau_restarts_extends_and_verifies(method, order):
+    # high frequencies (steps extended, estimates restarted and verified off the lattice), a
+    # domain the first steps leave (NaN levels), huge |x| (relative steps), as in the reference
+    cases = [(lambda t: np.sin(3000 * t), np.linspace(0.1, 0.4, 301)),
+             (lambda t: np.sin(1606.941253012877 * t), np.array([0.3, 0.7, 1.1])),
+             (np.log, np.geomspace(1e-6, 1.0, 61)),
+             (lambda t: t**2, np.array([1e20, -3.7e41, 1e53, 16385.0, 1e300])),
+             (lambda t: t * np.sin(1 / t), np.linspace(0.004, 0.02, 101))]
+    for f, x in cases:
+        for n in (1, 2):
+            r = fc.derivative(f, x, n, method=method, order=order, full_output=True, vectorized=True)
+            rv, re, rs = ref.derivative(f, x, n, method=method, order=order, full_output=True)
+            assert np.array_equal(r.df, rv, equal_nan=True) and np.array_equal(r.error, re, equal_nan=True)
+            assert np.array_equal(r.status, rs)

@@ -104,12 +104,12 @@ HIMMEL = fc.expr("(x**2 + y - 11)**2 + (x + y**2 - 7)**2")
 def test_every_optimizer_native_equals_interpreter():
     rng = np.random.default_rng(3)
     x0 = rng.uniform(-2.5, 2.5, (150, 2))
-    for f, kw in [(ROSEN, dict(lr=1e-3, tol=1e-1)), (-HIMMEL, dict(lr=[1e-2] * 150, maximize=True, history_every=7)),
-                  (HIMMEL, dict(lr=5e-2)), (ROSEN, dict(lr=1e-3, method="momentum", tol=1e-1)),
+    for f, kw in [(ROSEN, dict(lr=1e-3, gtol=1e-1)), (-HIMMEL, dict(lr=[1e-2] * 150, maximize=True, history_every=7)),
+                  (HIMMEL, dict(lr=5e-2)), (ROSEN, dict(lr=1e-3, method="momentum", gtol=1e-1)),
                   (-ROSEN, dict(lr=1e-3, method="nesterov", maximize=True)),
-                  (HIMMEL, dict(lr=0.3, method="adam", tol=1e-3, history_every=4))]:
-        a = fc.descent(f, x0, steps=300, jit=False, **kw)
-        b = fc.descent(f, x0, steps=300, jit=True, **kw)
+                  (HIMMEL, dict(lr=0.3, method="adam", gtol=1e-3, history_every=4))]:
+        a = fc.descent(f, x0, maxiter=300, jit=False, **kw)
+        b = fc.descent(f, x0, maxiter=300, jit=True, **kw)
         if f is ROSEN:  # both kinds of stop happen
             assert a.diverged.any() and a.converged.any()
         for key in ("x", "fun", "grad_norm", "nit", "converged", "diverged", "history", "fun_history"):
@@ -187,7 +187,7 @@ _PROBE = ("import numpy as np, fastcalc as fc\n"
           "f = fc.expr('x*exp(-(x**2+y**2)) + sin(3*x)*tanh(y)')\n"
           "x = np.linspace(-2, 2, 3_000_001)\n"
           "v, g = f.value_and_gradient(x=x, y=x[::-1])\n"
-          "r = fc.descent(fc.expr('(1 - x)**2 + 100*(y - x**2)**2'), np.full((4000, 2), 0.5), lr=1e-4, steps=2000,"
+          "r = fc.descent(fc.expr('(1 - x)**2 + 100*(y - x**2)**2'), np.full((4000, 2), 0.5), lr=1e-4, maxiter=2000,"
           " history=False)\n"
           "print(_jit.available(), _jit.config().get('reason'), float(v.sum()), float(g.sum()), float(r.x.sum()))\n")
 

@@ -66,12 +66,12 @@ def test_surface_contour_gradient_partial(tmp_path):
 
 def test_descent_path_and_learning_rates(tmp_path):
     f = fc.expr("x**2 - 4*x + 4")
-    res = fc.descent(f, [0.0, 4.0], lr=0.3, steps=6)
+    res = fc.descent(f, [0.0, 4.0], lr=0.3, maxiter=6)
     ax = plot.descent_path(res, f)
     assert len(ax.lines) == 3  # the curve and two runs
     _png_ok(ax.figure, tmp_path, "descent_1d")
     g = fc.expr("(x**2 + y - 11)**2 + (x + y**2 - 7)**2")
-    res2 = fc.descent(g, np.array([[0.0, 0.0], [-1.0, 1.0]]), lr=0.01, steps=30)
+    res2 = fc.descent(g, np.array([[0.0, 0.0], [-1.0, 1.0]]), lr=0.01, maxiter=30)
     _png_ok(plot.descent_path(res2, g).figure, tmp_path, "descent_2d")
     fig = plot.learning_rates(f, 0.0, lrs=[0.9, 0.1], steps=5)
     assert len(fig.axes) == 2 and "0.9" in fig.axes[0].get_title()
@@ -107,7 +107,7 @@ def test_every_figure_labels_its_axes_and_names_its_function():
     f = fc.expr("x**2 - 4*x + 4")
     g = fc.expr("x*exp(-(x**2 + y**2))")
     figures = {
-        "x**2 - 4*x + 4": [plot.tangent(f, 3.0).figure, plot.descent_path(fc.descent(f, [0.0], lr=0.4, steps=5), f).figure,
+        "x**2 - 4*x + 4": [plot.tangent(f, 3.0).figure, plot.descent_path(fc.descent(f, [0.0], lr=0.4, maxiter=5), f).figure,
                            plot.learning_rates(f, 0.0)],
         "1/x": [plot.limit(fc.expr("1/x"), 0.0).figure],
         "sin(x)": [plot.limit(fc.expr("sin(x)"), np.inf).figure, plot.step_error(fc.expr("sin(x)"), 1.0).figure],

@@ -27,7 +27,7 @@ def test_python_callbacks_from_threads(rng):
 
 
 def test_info_pickles():
-    _, info = fc.derivative(np.sin, [0.1, 0.2], full_output=True)
+    info = fc.derivative(np.sin, [0.1, 0.2], full_output=True)
     back = pickle.loads(pickle.dumps(info))
     np.testing.assert_array_equal(back.error, info.error)
     assert back["nfev"].tolist() == info.nfev.tolist()

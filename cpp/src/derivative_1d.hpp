@@ -19,6 +19,12 @@ struct Stencil1D {
     int lead = 2, step = 2;  // error expansion in h: lead, lead+step, ...
 };
 
+// The first derivative's fast path (ridders::fast_accept): the 8-point stencil and the 6-, 4-
+// and 2-point central stencils on nodes of it.
+struct FastStencils {
+    Stencil1D s8, s6, s4, s2;
+};
+
 // Points worked at a time (all levels of a chunk before the next): the chunk's state and the
 // temporaries of f's calls stay in cache. A vectorized Python f gets calls of about 8,192
 // points (64 KB): NumPy's x**2*exp(sin x) takes 10-11 ns a point in calls of 4,096 to 32,768
@@ -45,9 +51,10 @@ inline std::size_t chunk_points(const BatchFunction& f, std::size_t moved) {
 // The Richardson tableau over the steps of `sched`, with the same arithmetic and stopping rules
 // as the general engine (findiff.cpp), so the same bits; but with the tableau stored column by
 // column over points so that each level is a few vector loops.
+// fast: try the fast path first (nullptr: the tableau only).
 FDResult derivative_1d(const BatchFunction& f, const double* x, std::size_t count, const Stencil1D& k,
                        const ridders::Schedule& sched, std::size_t max_batch, bool values_only,
-                       const Interrupt& intr);
+                       const Interrupt& intr, const FastStencils* fast = nullptr);
 
 // The fixed-step formula at each point, with the general engine's arithmetic (the textbook
 // formulas in the textbook's order of operations for textbook = 1 forward, 2 backward,

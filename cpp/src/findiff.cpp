@@ -23,6 +23,7 @@ struct Kind {
     int lead = 2, step = 2;  // error expansion in h: lead, lead+step, ...
     int textbook = 0;        // fixed h, n = 1, lowest order: 1 forward, 2 backward, 3 central
     std::size_t moved = 0;   // nodes with a non-zero offset (each costs one evaluation)
+    double cw = 0.0;         // first derivatives: kConditioning * sum |w| (the round-off's conditioning term)
 };
 
 void count_moved(Kind& k) {
@@ -74,6 +75,9 @@ Kind single_kind(const Stencil& s, int textbook) {
     k.step = one.step;
     k.textbook = textbook;
     count_moved(k);
+    if (k.pow_a == 1)
+        for (double w : k.w) k.cw += std::fabs(w);
+    k.cw *= kConditioning;
     return k;
 }
 
@@ -124,6 +128,7 @@ Schedule schedule(const FDOptions& opt, int n) {
     }
     const int base = opt.method == Method::Central ? 10 : 14;
     s.levels = opt.max_levels > 0 ? std::min(opt.max_levels, kMaxLevels) : std::min(base + coarser, kMaxLevels);
+    s.max_levels = s.levels + kExtraLevels;
     s.min_rows = kMinRows + static_cast<std::size_t>(coarser);
     if (opt.rtol > 0) s.good_enough = opt.rtol;
     return s;
@@ -139,8 +144,8 @@ public:
     FDResult run() {
         const std::size_t Q = probes_.size(), E = Q * m_;
         const bool fixed = opt_.h > 0;
-        const int L = fixed ? 1 : sched_.levels;
-        K_ = static_cast<std::size_t>(L);
+        const int L = fixed ? 1 : sched_.max_levels;
+        K_ = static_cast<std::size_t>(fixed ? 1 : sched_.levels);
         FDResult r;
         r.value.assign(E, kNaN);
         r.error.assign(E, fixed ? kNaN : kInf);
@@ -161,12 +166,14 @@ public:
             const std::size_t q1 = std::min(Q, q0 + chunk), Ec = (q1 - q0) * m_;
             e0_ = q0 * m_;
             rowlen_.assign(Ec, 0);
+            fin_.assign(Ec, 0);
             done_.assign(Ec, 0);
             round_.assign(Ec, 0.0);
             active.resize(q1 - q0);
             for (std::size_t q = q0; q < q1; ++q) active[q - q0] = q;
             for (int level = 0; level < L && !active.empty(); ++level) {
                 const double t = fixed ? opt_.h : std::ldexp(sched_.t0, -level);
+                last_ = level + 1 == L;
                 run_level(active, t, fixed, r);
                 intr_.check();
                 still.clear();
@@ -284,19 +291,30 @@ private:
                 if (!std::isfinite(D)) r.status[e] |= FD_NONFINITE;
                 continue;
             }
-            if (!done_[e - e0_]) update(e, D, Sabs / denom, k, t * p.sa, q, r);
+            if (!done_[e - e0_]) {
+                double roundoff = Sabs / denom;  // the conditioning term for first derivatives (ridders.hpp)
+                if (k.cw > 0) roundoff += (std::fabs(X_[p.base * d_ + p.a]) * std::fabs(D)) * (k.cw / denom);
+                update(e, D, roundoff, k, t * p.sa, q, r);
+            }
         }
         return at + np;
     }
 
+    // An estimate out of levels that has not settled.
+    void give_up(std::size_t e, FDResult& r) {
+        done_[e - e0_] = 1;
+        r.status[e] |= std::isinf(r.error[e]) ? FD_NO_ESTIMATE : FD_NOT_CONVERGED;
+    }
+
     // One new row of the Richardson tableau for estimate e (Ridders' scheme).
     void update(std::size_t e, double D, double roundoff, const Kind& k, double h, std::size_t q, FDResult& r) {
+        const std::size_t el = e - e0_;  // index within the chunk
         if (!std::isfinite(D)) {
             r.status[e] |= FD_NONFINITE;
-            rowlen_[e - e0_] = 0;  // start the extrapolation afresh from the next finite level
+            rowlen_[el] = 0;  // start the extrapolation afresh from the next finite level
+            if (last_) give_up(e, r);
             return;
         }
-        const std::size_t el = e - e0_;  // index within the chunk
         double* prev = prev_.get() + el;
         const std::size_t st = prev_stride_;
         const std::size_t len = rowlen_[el];
@@ -315,10 +333,26 @@ private:
                 round_[el] = 4 * kEps * roundoff;
             }
         }
+        ++fin_[el];
         if (finished(sched_, len + 1, best, best_err, row.up, std::fabs(row.up - row.last_old), round_[el],
                      4 * kEps * roundoff))
             done_[el] = 1;
         rowlen_[el] = newlen;
+        // Out of levels (ridders::settled): final, or afresh on finer steps, or given up at the last.
+        if (!done_[el] && (fin_[el] == static_cast<std::size_t>(sched_.levels) || last_)) {
+            if (settled(newlen, best, best_err, row.up, round_[el], 4 * kEps * roundoff)) done_[el] = 1;
+            else if (last_) give_up(e, r);
+            else restart(e, r);
+        }
+        if (done_[el] && !(r.status[e] & (FD_NO_ESTIMATE | FD_NOT_CONVERGED))) r.status[e] = FD_OK;
+    }
+
+    void restart(std::size_t e, FDResult& r) {
+        r.value[e] = kNaN;
+        r.error[e] = kInf;
+        r.step[e / m_] = kNaN;
+        round_[e - e0_] = 0.0;
+        rowlen_[e - e0_] = 0;
     }
 
     const BatchFunction& f_;
@@ -335,8 +369,9 @@ private:
     std::vector<double> f0_, pts_, Y_, round_;
     std::unique_ptr<double[]> prev_;
     std::vector<double> inv_fac_ = inverse_factors();
-    std::vector<std::size_t> rowlen_;
+    std::vector<std::size_t> rowlen_, fin_;  // fin_: finite levels so far
     std::vector<unsigned char> done_;
+    bool last_ = false;  // the level being run is the last one allowed
 };
 
 void check_options(const FDOptions& opt) {
@@ -353,13 +388,33 @@ double initial_step(const FDOptions& opt, int n) { return schedule(opt, n).t0; }
 int step_levels(const FDOptions& opt, int n) { return schedule(opt, n).levels; }
 
 namespace {
+// The fast path's stencils (ridders::fast_accept): the 8-point one on the nodes +-1, +-2, +-3 and
+// +-kFastOuter, the 6-, 4- and 2-point central stencils on the inner ones.
+FastStencils fast_stencils() {
+    const auto make = [](std::vector<double> nodes) {
+        Stencil s;
+        s.nodes = nodes;
+        s.weights = fornberg_weights(1, nodes);
+        s.deriv = 1;
+        s.accuracy = static_cast<int>(nodes.size());
+        return stencil_1d(s);
+    };
+    return FastStencils{make({-kFastOuter, -3, -2, -1, 1, 2, 3, kFastOuter}), make({-3, -2, -1, 1, 2, 3}),
+                        make({-2, -1, 1, 2}), make({-1, 1})};
+}
+
 // f: R -> R, stencil s for the n-th derivative.
 FDResult derivative_r(const BatchFunction& f, const double* x, std::size_t count, const Stencil& s, int n,
                       const FDOptions& opt, const Interrupt& intr) {
     if (opt.h > 0)
         return fixed_1d(f, x, count, stencil_1d(s), textbook_of(opt, n), opt.h, opt.max_batch_doubles,
                         opt.values_only, intr);
-    return derivative_1d(f, x, count, stencil_1d(s), schedule(opt, n), opt.max_batch_doubles, opt.values_only, intr);
+    // The fast path for the default first derivative (central, order 2, no initial step).
+    const bool fast = opt.method == Method::Central && opt.accuracy == 2 && n == 1 && opt.first_step <= 0;
+    FastStencils fs;
+    if (fast) fs = fast_stencils();
+    return derivative_1d(f, x, count, stencil_1d(s), schedule(opt, n), opt.max_batch_doubles, opt.values_only, intr,
+                         fast ? &fs : nullptr);
 }
 }  // namespace
 

@@ -10,17 +10,17 @@ from typing import Any, Tuple
 
 import numpy as np
 
-from .differentiate import DerivativeInfo
+from .results import DerivativeResult
 
 
-def _info(shape: Tuple[int, ...], step_shape: Tuple[int, ...]) -> DerivativeInfo:
+def _info(value: Any, shape: Tuple[int, ...], step_shape: Tuple[int, ...]) -> DerivativeResult:
     def arr(v, dtype, shp):
         a = np.full(shp, v, dtype=dtype)
         return a.item() if a.ndim == 0 else a
 
-    return DerivativeInfo(error=arr(0.0, float, shape), h=arr(np.nan, float, step_shape),
-                          nfev=arr(1, np.uint32, step_shape), status=arr(0, np.uint8, shape),
-                          message="exact (automatic differentiation)")
+    return DerivativeResult(df=value, error=arr(0.0, float, shape), h=arr(np.nan, float, step_shape),
+                            nfev=arr(1, np.uint32, step_shape), status=arr(0, np.uint8, shape),
+                            success=arr(True, bool, shape), message="exact (automatic differentiation)")
 
 
 def _check_vars(f: Any, n: int) -> None:
@@ -53,7 +53,7 @@ def derivative(f: Any, xa: np.ndarray, n: int, full_output: bool):
         value = g._tape().hessian(X)[:, 0, 0, 0]
     value = value.reshape(xa.shape)
     out = value.item() if value.ndim == 0 else value
-    return (out, _info(xa.shape, xa.shape)) if full_output else out
+    return _info(out, xa.shape, xa.shape) if full_output else out
 
 
 def first(f: Any, xa: np.ndarray, jac: bool, full_output: bool):
@@ -65,13 +65,13 @@ def first(f: Any, xa: np.ndarray, jac: bool, full_output: bool):
         R = f._run_native(1, matrix=X)
         if R is not None:
             value = R[1:].T[0] if single else R[1:].T
-            return (value, _info(value.shape, (X.shape[1],) if single else value.shape)) if full_output else value
+            return _info(value, value.shape, (X.shape[1],) if single else value.shape) if full_output else value
     _, G = f._tape().gradient(X)  # (k, m, n)
     k, m, n = G.shape
     value = G.reshape(k, m, n) if jac else G[:, 0, :]
     if single:
         value = value[0]
-    return (value, _info(value.shape, (n,) if single else (k, n))) if full_output else value
+    return _info(value, value.shape, (n,) if single else (k, n)) if full_output else value
 
 
 def hessian(f: Any, xa: np.ndarray, full_output: bool):
@@ -87,4 +87,4 @@ def hessian(f: Any, xa: np.ndarray, full_output: bool):
         H = f._tape().hessian(X)[:, 0]
     if single:
         H = H[0]
-    return (H, _info(H.shape, H.shape)) if full_output else H
+    return _info(H, H.shape, H.shape) if full_output else H

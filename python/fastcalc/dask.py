@@ -430,6 +430,11 @@ def _descent_block(x0: np.ndarray, lr: Any, f: Any, names: Tuple[str, ...], kwar
     return tuple(fields[name] for name in names)
 
 
+def _default_gtol_block(x0: np.ndarray, f: Any, kwargs: Dict[str, Any]) -> np.ndarray:
+    opts = {k: v for k, v in kwargs.items() if k in ("method", "maximize", "grad", "args", "vectorized")}
+    return np.array([fc.descent(_shared(f), x0, lr=1.0, maxiter=0, history=False, **opts).gtol])
+
+
 def descent(f: Any, x0: "da.Array", *, lr: Any = 0.1, **kwargs: Any) -> Dict[str, "da.Array"]:
     """Gradient descent from many starts held in a dask array: one :func:`fastcalc.descent`
     call (all its runs advanced together in C++) per chunk of starts.
@@ -443,8 +448,9 @@ def descent(f: Any, x0: "da.Array", *, lr: Any = 0.1, **kwargs: Any) -> Dict[str
     lr : float or dask.array.Array
         The learning rate: one for every run, or one per run (shape (k,), chunked like x0's rows).
     **kwargs
-        Passed to :func:`fastcalc.descent` (``method``, the iteration budget, tolerances,
-        ``maximize``, ...). The history of the iterates is not gathered: ``history`` is off.
+        Passed to :func:`fastcalc.descent` (``method``, ``maxiter``, ``gtol``, ``maximize``, ...).
+        The history of the iterates is not gathered: ``history`` is off. Without ``gtol`` the
+        default is descent's over all the starts (found over every chunk first).
 
     Returns
     -------
@@ -464,7 +470,7 @@ def descent(f: Any, x0: "da.Array", *, lr: Any = 0.1, **kwargs: Any) -> Dict[str
     >>> import dask, dask.array as da, numpy as np, fastcalc as fc, fastcalc.dask as fcd
     >>> f = fc.expr("(x - 1)**2 + (y + 2)**2")
     >>> starts = da.from_array(np.array([[0.0, 0.0], [3.0, 3.0], [-5.0, 1.0]]), chunks=(2, 2))
-    >>> (sweep,) = dask.compute(fcd.descent(f, starts, lr=0.25, steps=60))
+    >>> (sweep,) = dask.compute(fcd.descent(f, starts, lr=0.25, maxiter=60))
     >>> np.round(sweep["x"], 6)
     array([[ 1., -2.],
            [ 1., -2.],
@@ -488,6 +494,12 @@ def descent(f: Any, x0: "da.Array", *, lr: Any = 0.1, **kwargs: Any) -> Dict[str
         lr_first, lrs = lr, float(lr)
     else:
         raise ValueError(f"lr must be a number or a dask array, got {type(lr).__qualname__}")
+    if "gtol" not in kwargs and "tol" not in kwargs:
+        # descent's default gtol is relative to the largest gradient norm over all the starts:
+        # found over every chunk first, so that the sweep is the one process's run
+        per_chunk = x0.map_blocks(_default_gtol_block, f, kwargs, chunks=((1,) * x0.numblocks[0],), drop_axis=1,
+                                  dtype=np.float64, meta=np.empty((0,)))
+        kwargs = dict(kwargs, gtol=float(per_chunk.max().compute()))
     # The fields (and their dtypes and trailing shapes) from one run of the first start: cheap,
     # and whatever fields fastcalc.descent's result has.
     first, first_lr = dask.compute(x0[:1], lr_first)

@@ -87,7 +87,7 @@ class ODESolution(Result):
     nit : int
         Epochs of training, over all runs.
     max_error_estimate : float
-        The largest estimated |y_N - y| over the domain (see :meth:`error_estimate`).
+        The largest estimated error ``|y_N - y|`` over the domain (see :meth:`error_estimate`).
     atol : float
         The error the solution was asked to reach.
     domain : tuple of float

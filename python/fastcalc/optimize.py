@@ -1,37 +1,42 @@
 """Optimization: gradient descent and ascent for many runs at once, critical points, and fitting a
-model expression to data. The loops run in C++ (fastcalc._core); see reference/optimize.py for
-the same algorithms in plain NumPy."""
+model to data. The loops run in C++ (fastcalc._core); see reference/optimize.py for the descent
+methods in plain NumPy.
+
+Functions are expressions (exact gradients, the whole loop in C++) or Python callables written
+for one point (``f(x, *args)``, x a 1-d array of n components, or a number for one variable), or
+for a batch of points: ``vectorized=None`` finds out how f takes its points, as the
+differentiation functions do (fastcalc._calling).
+"""
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
 from . import _core
+from ._calling import bind_args, style_of
+from .results import CriticalPoint, DescentResult, FitResult
 
 METHODS = {"gd": 0, "momentum": 1, "nesterov": 2, "adam": 3}
 
-__all__ = ["descent", "ascent", "DescentResult", "critical_points", "fit"]
+#: Descent's default gradient tolerance: the gradient norm below GTOL_REL times its largest norm
+#: at the starts (a tolerance in the problem's own units, converged when the gradient has shrunk
+#: by eight orders of magnitude).
+GTOL_REL = 1e-8
+
+__all__ = ["descent", "ascent", "critical_points", "fit", "DescentResult", "FitResult", "CriticalPoint"]
 
 
-@dataclass
-class DescentResult:
-    """Per run (leading axis k, kept for a single run): final iterate `x` (k, n), `fun`,
-    `grad_norm`, `nit`, `converged`, `diverged`; with history, `history` (rows, k, n) and
-    `fun_history` (rows, k), one row every `history_every` steps from step 0. `params`: fitted
-    parameters by name (fit only)."""
-
-    x: np.ndarray
-    fun: np.ndarray
-    grad_norm: np.ndarray
-    nit: np.ndarray
-    converged: np.ndarray
-    diverged: np.ndarray
-    history: Optional[np.ndarray] = None
-    fun_history: Optional[np.ndarray] = None
-    params: dict = field(default_factory=dict)
+def _renamed(new_value, old_value, old: str, new: str, default):
+    """The value of an argument renamed from ``old`` to ``new`` (kept for one release)."""
+    if old_value is None:
+        return default if new_value is None else new_value
+    warnings.warn(f"{old}= is now {new}= (the old name goes in the next release)", DeprecationWarning, stacklevel=3)
+    if new_value is not None:
+        raise TypeError(f"give {new}= or its old name {old}=, not both")
+    return old_value
 
 
 # ---- expressions as tapes ----------------------------------------------------------------
@@ -89,6 +94,89 @@ def _program(f, order=1, variables=None, wrt=()):
     return prog
 
 
+# ---- callables, one point or a batch -----------------------------------------------------
+
+def _check_real_scalar(style, what: str) -> None:
+    if style.complex:
+        raise TypeError(f"{what} minimizes a real function; f returns complex values")
+    if style.m != 1:
+        raise ValueError(f"{what} needs a function with one value; f returned {style.m} values for one point")
+
+
+def _rows(fn: Callable, how: str, n: int, width: int) -> Callable:
+    """fn in its own style as a function of rows: X (k, n) -> (k,) (width 1) or (k, width); for
+    n == 1 the core passes X flat (k,)."""
+    if how == "rows":
+        return fn
+    if how == "columns":
+        def cols(X):
+            X = np.asarray(X)
+            y = np.asarray(fn(X.T if X.ndim == 2 else X))
+            return y.T if width > 1 else y.reshape(-1)
+        return cols
+
+    def points(X):
+        X = np.asarray(X)
+        out = [np.asarray(fn(float(x) if X.ndim == 1 else x.copy()), dtype=float).reshape(-1) for x in X]
+        y = np.stack(out) if out else np.zeros((0, width))
+        return y if width > 1 else y.reshape(-1)
+    return points
+
+
+class _Callable:
+    """A Python objective (and gradient) as the core's descent calls them: rows of points."""
+
+    def __init__(self, f, grad, args, vectorized, x0, what):
+        self.f = bind_args(f, args)
+        self.grad = None if grad is None else bind_args(grad, args)
+        cache = not args
+        a = np.asarray(x0, dtype=float)
+        if a.ndim > 2:
+            raise ValueError(f"x0 must be a point (n,) or starts (k, n), got shape {a.shape}")
+        scalar_x0 = a.ndim == 0 or a.size == 1
+        first = a.reshape(-1)[0] if a.size else 0.0
+        if a.ndim == 2:
+            self.n = a.shape[1]
+        elif scalar_x0:
+            self.n = 1
+        else:
+            # (n,): one point of n variables, or n starts of a function of one variable that
+            # maps them elementwise (m == n values back): the one-point probe says which
+            st = style_of(self.f, a, scalar_input=False, vectorized=vectorized, cache=cache)
+            self.n = a.size if st.m == 1 else 1
+            if self.n == 1 and st.m != a.size:
+                _check_real_scalar(st, what)
+        if self.n == 1 and a.ndim == 1 and a.size > 1:
+            try:  # elementwise over the starts: f takes numbers too
+                st = style_of(self.f, first, scalar_input=True, vectorized=vectorized, cache=cache)
+            except Exception as exc:  # noqa: BLE001 - a function of a (n,) point with several values
+                raise ValueError(f"{what} needs a function with one value; f returned {a.size} values for the "
+                                 f"point x0 of shape {a.shape}") from exc
+        elif self.n == 1:
+            st = style_of(self.f, first, scalar_input=True, vectorized=vectorized, cache=cache)
+        else:
+            st = style_of(self.f, a.reshape(-1, self.n)[0], scalar_input=False, vectorized=vectorized, cache=cache)
+        _check_real_scalar(st, what)
+        self.rows_f = _rows(self.f, st.how, self.n, 1)
+        self.rows_g = None
+        if self.grad is not None:
+            p = first if self.n == 1 else a.reshape(-1, self.n)[0]
+            gs = style_of(self.grad, p, scalar_input=self.n == 1, vectorized=vectorized, cache=cache)
+            if gs.complex:
+                raise TypeError("grad returns complex values; descent needs a real gradient")
+            if gs.m != self.n:
+                raise ValueError(f"grad returned {gs.m} values for one point; the function has {self.n} variables")
+            self.rows_g = _rows(self.grad, gs.how, self.n, self.n if self.n > 1 else 1)
+
+    def gradient_at(self, X: np.ndarray) -> np.ndarray:
+        """The gradient at rows X (k, n), for the default tolerance."""
+        if self.rows_g is not None:
+            g = np.asarray(self.rows_g(X[:, 0] if self.n == 1 else X), dtype=float)
+            return g.reshape(X.shape)
+        from .differentiate import gradient
+        return gradient(self.rows_f if self.n > 1 else (lambda Y: self.rows_f(Y[:, 0])), X, vectorized=True)
+
+
 # ---- descent -------------------------------------------------------------------------------
 
 def _options(method, maximize, steps, tol, momentum, betas, line_search, history, history_every, threads):
@@ -96,69 +184,161 @@ def _options(method, maximize, steps, tol, momentum, betas, line_search, history
         raise ValueError(f"unknown method {method!r}; expected one of {sorted(METHODS)}")
     if line_search and method != "gd":
         raise ValueError(f"line_search needs method 'gd', not {method!r}")
+    if isinstance(steps, bool) or int(steps) != steps:
+        raise TypeError(f"maxiter must be an integer, got {steps!r}")
     steps = int(steps)
     if steps < 0:
-        raise ValueError(f"steps must be >= 0, got {steps}")
-    if tol is not None and not tol >= 0:
-        raise ValueError(f"tol must be >= 0, got {tol}")
+        raise ValueError(f"maxiter must be >= 0, got {steps}")
+    if not (tol >= 0) or not np.isfinite(tol):
+        raise ValueError(f"gtol must be >= 0 and finite, got {tol}")
     if int(history_every) < 1:
         raise ValueError(f"history_every must be >= 1, got {history_every}")
     b1, b2 = betas
-    return dict(method=METHODS[method], maximize=bool(maximize), steps=steps, tol=float(tol or 0.0),
+    return dict(method=METHODS[method], maximize=bool(maximize), steps=steps, tol=float(tol),
                 momentum=float(momentum), beta1=float(b1), beta2=float(b2), line_search=bool(line_search),
                 history=bool(history), history_every=int(history_every), threads=int(threads or 1))
 
 
 def _starts(x0, lr, n):
-    """x0 as (k, n) and lr as (k,) or (1,), broadcasting one start over an lr sweep."""
-    x = np.array(x0, dtype=float)
-    if n is None:
-        n = 1 if x.ndim <= 1 else x.shape[-1]
-    if x.ndim == 0:
-        x = x.reshape(1, 1)
-    elif x.ndim == 1:
-        x = x.reshape(1, n) if x.shape[0] == n and n != 1 else x.reshape(-1, 1) if n == 1 else None
-        if x is None:
-            raise ValueError(f"x0 has {np.size(x0)} entries; the function has {n} variables")
-    if x.ndim != 2 or x.shape[1] != n:
+    """x0 as (k, n) and lr as (k,) or (1,), broadcasting one start over an lr sweep; and the
+    shapes the result takes: (runs, point) (shapes of x = runs + point)."""
+    a = np.array(x0, dtype=float)
+    if a.ndim == 0:
+        x, point = a.reshape(1, 1), ()
+        if n != 1:
+            raise ValueError(f"x0 has 1 entry; the function has {n} variables")
+    elif a.ndim == 1 and n == 1:
+        x, point = a.reshape(-1, 1), ()
+    elif a.ndim == 1 and a.shape[0] == n:
+        x, point = a.reshape(1, n), (n,)
+    elif a.ndim == 2 and a.shape[1] == n:
+        x, point = a, (n,)
+    else:
         raise ValueError(f"x0 has shape {np.shape(x0)}; the function has {n} variables (expected (n,) or (k, n))")
+    runs = a.shape[:1] if (a.ndim == 2 or (a.ndim == 1 and n == 1)) else ()
     lr = np.array(lr, dtype=float).ravel()
     if lr.size == 0 or not np.all(lr > 0) or not np.all(np.isfinite(lr)):
         raise ValueError(f"lr must be positive and finite, got {lr.tolist()}")
     if lr.size > 1:
         if x.shape[0] == 1:
             x = np.repeat(x, lr.size, axis=0)
+            runs = (lr.size,)
         elif x.shape[0] != lr.size:
             raise ValueError(f"lr has {lr.size} entries but x0 has {x.shape[0]} runs")
-    return np.ascontiguousarray(x), lr
+    return np.ascontiguousarray(x), lr, runs, point
 
 
-def _result(d, params=None):
-    return DescentResult(x=d["x"], fun=d["fun"], grad_norm=d["grad_norm"], nit=d["nit"],
-                         converged=d["converged"].astype(bool), diverged=d["diverged"].astype(bool),
-                         history=d.get("history"), fun_history=d.get("fun_history"), params=params or {})
+def _default_gtol(G: np.ndarray) -> float:
+    norms = np.sqrt(np.sum(np.asarray(G, dtype=float) ** 2, axis=1))
+    norms = norms[np.isfinite(norms)]
+    return max(GTOL_REL * float(norms.max()) if norms.size else 0.0, 1e-150)
 
 
-def descent(f, x0, *, lr=0.1, steps=100, method="gd", maximize=False, tol=None, grad=None, momentum=0.9,
-            betas=(0.9, 0.999), line_search=False, history=True, history_every=1, threads=None,
-            jit=None) -> DescentResult:
-    """Minimize f (maximize with maximize=True) from each start in x0 by gradient steps:
-    gd: x -= lr f'(x); momentum: v = mu v + g, x -= lr v; nesterov: x -= lr (g + mu v);
-    adam: bias-corrected moments. Runs are independent and stop on their own: after `steps`;
-    converged when the gradient norm falls below tol; diverged when the iterate or gradient stops
-    being finite or the iterate leaves 1e8 * max(1, |x0|_inf) (and when the final value is not
-    finite). f: an expression (exact gradient, whole loop in C++) or a
-    vectorized callable over a leading batch axis with grad= a callable or None (finite
-    differences). threads: OpenMP threads across runs for an expression (None: all when there
-    are many runs; 1: one). jit: for an expression (no line search), a natively compiled loop (None: when one is
-    already compiled or the problem is large, and a C++ compiler is available; the same iterates
-    either way)."""
-    opts = _options(method, maximize, steps, tol, momentum, betas, line_search, history, history_every, threads)
+def _descent_message(status: np.ndarray) -> str:
+    st = np.asarray(status).ravel()
+    k = st.size
+    conv, maxit, div = (int(np.count_nonzero(st == c)) for c in (0, 1, 2))
+    if k == 1:
+        return ["converged: the gradient norm fell below gtol", "maxiter reached before the gradient norm fell "
+                "below gtol", "diverged (the iterate or gradient stopped being finite or ran away: lr too "
+                "large?)"][int(st[0])]
+    parts = [f"{conv} of {k} runs converged"]
+    if maxit:
+        parts.append(f"{maxit} reached maxiter")
+    if div:
+        parts.append(f"{div} diverged")
+    return ", ".join(parts)
+
+
+def _result(d, runs, point, gtol, nvars):
+    conv = d["converged"].astype(bool)
+    div = d["diverged"].astype(bool)
+    status = np.where(conv, 0, np.where(div, 2, 1)).astype(np.int64)
+
+    def shaped(a, extra=()):
+        a = np.asarray(a).reshape(runs + extra)
+        return a.item() if a.ndim == 0 else a
+
+    hist = d.get("history")
+    fhist = d.get("fun_history")
+    if hist is not None:
+        hist = hist.reshape((hist.shape[0],) + runs + point)
+        fhist = fhist.reshape((fhist.shape[0],) + runs)
+    res = DescentResult(x=np.asarray(d["x"]).reshape(runs + point) if runs + point else float(d["x"].reshape(())),
+                        fun=shaped(d["fun"]), grad_norm=shaped(d["grad_norm"]), nit=shaped(d["nit"]),
+                        success=shaped(conv), status=shaped(status), message=_descent_message(status),
+                        converged=shaped(conv), diverged=shaped(div), gtol=float(gtol), history=hist,
+                        fun_history=fhist, _nvars=nvars)
+    return res
+
+
+def descent(f, x0, *, lr=0.1, maxiter=None, method="gd", maximize=False, gtol=None, grad=None, args=(),
+            vectorized=None, momentum=0.9, betas=(0.9, 0.999), line_search=False, history=True, history_every=1,
+            threads=None, jit=None, steps=None, tol=None) -> DescentResult:
+    """Minimize f (maximize with ``maximize=True``) from each start in x0 by gradient steps.
+
+    Parameters
+    ----------
+    f : Expr or callable
+        An expression (exact gradient, the whole loop in C++), or ``f(x, *args)`` written for one
+        point (x a 1-d array of n components; a number for one variable) or for a batch of points
+        (``vectorized=None`` finds out, see :func:`fastcalc.gradient`).
+    x0 : array_like
+        One start (n,) or k starts (k, n); for a function of one variable a number or k starts (k,).
+        The result's arrays follow its shape.
+    lr : float or array_like
+        The learning rate, or one per run (an lr sweep from one start).
+    maxiter : int
+        The most steps per run (default 100; ``steps=`` is its old name).
+    method : {"gd", "momentum", "nesterov", "adam"}
+        gd: x -= lr f'(x); momentum: v = mu v + g, x -= lr v; nesterov: x -= lr (g + mu v); adam:
+        bias-corrected moments (``betas``). ``line_search=True``: Armijo backtracking from lr (gd).
+    gtol : float
+        A run converges when its gradient norm falls below gtol; None: ``GTOL_REL`` (1e-8) times
+        the largest gradient norm at the starts; 0: never (run maxiter steps). ``tol=`` is its old
+        name.
+    grad : callable, optional
+        The gradient of a callable f (one point (n,) -> (n,), or a batch like f); None: finite
+        differences.
+    args : tuple
+        Extra arguments to f and grad.
+    vectorized : {None, True, False, "columns"}
+        How a callable takes its points (None: found out).
+    history : bool
+        Keep the iterates (every ``history_every`` steps).
+    threads, jit :
+        For an expression: OpenMP threads across runs (None: all when there are many runs); a
+        natively compiled step loop (None: when one is compiled or the problem is large).
+
+    Returns
+    -------
+    DescentResult
+        Per run ``x``, ``fun``, ``grad_norm``, ``nit``, ``success`` (converged), ``status`` (0
+        converged, 1 maxiter reached, 2 diverged: a non-finite or runaway iterate), ``message``.
+
+    Examples
+    --------
+    >>> import fastcalc as fc
+    >>> r = fc.descent(fc.expr("x**2 - 4*x + 4"), 0.0, lr=0.4, maxiter=5, gtol=0)
+    >>> r.history[1:].round(5).tolist()
+    [1.6, 1.92, 1.984, 1.9968, 1.99936]
+    >>> r = fc.descent(lambda x: (x[0] - 1)**2 + 2*(x[1] + 3)**2, [0.0, 0.0], lr=0.2)
+    >>> bool(r.success), r.x.round(6).tolist()
+    (True, [1.0, -3.0])
+    """
+    steps = _renamed(maxiter, steps, "steps", "maxiter", 100)
+    gtol = _renamed(gtol, tol, "tol", "gtol", None)
+    opts = _options(method, maximize, steps, 0.0 if gtol is None else gtol, momentum, betas, line_search, history,
+                    history_every, threads)
     if _is_expr(f):
         if grad is not None:
             raise ValueError("grad= is only for Python callables; an expression has its exact gradient")
+        if args not in (None, ()):
+            raise ValueError("args= is for Python callables; an expression has no extra arguments")
         prog = _program(f, 1)
-        x, lrs = _starts(x0, lr, prog.n_vars)
+        x, lrs, runs, point = _starts(x0, lr, prog.n_vars)
+        if gtol is None:
+            opts["tol"] = _default_gtol(prog.eval(x)[:, 1:1 + prog.n_vars])
         if threads is None:
             opts["threads"] = 0 if x.shape[0] >= 1024 else 1
         if not line_search:
@@ -170,265 +350,33 @@ def descent(f, x0, *, lr=0.1, steps=100, method="gd", maximize=False, tol=None, 
             if k is not None:
                 opts["kernel"] = k.cols
                 opts["_keep"] = k
-        return _result(_core.descent_program(prog, x, lrs, opts))
+        return _result(_core.descent_program(prog, x, lrs, opts), runs, point, opts["tol"], prog.n_vars)
     if not callable(f):
         raise TypeError(f"f must be an expression or a callable, got {type(f).__name__}")
     if grad is not None and not callable(grad):
         raise TypeError("grad must be a callable or None")
-    x, lrs = _starts(x0, lr, _callable_dim(f, x0))
-    return _result(_core.descent_callable(f, grad, x.shape[1], x, lrs, opts))
-
-
-def _callable_dim(f, x0):
-    """Variables of a callable from x0: (k, n) says n; a flat x0 of length L is L starts of a
-    function of one variable when f maps it elementwise (L values back), else one start."""
-    x = np.asarray(x0, dtype=float)
-    if x.ndim != 1 or x.size <= 1:
-        return 1 if x.ndim <= 1 else x.shape[-1]
-    try:
-        return 1 if np.shape(f(x.copy())) == x.shape else x.size
-    except Exception:  # a function of a (k, n) batch: the real call reports any other error
-        return x.size
+    what = "ascent" if maximize else "descent"
+    c = _Callable(f, grad, args, vectorized, x0, what)
+    x, lrs, runs, point = _starts(x0, lr, c.n)
+    if gtol is None:
+        opts["tol"] = _default_gtol(c.gradient_at(x))
+    return _result(_core.descent_callable(c.rows_f, c.rows_g, c.n, x, lrs, opts), runs, point, opts["tol"], c.n)
 
 
 def ascent(f, x0, **kw) -> DescentResult:
-    """descent(..., maximize=True): x += lr f'(x)."""
+    """descent(..., maximize=True): x += lr f'(x), converged where the gradient vanishes.
+
+    Examples
+    --------
+    >>> import fastcalc as fc
+    >>> r = fc.ascent(fc.expr("-(x - 2)**2"), 0.0, lr=0.4)
+    >>> bool(r.success), round(r.x, 6)
+    (True, 2.0)
+    """
     kw["maximize"] = True
     return descent(f, x0, **kw)
 
 
-# ---- fitting -------------------------------------------------------------------------------
-
-def fit(model, x, y, params, *, p0=None, loss="mse", method="gd", lr=0.01, steps=1000, tol=None, momentum=0.9,
-        betas=(0.9, 0.999), line_search=False, history=False, history_every=1) -> DescentResult:
-    """Learn `params` of a model expression from data (x, y) by minimizing the mean squared
-    error with the descent methods; loss and exact gradient are assembled in C++ over all
-    points. x: (N,) for one data variable or (N, d) in the order of the model's other variables.
-    p0: (len(params),) or (k, len(params)) starts (default ones). Returns the descent result with
-    `params` by name (arrays over runs when k > 1)."""
-    if loss != "mse":
-        raise ValueError(f"unknown loss {loss!r}; only 'mse' is supported")
-    params = [str(p) for p in params]
-    names = _variables(model)
-    if names is None:
-        raise TypeError("fit needs a model expression with named variables")
-    missing = [p for p in params if p not in names]
-    if missing:
-        raise ValueError(f"parameters {missing} are not variables of the model {names}")
-    data_vars = [v for v in names if v not in params]
-    X = np.asarray(x, dtype=float)
-    X = X.reshape(-1, 1) if X.ndim == 1 else X
-    Y = np.ascontiguousarray(np.asarray(y, dtype=float).ravel())
-    if X.ndim != 2 or X.shape[1] != len(data_vars):
-        raise ValueError(f"x has shape {np.shape(x)}; the model has data variables {data_vars}")
-    if X.shape[0] != Y.size:
-        raise ValueError(f"x has {X.shape[0]} points but y has {Y.size}")
-    prog = _program(model, 1, params + data_vars, wrt=range(len(params)))
-    P0 = np.ones(len(params)) if p0 is None else p0
-    P, lrs = _starts(P0, lr, len(params))
-    opts = _options(method, False, steps, tol, momentum, betas, line_search, history, history_every, 1)
-    d = _core.fit_mse(prog, np.ascontiguousarray(X), Y, P, lrs, opts)
-    fitted = {p: (d["x"][0, i] if d["x"].shape[0] == 1 else d["x"][:, i]) for i, p in enumerate(params)}
-    return _result(d, {p: float(v) if np.ndim(v) == 0 else v for p, v in fitted.items()})
-
-
-# ---- critical points -----------------------------------------------------------------------
-
-def _derivs(f, n):
-    """Vectorized (grad, hess) callables: exact for an expression, finite differences otherwise.
-    grad: (m, n) -> (m, n); hess: (m, n) -> (m, n, n)."""
-    if _is_expr(f):
-        prog = _program(f, 2)
-
-        def grad(X):
-            return prog.eval(np.ascontiguousarray(X, dtype=float))[:, 1:1 + n]
-
-        def hess(X):
-            return prog.eval(np.ascontiguousarray(X, dtype=float))[:, 1 + n:].reshape(-1, n, n)
-
-        def value(X):
-            return prog.eval(np.ascontiguousarray(X, dtype=float))[:, 0]
-
-        return value, grad, hess
-
-    def value(X):
-        X = np.asarray(X, dtype=float)
-        return np.asarray(f(X[:, 0] if n == 1 else X), dtype=float).reshape(-1)
-
-    def grad(X):
-        X = np.ascontiguousarray(X, dtype=float)
-        if n == 1:
-            return _core.derivative(f, X[:, 0].copy(), 1, 0, 2, 0.0, True, values_only=True)["value"].reshape(-1, 1)
-        return _core.first_partials(f, X, 1, 0, 2, 0.0, True, values_only=True)["value"].reshape(-1, n)
-
-    def hess(X):
-        X = np.ascontiguousarray(X, dtype=float)
-        if n == 1:
-            return _core.derivative(f, X[:, 0].copy(), 2, 0, 2, 0.0, True, values_only=True)["value"].reshape(-1, 1, 1)
-        return _core.hessian(f, X, 0, 2, 0.0, True)["value"].reshape(-1, n, n)
-
-    return value, grad, hess
-
-
-def _brent(g, a, b, ga, gb, tol):
-    """Brent's method for a root of g in [a, b] with g(a) g(b) <= 0."""
-    if ga == 0:
-        return a
-    if gb == 0:
-        return b
-    c, gc, d = a, ga, b - a
-    e = d
-    for _ in range(200):
-        if gb * gc > 0:
-            c, gc, d = a, ga, b - a
-            e = d
-        if abs(gc) < abs(gb):
-            a, b, c, ga, gb, gc = b, c, b, gb, gc, gb
-        tol1 = 2 * np.finfo(float).eps * abs(b) + 0.5 * tol
-        m = 0.5 * (c - b)
-        if abs(m) <= tol1 or gb == 0:
-            return b
-        if abs(e) >= tol1 and abs(ga) > abs(gb):
-            s = gb / ga
-            if a == c:
-                p, q = 2 * m * s, 1 - s
-            else:
-                q, r = ga / gc, gb / gc
-                p = s * (2 * m * q * (q - r) - (b - a) * (r - 1))
-                q = (q - 1) * (r - 1) * (s - 1)
-            if p > 0:
-                q = -q
-            p = abs(p)
-            if 2 * p < min(3 * m * q - abs(tol1 * q), abs(e * q)):
-                e, d = d, p / q
-            else:
-                d = m
-                e = d
-        else:
-            d = m
-            e = d
-        a, ga = b, gb
-        b = b + (d if abs(d) > tol1 else (tol1 if m > 0 else -tol1))
-        gb = g(b)
-    return b
-
-
-def _kind(eigs, scale):
-    small = 1e-8 * max(scale, 1.0)
-    if np.all(eigs > small):
-        return "min"
-    if np.all(eigs < -small):
-        return "max"
-    if np.any(eigs > small) and np.any(eigs < -small):
-        return "saddle"
-    return "degenerate"
-
-
-def critical_points(f, bounds, *, grid=None, tol=1e-10):
-    """Points where the gradient vanishes inside bounds, as records {x, value, kind}.
-    One variable (bounds (lo, hi)): sign changes of f' on a grid, then Brent on f'; kind by f''
-    ("min", "max", or "inflection"). n variables (bounds [(lo, hi)] * n): Newton on the gradient
-    with the Hessian from grid starts, deduplicated, kind by the Hessian's eigenvalues ("min",
-    "max", "saddle", "degenerate")."""
-    b = np.asarray(bounds, dtype=float)
-    if b.shape == (2,):
-        return _critical_1d(f, float(b[0]), float(b[1]), grid, tol)
-    if b.ndim != 2 or b.shape[1] != 2:
-        raise ValueError(f"bounds must be (lo, hi) or a list of (lo, hi) per variable, got shape {b.shape}")
-    if np.any(b[:, 0] >= b[:, 1]):
-        raise ValueError("each bound needs lo < hi")
-    return _critical_nd(f, b, grid, tol)
-
-
-def _critical_1d(f, lo, hi, grid, tol):
-    if not lo < hi:
-        raise ValueError(f"bounds need lo < hi, got ({lo}, {hi})")
-    value, grad, hess = _derivs(f, 1)
-    xs = np.linspace(lo, hi, int(grid or 2001))
-    gs = grad(xs[:, None])[:, 0]
-    g1 = lambda t: float(grad(np.array([[t]]))[0, 0])  # noqa: E731
-    roots = []
-    for i in range(len(xs) - 1):
-        if gs[i] == 0 or (gs[i] * gs[i + 1] < 0):
-            roots.append(_brent(g1, xs[i], xs[i + 1], gs[i], gs[i + 1], tol))
-    if gs[-1] == 0:
-        roots.append(xs[-1])
-    # Touching zeros (f' keeps its sign, e.g. x**3 at 0): local minima of |f'| refined by Newton.
-    a = np.abs(gs)
-    for i in range(1, len(xs) - 1):
-        if a[i] <= a[i - 1] and a[i] < a[i + 1] and gs[i - 1] * gs[i + 1] > 0 and gs[i] != 0:
-            t = xs[i]
-            for _ in range(100):
-                h = float(hess(np.array([[t]]))[0, 0, 0])
-                gt = g1(t)
-                if h == 0 or not np.isfinite(h):
-                    break
-                t -= gt / h
-            if lo <= t <= hi and abs(g1(t)) <= 1e3 * tol * max(1.0, np.max(a)):
-                roots.append(t)
-    roots = sorted(roots)
-    out = []
-    span = (hi - lo) / max(len(xs) - 1, 1)
-    for r in roots:
-        if out and abs(r - out[-1]["x"]) <= max(1e-7 * span, 1e-12 * max(1.0, abs(r))):
-            continue
-        h = float(hess(np.array([[r]]))[0, 0, 0])
-        scale = float(np.max(np.abs(gs))) if gs.size else 1.0
-        if h > 1e-8 * max(scale, 1.0):
-            kind = "min"
-        elif h < -1e-8 * max(scale, 1.0):
-            kind = "max"
-        else:  # f'' ~ 0: the sign of f' on either side decides
-            d = 1e-3 * span
-            gl, gr = g1(r - d), g1(r + d)
-            kind = "min" if gl < 0 < gr else "max" if gl > 0 > gr else "inflection"
-        out.append({"x": float(r), "value": float(value(np.array([[r]]))[0]), "kind": kind})
-    return out
-
-
-def _critical_nd(f, b, grid, tol):
-    n = b.shape[0]
-    value, grad, hess = _derivs(f, n)
-    per = int(grid) if grid is not None else max(3, int(round(4096 ** (1.0 / n))))
-    axes = [np.linspace(lo, hi, per) for lo, hi in b]
-    X = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, n)
-    alive = np.ones(len(X), bool)
-    for _ in range(100):
-        g = grad(X)
-        H = hess(X)
-        step = np.zeros_like(X)
-        ok = alive & np.all(np.isfinite(g), 1) & np.all(np.isfinite(H), (1, 2))
-        alive &= ok
-        if not alive.any():
-            break
-        step[alive] = _solve(H[alive], g[alive])
-        X = X - step
-        inside = np.all((X >= b[:, 0] - 1e-9 * (b[:, 1] - b[:, 0])) & (X <= b[:, 1] + 1e-9 * (b[:, 1] - b[:, 0])), 1)
-        alive &= inside
-        if np.all(np.abs(step[alive]) <= 1e-14 * (1 + np.abs(X[alive]))):
-            break
-    g = grad(X)
-    gn = np.linalg.norm(g, axis=1)
-    scale = max(1.0, float(np.nanmax(np.abs(value(X[alive])))) if alive.any() else 1.0)
-    good = alive & np.isfinite(gn) & (gn <= np.sqrt(tol) * scale)
-    pts = []
-    width = float(np.max(b[:, 1] - b[:, 0]))
-    for p in X[good]:
-        if any(np.max(np.abs(p - q)) <= 1e-6 * width for q in pts):
-            continue
-        pts.append(p)
-    out = []
-    for p in sorted(pts, key=lambda q: tuple(q)):
-        H = hess(p[None, :])[0]
-        eig = np.linalg.eigvalsh(0.5 * (H + H.T))
-        out.append({"x": p.copy(), "value": float(value(p[None, :])[0]),
-                    "kind": _kind(eig, float(np.max(np.abs(eig))) if eig.size else 1.0)})
-    return out
-
-
-def _solve(H, g):
-    """Newton steps H^-1 g per point; least squares where H is singular."""
-    try:
-        return np.linalg.solve(H, g[..., None])[..., 0]
-    except np.linalg.LinAlgError:
-        return np.stack([np.linalg.lstsq(h, v, rcond=None)[0] for h, v in zip(H, g)])
+# fit and critical_points live in their own modules, read through this one
+from ._critical import critical_points  # noqa: E402
+from ._fitting import FIT_METHODS, fit  # noqa: E402,F401

@@ -453,11 +453,11 @@ def descent_path(result: Any, f: Any = None, *, ax=None, max_runs: int = 20, nam
     -------
     matplotlib.axes.Axes
     """
-    H = getattr(result, "history", None)
-    if H is None or np.ndim(H) != 3:
+    if getattr(result, "history", None) is None:
         raise ValueError("descent_path needs a result computed with history=True")
-    H = np.asarray(H)  # (steps+1, k, n)
-    n = H.shape[2]
+    n = getattr(result, "_nvars", 1)
+    H = np.asarray(result.history).reshape(len(result.history), -1, n)  # (rows, runs, n)
+    F = np.asarray(result.fun_history).reshape(len(result.history), -1)
     runs = range(min(H.shape[1], max_runs))
     if n == 1:
         ax = _axes(ax)
@@ -469,7 +469,7 @@ def descent_path(result: Any, f: Any = None, *, ax=None, max_runs: int = 20, nam
             ax.plot(x, _eval1(f, x), color="0.4", label=_name(f, name))
         for r in runs:
             xs = H[:, r, 0]
-            ys = np.asarray(result.fun_history)[:, r]
+            ys = F[:, r]
             ax.plot(xs, ys, "o-", ms=4, label=f"run {r}" if H.shape[1] > 1 else "iterates")
         ax.set_xlabel(v)
         ax.set_ylabel(f"f({v})")
@@ -524,7 +524,7 @@ def learning_rates(f: Any, x0: float, lrs: Sequence[float] = (0.9, 0.1), steps: 
     plt = _plt()
     fig, axes = plt.subplots(1, len(lrs), figsize=(5 * len(lrs), 4.3), squeeze=False)
     for ax, lr in zip(axes[0], lrs):
-        res = descent(f, [float(x0)], lr=float(lr), steps=steps, maximize=maximize)
+        res = descent(f, float(x0), lr=float(lr), maxiter=steps, gtol=0, maximize=maximize)
         descent_path(res, f, ax=ax, name=name, title=f"learning rate {lr}: {steps} steps from {x0}")
     word = "ascent" if maximize else "descent"
     fig.suptitle(f"Gradient {word} on {_name(f, name)}: the effect of the learning rate")

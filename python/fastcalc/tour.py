@@ -126,7 +126,8 @@ def numerical_differentiation(o: _Out) -> None:
     o.p("6.217... and 6.128...: round-off dominates either way.")
     o.p(f"optimal steps at x = 3: forward sqrt(eps)*max(1,|x|) = {fc.optimal_step(3.0, 'forward'):.3e}, "
         f"central cbrt(eps)*max(1,|x|) = {fc.optimal_step(3.0, 'central'):.3e}")
-    value, info = fc.derivative(np.sin, 1.0, full_output=True)
+    info = fc.derivative(np.sin, 1.0, full_output=True)
+    value = info.df
     o.p(f"automatic (Richardson): d/dx sin at 1 = {value!r}, cos(1) = {math.cos(1.0)!r}, "
         f"error estimate {info.error:.1e}, {info.nfev} evaluations")
     o.figure("step_error", lambda: fc.plot.step_error(np.sin, 1.0, exact=math.cos(1.0), name="f(x) = sin(x)"))
@@ -211,13 +212,13 @@ def optimization(o: _Out) -> None:
                                     for p in pts))
     o.section("Gradient descent and ascent, learning rate 0.4, 5 steps from x = 0")
     f = fc.expr("x**2 - 4*x + 4")
-    down = fc.descent(f, [0.0], lr=0.4, steps=5)
-    up = fc.ascent(-f, [0.0], lr=0.4, steps=5)
-    rows = [[str(k), f"{down.history[k, 0, 0]:.10g}", f"{up.history[k, 0, 0]:.10g}"] for k in range(6)]
+    down = fc.descent(f, 0.0, lr=0.4, maxiter=5, gtol=0)
+    up = fc.ascent(-f, 0.0, lr=0.4, maxiter=5, gtol=0)
+    rows = [[str(k), f"{down.history[k]:.10g}", f"{up.history[k]:.10g}"] for k in range(6)]
     o.table(["step", "descent on x**2-4x+4", "ascent on -(x**2-4x+4)"], rows)
     o.section("The effect of the learning rate (5 steps from x = 0)")
-    res = fc.descent(f, [0.0], lr=[0.9, 0.4, 0.1, 1.1], steps=5)
-    rows = [[f"{lr}"] + [f"{res.history[k, i, 0]:.6g}" for k in range(1, 6)] for i, lr in enumerate([0.9, 0.4, 0.1, 1.1])]
+    res = fc.descent(f, 0.0, lr=[0.9, 0.4, 0.1, 1.1], maxiter=5, gtol=0)
+    rows = [[f"{lr}"] + [f"{res.history[k, i]:.6g}" for k in range(1, 6)] for i, lr in enumerate([0.9, 0.4, 0.1, 1.1])]
     o.table(["lr", "x1", "x2", "x3", "x4", "x5"], rows)
     o.p("0.9 overshoots and oscillates around 2, 0.1 creeps towards it, 1.1 diverges.")
     o.figure("descent_path", lambda: fc.plot.descent_path(down, f))

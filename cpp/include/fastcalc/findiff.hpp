@@ -23,7 +23,8 @@ struct FDOptions {
     // many more tableau rows before it may stop on round-off (ridders::Schedule).
     double first_step = 0.0;
     // Automatic mode: > 0, stop once the error estimate is within rtol of the value (after four
-    // steps, the newest extrapolation agreeing); 0: 2**-38, about as good as doubles allow.
+    // steps, the newest extrapolation agreeing; or at once from the first derivative's 8-point
+    // stencil, see ridders::fast_accept); 0: 2**-38, about as good as doubles allow.
     double rtol = 0.0;
     // Only FDResult::value is wanted: the engines for f: R -> R then leave error, step, nfev and
     // status empty (100,000 points: 2 MB of fresh pages fewer, 0.3 ms).
@@ -35,11 +36,14 @@ struct FDOptions {
     std::size_t max_batch_doubles = std::size_t(1) << 18;
 };
 
-// Status bits per estimate.
+// Status bits per estimate. FD_OK (0) is a promise: the value is right to within its error
+// estimate (with a fixed step: the formula's value is finite; there is no estimate). Otherwise
+// the bits say why the estimate cannot be trusted.
 enum FDStatus : std::uint8_t {
     FD_OK = 0,
-    FD_NONFINITE = 1,     // f was NaN/inf at some probed point (value may still be fine)
-    FD_NO_ESTIMATE = 2,   // too few finite levels to extrapolate: value is NaN or unextrapolated
+    FD_NONFINITE = 1,       // f was NaN/inf at probed points (and no estimate settled)
+    FD_NO_ESTIMATE = 2,     // too few finite levels to extrapolate: value is NaN or unextrapolated
+    FD_NOT_CONVERGED = 4,   // the estimate never settled, down to the finest step tried
 };
 
 // Per estimate (probe x output) results, row-major (probe, output).
