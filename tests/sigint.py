@@ -82,6 +82,16 @@ CASES = [
         f = fc.expr("x*exp(-(x**2 + y**2)) + sin(3*x)*tanh(y)")
         x = np.random.default_rng(0).uniform(-2, 2, 10**8)
         """, "f._tape().gradient_columns([x, x])", "None"),
+    ("fit by Levenberg-Marquardt, 2e6 points", """
+        m = fc.expr("a*exp(-b*x) + c*sin(d*x)")
+        x = np.linspace(0, 10, 2 * 10**6)
+        y = 2.5 * np.exp(-1.3 * x) + 0.5 * np.sin(3 * x)
+        """, "fc.fit(m, x, y, ['a', 'b', 'c', 'd'], p0=[1, 1, 1, 1], maxiter=10**6, ftol=0, xtol=0, gtol=0)", "None"),
+    ("fit by descent, 2e6 points", """
+        m = fc.expr("a*exp(-b*x) + c")
+        x = np.linspace(0, 4, 2 * 10**6)
+        y = 2.5 * np.exp(-1.3 * x) + 0.5
+        """, "fc.fit(m, x, y, ['a', 'b', 'c'], method='gd', lr=1e-3, maxiter=10**9, gtol=0)", "None"),
     ("exact Hessian of an Expr, 1e7 points", """
         f = fc.expr(" + ".join(f"sin({k}*x + y)*exp(-{k}*x*y)" for k in range(1, 20)))
         X = np.random.default_rng(0).uniform(-2, 2, (10**7, 2))
