@@ -92,6 +92,15 @@ CASES = [
         x = np.linspace(0, 4, 2 * 10**6)
         y = 2.5 * np.exp(-1.3 * x) + 0.5
         """, "fc.fit(m, x, y, ['a', 'b', 'c'], method='gd', lr=1e-3, maxiter=10**9, gtol=0)", "None"),
+    ("derivative of a NumPy f, 3e7 points", """
+        x = np.linspace(0, 1, 3 * 10**7)
+        f = lambda t: np.sin(t) * np.exp(t)
+        """, "fc.derivative(f, x)", "None"),
+    ("Hessian of a compiled callback, 700 variables", """
+        from fastcalc import ccallbacks
+        cap = fc.ccallback(ccallbacks, "rosenbrock")
+        x = np.linspace(-1, 1, 700)
+        """, "fc.hessian(cap, x)", "None"),
     ("exact Hessian of an Expr, 1e7 points", """
         f = fc.expr(" + ".join(f"sin({k}*x + y)*exp(-{k}*x*y)" for k in range(1, 20)))
         X = np.random.default_rng(0).uniform(-2, 2, (10**7, 2))
