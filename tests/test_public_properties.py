@@ -118,3 +118,16 @@ def test_critical_points_fit_and_solve_ode(bounds, y0):
     call(fc.critical_points, fc.expr("x**3 - 3*x"), bounds)
     call(fc.fit, fc.expr("a*x + b"), y0, y0, ["a", "b"])
     call(fc.solve_ode, "-y", bounds, y0=y0, maxiter=5)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.integers(-3, 20), values, junk), st.one_of(values, junk))
+def test_iteration_budgets_and_tolerances(maxiter, tol):
+    xs = np.linspace(0, 1, 20)
+    call(fc.fit, fc.expr("a*x + b"), xs, 2 * xs + 1, ["a", "b"], maxiter=maxiter)
+    call(fc.fit, fc.expr("a*x + b"), xs, 2 * xs + 1, ["a", "b"], gtol=tol)
+    call(fc.descent, fc.expr("x**2"), 1.0, maxiter=maxiter, gtol=tol)
+    call(fc.derivative, np.sin, 0.5, rtol=tol)
+    call(fc.limit, np.sin, 0.0, rtol=tol)
+    if isinstance(maxiter, int) and not isinstance(maxiter, bool) and maxiter <= 20:
+        call(fc.solve_ode, "-y", (0.0, 1.0), y0=1.0, maxiter=maxiter)

@@ -10,7 +10,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import _core
+from . import _core, _validate
 from .optimize import (METHODS, _default_gtol, _descent_message, _is_expr, _options, _program, _renamed, _starts,
                        _variables, descent)
 from .results import FitResult
@@ -24,10 +24,8 @@ def _fit_options(maxiter, gtol, ftol, xtol):
             raise ValueError(f"{name} must be >= 0 and finite, got {v}")
         return float(v)
 
-    mi = 0 if maxiter is None else maxiter
-    if isinstance(mi, bool) or int(mi) != mi or mi < 0:
-        raise ValueError(f"maxiter must be a non-negative integer, got {maxiter!r}")
-    return dict(maxiter=int(mi), gtol=tol(gtol, "gtol", 1e-10), ftol=tol(ftol, "ftol", 1e-14),
+    mi = 0 if maxiter is None else _validate.maxiter(maxiter)
+    return dict(maxiter=mi, gtol=tol(gtol, "gtol", 1e-10), ftol=tol(ftol, "ftol", 1e-14),
                 xtol=tol(xtol, "xtol", 1e-10))
 
 

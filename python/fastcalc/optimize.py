@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from . import _core
+from . import _core, _validate
 from ._calling import bind_args, style_of
 from .results import CriticalPoint, DescentResult, FitResult
 
@@ -184,14 +184,14 @@ def _options(method, maximize, steps, tol, momentum, betas, line_search, history
         raise ValueError(f"unknown method {method!r}; expected one of {sorted(METHODS)}")
     if line_search and method != "gd":
         raise ValueError(f"line_search needs method 'gd', not {method!r}")
-    if isinstance(steps, bool) or int(steps) != steps:
-        raise TypeError(f"maxiter must be an integer, got {steps!r}")
-    steps = int(steps)
-    if steps < 0:
-        raise ValueError(f"maxiter must be >= 0, got {steps}")
+    steps = _validate.maxiter(steps)
     if not (tol >= 0) or not np.isfinite(tol):
         raise ValueError(f"gtol must be >= 0 and finite, got {tol}")
-    if int(history_every) < 1:
+    try:
+        every = int(history_every)
+    except (TypeError, ValueError, OverflowError):
+        raise TypeError(f"history_every must be an integer, got {history_every!r}") from None
+    if every < 1:
         raise ValueError(f"history_every must be >= 1, got {history_every}")
     b1, b2 = betas
     return dict(method=METHODS[method], maximize=bool(maximize), steps=steps, tol=float(tol),
