@@ -26,7 +26,7 @@ python -m pip install --quiet --upgrade pip > /dev/null
 start="$(python -c 'import time; print(time.time())')"
 python -m pip install --quiet "$wheel[plot]"
 python -c "import time, sys; print(f'installed {sys.argv[1].rsplit(\"/\", 1)[-1]} [plot] in {time.time() - float(sys.argv[2]):.1f} s')" "$wheel" "$start"
-python -m pip install --quiet "$wheel[dask]"  # README's Dask example needs it (not timed)
+python -m pip install --quiet "$wheel[dask]" scipy  # README's Dask and scipy examples need them (not timed)
 
 python - <<'PY'
 import shutil, fastcalc, fastcalc._core
