@@ -1,365 +1,95 @@
 """Limits and continuity: ``limit(f, c, side)`` and ``is_continuous(f, a)``.
 
-``f`` is a Python callable or an ``Expr``. The numerics approach ``c`` from each side through
-geometric and dense irregular samples (``x = c ± t`` with ``t`` from 1/2 down to the last
-distinguishable offset, or ``x = ±1/t`` at infinity), cut the samples where round-off takes
-over, classify the tail (converges, diverges to ±inf, oscillates, unbounded, undefined) and
-accelerate convergence by Richardson (Neville) extrapolation. For an ``Expr`` exact direct
-substitution and L'Hôpital's rule (symbolic ``diff``) come first.
+``f`` is an ``Expr`` of one variable or a Python callable. A callable written with NumPy
+(arithmetic and ufuncs) is traced into an ``Expr`` first (``_trace``); anything else is a black
+box sampled in double precision (``_limits_numeric``).
+
+For an ``Expr`` (given or traced) with mpmath installed, every sample is computed in verified
+arbitrary precision and the samples reach ``10^-272`` from ``c`` (``_limits_exact``); the
+expression's own structure says whether an oscillating or jumping function (sin, tan, floor,
+frac, sign, ...) of a non-constant argument could make the limit not exist. Without mpmath an
+``Expr`` is sampled in doubles like a black box.
+
+The verdict is one of ``"finite"``, ``"+inf"``, ``"-inf"``, ``"does not exist"`` (the reason:
+``"left and right disagree"``, ``"oscillates"``, ``"unbounded"``, ``"undefined"``) or
+``"undetermined"`` (the reason says why): a number is given only when the evidence supports it.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
-from dataclasses import dataclass
-from typing import Any, Callable, Optional
+import warnings
+from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ["limit", "is_continuous", "LimitResult", "Continuity"]
+from . import _limits_numeric, _mpeval
+from ._limits_exact import Side, limit_side
+from .results import Result
 
-_EPS = float(np.finfo(np.float64).eps)
-_SIDES = ("both", "+", "-")
-_PHI = (math.sqrt(5.0) - 1.0) / 2.0
-_DENSE = 24         # irregular samples per decade of t
-_RISE = 50.0        # a block this much noisier than the best one so far: round-off
+__all__ = ["limit", "is_continuous", "LimitResult", "Continuity", "LIMIT_STATUS", "VERDICTS"]
+
+VERDICTS = ("finite", "+inf", "-inf", "does not exist", "undetermined")
+#: status of a limit: 0 the verdict is decided (a value, an infinity or non-existence)
+LIMIT_STATUS = {0: "ok", 1: "undetermined: the method cannot tell (see reason)"}
+_SIDES = {"both": (-1, 1), "+-": (-1, 1), "+": (1,), "-": (-1,)}
+_BUDGET = 20.0  # seconds of extended-precision sampling per side, at most
 
 
-@dataclass(frozen=True)
-class LimitResult:
-    """The limit of f at c: ``value`` (NaN when it does not exist), ``exists``, the one-sided
-    values ``left``/``right`` (None where not computed), ``error`` (estimate), ``reason``
-    (why it does not exist) and ``method`` ("substitution", "lhopital" or "numeric").
-    A limit of +inf or -inf counts as existing (``exists`` True, ``value`` ±inf)."""
+@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+class LimitResult(Result):
+    """The limit of f at c.
+
+    ``verdict`` is "finite", "+inf", "-inf", "does not exist" or "undetermined"; ``value`` the
+    limit (``±inf`` for the infinite verdicts, NaN otherwise); ``reason`` says why for every
+    verdict that is not a value; ``error`` estimates ``|value - limit|``; ``left``/``right`` the
+    one-sided values (None where not computed; NaN where that side has no value); ``method``
+    "extended precision" (an Expr sampled with mpmath) or "double precision"; ``traced`` whether a
+    callable was traced into an Expr. ``success`` is False only for "undetermined".
+    """
 
     value: float
-    exists: bool
+    verdict: str
+    reason: Optional[str] = None
+    error: float = math.nan
     left: Optional[float] = None
     right: Optional[float] = None
-    error: float = math.nan
-    reason: Optional[str] = None
-    method: str = "numeric"
+    method: str = "double precision"
+    traced: bool = False
+    success: bool = True
+    status: int = 0
+    message: str = "ok"
+
+    @property
+    def exists(self) -> bool:
+        """The limit exists in the extended reals (a finite value or ±inf)."""
+        return self.verdict in ("finite", "+inf", "-inf")
 
     def __float__(self) -> float:
         return float(self.value)
 
-    def __repr__(self) -> str:
-        sides = ", ".join(f"{k}={v!r}" for k, v in (("left", self.left), ("right", self.right))
-                          if v is not None)
-        sides = f", {sides}" if sides else ""
-        if self.exists:
-            return f"LimitResult(value={self.value!r}, error={self.error:.2g}{sides}, method={self.method!r})"
-        return f"LimitResult(does not exist: {self.reason}{sides})"
 
-
-@dataclass(frozen=True)
-class Continuity:
-    """Result of ``is_continuous``: truthy when continuous; ``failed`` names the failed
-    condition otherwise; ``value`` is f(a) and ``limit`` the LimitResult at a."""
+@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+class Continuity(Result):
+    """Result of ``is_continuous``: truthy when continuous. ``verdict`` is "continuous",
+    "not continuous" or "undetermined" (the limit's verdict was undetermined); ``failed`` names
+    the failed condition; ``value`` is f(a) and ``limit`` the LimitResult at a."""
 
     continuous: bool
+    verdict: str
     failed: Optional[str]
     value: float
     limit: LimitResult
+    success: bool = True
 
     def __bool__(self) -> bool:
         return self.continuous
 
-    def __repr__(self) -> str:
-        if self.continuous:
-            return f"Continuity(continuous, f(a)={self.value!r})"
-        return f"Continuity(not continuous: {self.failed}; f(a)={self.value!r}, limit={self.limit!r})"
 
-
-# ---------------------------------------------------------------- evaluation
-def _evaluator(f: Callable) -> Callable[[np.ndarray], np.ndarray]:
-    """Vectorized f: one try with an array, else per-point calls. f's exceptions propagate."""
-    vec = [None]
-
-    def point(v: float) -> float:
-        y = f(np.float64(v))
-        if isinstance(y, complex) or np.iscomplexobj(y):
-            y = complex(y)
-            return y.real if y.imag == 0 else math.nan
-        return float(np.asarray(y, dtype=float).reshape(()))
-
-    def F(x: np.ndarray) -> np.ndarray:
-        with np.errstate(all="ignore"):
-            if vec[0] is not False:
-                try:
-                    y = f(x)
-                    if np.iscomplexobj(y):
-                        y = np.where(np.imag(y) == 0, np.real(y), np.nan)
-                    y = np.broadcast_to(np.asarray(y, dtype=float), x.shape).copy()
-                    vec[0] = True
-                    return y
-                except Exception:
-                    if vec[0]:
-                        raise
-                    vec[0] = False
-            return np.array([point(v) for v in x], dtype=float)
-
-    return F
-
-
-def _offsets(c: float) -> np.ndarray:
-    """Offsets t (descending) where f is sampled: geometric 2^-k plus irregular per decade."""
-    if math.isinf(c) or c == 0.0:
-        t0, tmin = 0.5 if c == 0.0 else 1.0, 1e-300
-    else:
-        t0, tmin = 0.5 * max(1.0, abs(c)), max(8.0 * _EPS * abs(c), 1e-300)
-    decades = math.log10(t0 / tmin)
-    geo = t0 * 0.5 ** np.arange(int(math.log2(t0 / tmin)) + 1)
-    u = (np.arange(1, int(decades * _DENSE) + 1) * _PHI) % 1.0
-    dense = t0 * 10.0 ** -(np.floor(np.arange(u.size) / _DENSE) + u)
-    return np.unique(np.concatenate([geo, dense[dense >= tmin]]))[::-1]
-
-
-def _points(c: float, s: int, t: np.ndarray):
-    """x for offsets t from side s (+1 right, -1 left); the effective offsets."""
-    if math.isinf(c):
-        x = math.copysign(1.0, c) / t
-        return x, t
-    x = c + s * t
-    return x, np.abs(x - c)
-
-
-# ---------------------------------------------------------------- one side
-@dataclass
-class _Side:
-    value: float
-    exists: bool
-    error: float = math.nan
-    reason: Optional[str] = None
-
-
-def _blocks(t: np.ndarray, y: np.ndarray, t0: float):
-    """Split samples into decades of t; per block (indices, half range, floor, noisy)."""
-    b = np.floor(np.log10(t0 / t) + 1e-12).astype(int)
-    out = []
-    for k in np.unique(b):
-        idx = np.nonzero(b == k)[0]
-        v = y[max(idx[0] - 1, 0):idx[-1] + 1]  # with the previous sample: jumps count
-        spread = float(0.5 * v.max() - 0.5 * v.min())  # half the range: never overflows
-        floor = 16 * _EPS * float(np.abs(v).max()) + 1e-300
-        d = np.diff(v)
-        d = d[np.abs(d) > floor]
-        noisy = d.size >= 3 and np.count_nonzero(np.diff(np.sign(d))) >= 0.3 * (d.size - 1)
-        if not noisy and (np.all(v > 0) or np.all(v < 0)) and v.size >= 6:
-            noisy = _log_noisy(t[max(idx[0] - 1, 0):idx[-1] + 1], v)
-        out.append((idx, spread, floor, noisy))
-    return out
-
-
-def _log_noisy(t: np.ndarray, v: np.ndarray) -> bool:
-    """Relative noise above 1e-6 on a trend (log|y| against log t jitters): cancellation."""
-    lt = np.log(t)
-    slope = np.diff(np.log(np.abs(v))) / np.diff(lt)
-    ds = np.diff(slope)
-    ds = ds[np.abs(ds) > 1e-6 / float(np.abs(np.diff(lt)).min()) + 1e-3 * float(np.abs(slope).max())]
-    return ds.size >= 3 and np.count_nonzero(np.diff(np.sign(ds))) >= 0.5 * (ds.size - 1)
-
-
-def _neville(t: np.ndarray, y: np.ndarray, depth: int = 8):
-    """Best polynomial extrapolation to t=0 over the sequence: (value, error estimate)."""
-    best, best_err = (float(y[-1]), math.inf), math.inf
-    scale = float(np.abs(y).max()) or 1.0
-    prev = y / scale                # column j-1: P over points k-j+1..k, indexed by k
-    prev_prev = None
-    for j in range(1, min(depth, y.size - 1) + 1):
-        tk, tkj = t[j:], t[:-j]
-        cur = (tkj * prev[1:] - tk * prev[:-1]) / (tkj - tk)
-        e = np.abs(cur - prev[1:])
-        e[1:] = np.maximum(e[1:], np.abs(np.diff(cur)))
-        e[0] = max(e[0], e[0] * 10)
-        if prev_prev is not None:
-            e = np.maximum(e, np.abs(cur - prev_prev[2:]))
-        e = e + 4 * _EPS * (j + 1)
-        i = e.size - 1 - int(np.argmin(e[::-1]))
-        if e[i] * scale < best[1]:  # report the worst error among the neighbouring entries
-            best = (float(cur[i]) * scale, float(e[i]) * scale)
-            best_err = float(e[max(i - 1, 0):i + 2].max()) * scale
-        prev_prev, prev = prev, cur
-    return best[0], max(best[1], best_err)
-
-
-def _wynn(y: np.ndarray, depth: int = 6):
-    """Wynn's epsilon algorithm on the sequence: best (value, error estimate) of its even columns."""
-    scale = float(np.abs(y).max()) or 1.0
-    prev2, prev = np.zeros(y.size + 1), y / scale   # eps_{j-1}, eps_j
-    even, best = prev, (math.nan, math.inf)
-    for j in range(1, 2 * depth + 1):
-        if prev.size < 2:
-            break
-        cur = prev2[1:prev.size] + 1.0 / np.diff(prev)
-        if j % 2 == 0:
-            e = np.abs(cur - even[1:cur.size + 1])
-            e[1:] = np.maximum(e[1:], np.abs(np.diff(cur)))
-            e = np.where(np.isfinite(cur) & np.isfinite(e), e + 4 * _EPS * (j + 1), np.inf)
-            i = e.size - 1 - int(np.argmin(e[::-1]))
-            if e[i] * scale < best[1]:
-                best = (float(cur[i]) * scale, float(e[max(i - 1, 0):i + 2].max()) * scale)
-            even = cur
-        prev2, prev = prev, cur
-    return best
-
-
-def _one_side(F, c: float, s: int, tol: float) -> _Side:
-    with np.errstate(all="ignore"):  # huge samples: overflow in spreads is expected
-        return _one_side_(F, c, s, tol)
-
-
-def _one_side_(F, c: float, s: int, tol: float) -> _Side:
-    t = _offsets(c)
-    t0 = float(t[0])  # the geometric levels are t0 * 2**-k
-    x, te = _points(c, s, t)
-    y = F(x)
-    # f may be undefined (NaN) in places: use the first NaN-free run that spans 1.5 decades
-    nan = np.r_[True, np.isnan(y), True]
-    starts, stops = np.flatnonzero(nan[:-1] & ~nan[1:]), np.flatnonzero(~nan[:-1] & nan[1:])
-    run = [(a, b) for a, b in zip(starts, stops)
-           if b - a >= 8 and (b == y.size or math.log10(t[a] / t[b - 1]) >= 1.5)]
-    if not run:
-        return _Side(math.nan, False, reason="undefined")
-    a, b = run[0]
-    y, te, t = y[a:b], te[a:b], t[a:b]
-    if np.isinf(y).all():
-        return _Side(float(y[-1]), True, 0.0) if np.all(y == y[-1]) else _Side(math.nan, False, reason="unbounded")
-    a = int(np.argmin(np.isinf(y)))  # a pole away from c
-    y, te, t = y[a:], te[a:], t[a:]
-    inf = np.isinf(y)
-    if inf.any():
-        k = int(np.argmax(inf))
-        tail = y[k:]
-        if not (np.all(np.isinf(tail[-8:])) and np.all(np.sign(tail) == np.sign(tail[0]))):
-            if np.all(np.isinf(tail[-8:])):
-                return _Side(math.nan, False, reason="unbounded")
-            y, te, t = y[:k], te[:k], t[:k]
-        else:  # +-inf from here on: overflow of the limit, or of an intermediate only?
-            r = _classify(t[:k], te[:k], y[:k], tol, t0) if k >= 8 else None
-            if r is not None and r.exists:
-                return r
-            return _Side(float(tail[0]), True, 0.0)
-    if y.size < 8:
-        return _Side(math.nan, False, reason="undefined")
-    return _classify(t, te, y, tol, t0)
-
-
-def _classify(t: np.ndarray, te: np.ndarray, y: np.ndarray, tol: float, t0: float) -> _Side:
-    """Finite samples approaching c: converges (value), diverges, oscillates or unbounded."""
-    blocks = _blocks(t, y, t[0])
-    # cut before round-off: a noisy block far above the best spread after a real decrease
-    smooth = 0  # noise after three smooth decades: round-off (cancellation) took over
-    for i, b in enumerate(blocks):
-        if b[3] and smooth >= 3:
-            blocks = blocks[:i]
-            break
-        smooth = 0 if b[3] else smooth + 1
-    cut, m, mi, top, top_at_min = len(blocks), math.inf, 0, 0.0, 0.0
-    for i, (idx, sp, fl, noisy) in enumerate(blocks):
-        ref = max(m, fl)
-        if i and sp > _RISE * ref and top_at_min > _RISE * ref:
-            vb = float(y[blocks[mi][0][-1]])
-            sudden = sp > 1e3 * ref and blocks[i - 1][1] <= 10 * ref        # overflow, underflow
-            close = float(np.abs(y[idx] - vb).max()) <= 1e-6 * max(1.0, abs(vb))  # c's rounding
-            if noisy or sudden or close:
-                cut = mi + 1
-                break
-        top = max(top, sp)
-        if max(sp, fl) <= m:
-            m, mi, top_at_min = max(sp, fl), i, top
-    blocks = blocks[:cut]
-    n = len(blocks)
-    last = blocks[-1]
-    yl = y[last[0]]
-    # divergence to +-inf: one sign, |y| growing and not slowing down
-    if n >= 2:
-        half = blocks[max(0, n // 2 - 1):]
-        vals = np.concatenate([y[b[0]] for b in half])
-        mags = [float(np.median(np.abs(y[b[0]]))) for b in half]
-        first_max = float(np.abs(y[half[0][0]]).max())
-        if (np.all(vals > 0) or np.all(vals < 0)) and float(np.abs(yl).min()) >= 1.5 * first_max:
-            w = mags[-4:]
-            inc = np.diff(w)
-            if np.all(inc > 0) and (inc.size < 2 or inc[-1] >= 0.5 * inc[0]):
-                return _Side(math.copysign(math.inf, vals[-1]), True, 0.0)
-    # convergence: the spread per decade settles or keeps shrinking
-    sps = [b[1] for b in blocks[-4:]]
-    settled = sps[-1] <= last[2]
-    if not (settled or (len(sps) >= 2 and sps[-1] <= 0.3 * sps[0])):
-        slow = _slow(y, t, blocks, t0) if n >= 8 else None
-        if slow is not None:
-            return slow
-        first = float(np.abs(y[blocks[max(0, n // 2 - 1)][0]]).max())
-        grow = float(np.abs(yl).max()) >= 1e3 * max(first, 1e-300) and float(np.abs(yl).max()) > 1e3
-        return _Side(math.nan, False, reason="unbounded" if grow else "oscillates")
-    # value: the best decade's sample nearest c, or Richardson on the geometric levels
-    peak = max(range(n), key=lambda i: (blocks[i][1], i))
-    ib = min(range(peak, n), key=lambda i: (blocks[i][1], -i))
-    raw_idx = blocks[ib][0][-1]
-    raw, raw_err = float(y[raw_idx]), 2 * blocks[ib][1] + blocks[ib][2]
-    end = int(blocks[-1][0][-1]) + 1
-    geo = np.nonzero(np.isclose(np.log2(t[:end] / t0) % 1.0, 0.0, atol=1e-9))[0]
-    value, err = raw, raw_err
-    if geo.size >= 3:
-        cands = [_neville(te[geo] ** p, y[geo]) for p in (1.0, 0.5)]  # powers of t or sqrt(t)
-        for r, re in cands + [_wynn(y[geo])]:
-            if re < err and abs(r - raw) <= 2 * raw_err + 4 * re:
-                value, err = r, re
-    return _Side(value, True, err)
-
-
-def _slow(y: np.ndarray, t: np.ndarray, blocks, t0: float) -> Optional[_Side]:
-    """A smooth monotone tail changing like a power of log(t): diverges when the changes per
-    decade shrink no faster than 1/log (log log x); else converges, extrapolated in 1/log(1/t)."""
-    half = blocks[len(blocks) // 2:]
-    if any(b[3] for b in half):
-        return None
-    med = np.array([float(np.median(y[b[0]])) for b in half])
-    inc = np.diff(med)
-    if not (np.all(inc > 0) or np.all(inc < 0)):
-        return None
-    if abs(inc[-1]) >= 0.4 * abs(inc[0]):
-        return _Side(math.copysign(math.inf, inc[-1]), True, 0.0)
-    idx = np.concatenate([b[0] for b in half])
-    geo = idx[np.isclose(np.log2(t[idx] / t0) % 1.0, 0.0, atol=1e-9)]
-    if geo.size < 3:
-        return None
-    v, e = _neville(1.0 / np.log(np.e * t0 / t[geo]), y[geo], depth=4)
-    return _Side(v, True, max(e, abs(v - float(y[idx[-1]])) * 1e-2))
-
-
-def _numeric(F, c: float, side: str, tol: float) -> LimitResult:
-    if math.isinf(c):
-        r = _one_side(F, c, -1 if c > 0 else 1, tol)
-        lr = {"left": r.value} if c > 0 else {"right": r.value}
-        return LimitResult(r.value, r.exists, error=r.error, reason=r.reason, **lr)
-    right = _one_side(F, c, 1, tol) if side in ("both", "+") else None
-    left = _one_side(F, c, -1, tol) if side in ("both", "-") else None
-    rv = right.value if right else None
-    lv = left.value if left else None
-    if side != "both":
-        r = right or left
-        return LimitResult(r.value, r.exists, lv, rv, r.error, r.reason)
-    if not (left.exists and right.exists):
-        reasons = [r.reason for r in (left, right) if not r.exists]
-        reason = next(r for r in ("oscillates", "unbounded", "undefined") if r in reasons)
-        return LimitResult(math.nan, False, lv, rv, math.nan, reason)
-    if _agree(lv, rv, left.error, right.error, tol):
-        v = lv if left.error <= right.error else rv
-        return LimitResult(v, True, lv, rv, max(left.error, right.error, abs(lv - rv) if math.isfinite(lv) else 0.0))
-    return LimitResult(math.nan, False, lv, rv, math.nan, "left and right disagree")
-
-
-def _agree(a: float, b: float, ea: float, eb: float, tol: float) -> bool:
-    if math.isinf(a) or math.isinf(b):
-        return a == b
-    return abs(a - b) <= max(tol * max(1.0, abs(a), abs(b)), 4 * (ea + eb))
-
-
-# ---------------------------------------------------------------- public API
-def _check(c: Any, side: Any) -> float:
-    if side not in _SIDES:
-        raise ValueError(f"unknown side {side!r}; expected one of {list(_SIDES)}")
+# ---------------------------------------------------------------- input
+def _check_point(c: Any) -> float:
+    if isinstance(c, (str, bytes)):
+        raise TypeError(f"c must be a real number or +-inf, got {c!r}")
     try:
         cv = float(c)
     except (TypeError, ValueError):
@@ -369,42 +99,196 @@ def _check(c: Any, side: Any) -> float:
     return cv
 
 
-def limit(f: Any, c: float, side: str = "both", *, tol: float = 1e-10) -> LimitResult:
-    """Limit of f(x) as x -> c from ``side`` ("both", "+" from the right, "-" from the left;
-    at c = ±inf from the only side there is). ``tol``: relative tolerance (to max(1, |value|))
-    within which the two one-sided limits count as equal.
-
-    >>> limit(lambda x: 2 * x, 3).value
-    6.0
-    """
-    cv = _check(c, side)
-    if not (tol > 0):
-        raise ValueError(f"tol must be positive, got {tol!r}")
-    if _is_expr(f):
-        from ._limits_expr import expr_limit
-        return expr_limit(f, cv, side, tol, _numeric, _evaluator)
-    if not callable(f):
-        raise TypeError(f"f must be a callable or an Expr, got {type(f).__name__}")
-    return _numeric(_evaluator(f), cv, side, tol)
+def _check_side(side: Any) -> Tuple[int, ...]:
+    if not isinstance(side, str) or side not in _SIDES:
+        raise ValueError(f"unknown side {side!r}; expected '+', '-' or 'both' (or '+-')")
+    return _SIDES[side]
 
 
-def is_continuous(f: Any, a: float, *, tol: float = 1e-10) -> Continuity:
-    """The course's three conditions at a: f(a) is defined, the limit at a exists (both sides
-    agree, finite), and it equals f(a). Truthy when continuous; ``failed`` says which failed."""
-    av = _check(a, "both")
-    if math.isinf(av):
-        raise ValueError(f"continuity needs a finite point a, got {a!r}")
-    F = _evaluator(f) if not _is_expr(f) else _evaluator(f)
-    fa = float(F(np.array([av]))[0])
-    lim = limit(f, av, tol=tol)
-    if not math.isfinite(fa):
-        return Continuity(False, "f(a) is not defined", fa, lim)
-    if not (lim.exists and math.isfinite(lim.value)):
-        return Continuity(False, "the limit at a does not exist", fa, lim)
-    if not _agree(fa, lim.value, 0.0, lim.error, tol):
-        return Continuity(False, "the limit at a does not equal f(a)", fa, lim)
-    return Continuity(True, None, fa, lim)
+def _check_rtol(rtol: Any, tol: Any) -> float:
+    if tol is not None:
+        warnings.warn("limit(tol=) is deprecated; use rtol=", DeprecationWarning, stacklevel=3)
+        rtol = tol
+    try:
+        r = float(rtol)
+    except (TypeError, ValueError):
+        raise TypeError(f"rtol must be a positive number, got {rtol!r}") from None
+    if not (r > 0 and math.isfinite(r)):
+        raise ValueError(f"rtol must be positive and finite, got {rtol!r}")
+    return r
 
 
 def _is_expr(f: Any) -> bool:
-    return all(hasattr(f, a) for a in ("diff", "as_numer_denom", "free_vars"))
+    from .expressions import Expr
+    return isinstance(f, Expr)
+
+
+def _expr_var(f) -> Optional[str]:
+    if f.is_vector:
+        raise ValueError("limit needs a scalar expression, got a vector of expressions")
+    fv = list(f.free_vars())
+    if len(fv) > 1:
+        raise ValueError(f"limit needs an expression of one variable; f has {sorted(fv)}")
+    return fv[0] if fv else None
+
+
+# ---------------------------------------------------------------- sides
+def _sides_of(c: float, sides: Tuple[int, ...]) -> Tuple[int, ...]:
+    if math.isinf(c):
+        return (-1,) if c > 0 else (1,)  # at +inf from below (the left), at -inf from above
+    return sides
+
+
+def _agree(a: Side, b: Side, rtol: float) -> bool:
+    if a.verdict != b.verdict:
+        return False
+    if a.verdict != "finite":
+        return True
+    scale = max(1.0, abs(a.value), abs(b.value))
+    return abs(a.value - b.value) <= max(rtol * scale, 4 * (a.error + b.error))
+
+
+def _combine(found: Sequence[Tuple[int, Side]], rtol: float) -> Side:
+    """The two-sided verdict from the one-sided ones."""
+    if len(found) == 1:
+        return found[0][1]
+    (_, left), (_, right) = found
+    for one in (left, right):
+        if one.verdict == "does not exist":
+            return one
+    for one in (left, right):
+        if one.verdict == "undetermined":
+            return one
+    if _agree(left, right, rtol):
+        best = left if left.error <= right.error else right
+        err = max(left.error, right.error, abs(left.value - right.value) if best.verdict == "finite" else 0.0)
+        return Side(best.verdict, best.value, err)
+    return Side("does not exist", reason="left and right disagree")
+
+
+def _side_value(s: Side) -> float:
+    return s.value if s.verdict in ("finite", "+inf", "-inf") else math.nan
+
+
+def _result(c: float, found, rtol: float, method: str, traced: bool) -> LimitResult:
+    r = _combine(found, rtol)
+    by = dict(found)
+    left = _side_value(by[-1]) if -1 in by else None
+    right = _side_value(by[1]) if 1 in by else None
+    undetermined = r.verdict == "undetermined"
+    value = r.value if r.verdict in ("finite", "+inf", "-inf") else math.nan
+    error = r.error if r.verdict == "finite" else (0.0 if r.verdict in ("+inf", "-inf") else math.nan)
+    return LimitResult(value=value, verdict=r.verdict, reason=r.reason, error=error, left=left, right=right,
+                       method=method, traced=traced, success=not undetermined, status=int(undetermined),
+                       message=LIMIT_STATUS[int(undetermined)] if not undetermined else f"undetermined: {r.reason}")
+
+
+# ---------------------------------------------------------------- API
+def limit(f: Any, c: float, side: str = "both", *, rtol: float = 1e-10, tol: Optional[float] = None) -> LimitResult:
+    """The limit of f(x) as x -> c.
+
+    Parameters
+    ----------
+    f : Expr or callable
+        An expression of one variable, or a function of one real number (NumPy functions are
+        traced into an expression; others are sampled as black boxes, vectorized when they
+        accept arrays).
+    c : float
+        The point, or ``±inf``. A double stands for the simplest number it rounds from (a
+        short decimal, ``p/q`` or ``p*pi/q``): ``math.pi/2`` means pi/2.
+    side : {"both", "+", "-", "+-"}
+        From the right ("+"), the left ("-") or both ("both", or sympy's "+-"). At ``±inf``
+        the only side there is.
+    rtol : float
+        Relative tolerance (to ``max(1, |value|)``) within which two one-sided limits agree.
+
+    Returns
+    -------
+    LimitResult
+        ``verdict``, ``value``, ``reason``, ``error``, ``left``, ``right``, ``success``, ...
+
+    Examples
+    --------
+    >>> import fastcalc as fc
+    >>> fc.limit(fc.expr("sin(x)/x"), 0).value
+    1.0
+    >>> r = fc.limit(fc.expr("tan(x)"), float("inf"))
+    >>> r.verdict, r.reason
+    ('does not exist', 'oscillates')
+    >>> fc.limit(lambda x: 1 / x, 0).reason
+    'left and right disagree'
+    """
+    cv = _check_point(c)
+    sides = _sides_of(cv, _check_side(side))
+    rt = _check_rtol(rtol, tol)
+    traced = False
+    if _is_expr(f):
+        e = f
+    elif callable(f):
+        e = _traced(f, cv)
+        traced = e is not None
+    else:
+        raise TypeError(f"f must be a callable or an Expr, got {type(f).__name__}")
+    if e is not None:
+        var = _expr_var(e)
+        if _mpeval.available():
+            found = [(s, limit_side(e, var, cv, s, _BUDGET)) for s in sides]
+            return _result(cv, found, rt, "extended precision", traced)
+        F = _limits_numeric.evaluator(_double(e, var))
+    else:
+        F = _limits_numeric.evaluator(f)
+    found = [(s, _limits_numeric.one_side(F, cv, s, rt)) for s in sides]
+    return _result(cv, found, rt, "double precision", traced)
+
+
+def _double(e, var):
+    from .reference.expr import lambdify
+    g = lambdify(e)
+    if var is None:
+        return lambda x: np.broadcast_to(g(), np.shape(x)) if e.vars == () else g(x)
+    return g
+
+
+def _traced(f, c: float):
+    """f as an Expr when tracing it is faithful at a few points near c; else None."""
+    from ._trace import faithful, trace
+    e = trace(f)
+    if e is None:
+        return None
+    base = 0.0 if math.isinf(c) else c
+    probe = base + np.array([-0.37, -0.0131, 0.0217, 0.41, 1.3])
+    if math.isinf(c):
+        probe = math.copysign(1.0, c) * np.array([3.7, 41.3, 517.9, 6.1e3, 7.3e4])
+    return e if faithful(e, f, probe) else None
+
+
+def is_continuous(f: Any, a: float, *, rtol: float = 1e-10, tol: Optional[float] = None) -> Continuity:
+    """The course's three conditions at a: f(a) is defined, the limit at a exists (both sides
+    agree, finite), and it equals f(a). Truthy when continuous; ``failed`` says which failed;
+    ``verdict`` is "undetermined" when the limit's verdict is.
+
+    Examples
+    --------
+    >>> import fastcalc as fc
+    >>> bool(fc.is_continuous(fc.expr("abs(x)"), 0.0))
+    True
+    >>> fc.is_continuous(fc.expr("floor(x)"), 1.0).failed
+    'the limit at a does not exist'
+    """
+    av = _check_point(a)
+    if math.isinf(av):
+        raise ValueError(f"continuity needs a finite point a, got {a!r}")
+    rt = _check_rtol(rtol, tol)
+    F = _limits_numeric.evaluator(f) if not _is_expr(f) else _limits_numeric.evaluator(_double(f, _expr_var(f)))
+    fa = float(F(np.array([av]))[0])
+    lim = limit(f, av, rtol=rt)
+    if not math.isfinite(fa):
+        return Continuity(False, "not continuous", "f(a) is not defined", fa, lim)
+    if lim.verdict == "undetermined":
+        return Continuity(False, "undetermined", f"the limit at a is undetermined ({lim.reason})", fa, lim, False)
+    if lim.verdict != "finite":
+        return Continuity(False, "not continuous", "the limit at a does not exist", fa, lim)
+    scale = max(1.0, abs(fa))
+    if abs(fa - lim.value) > max(rt * scale, 4 * lim.error):
+        return Continuity(False, "not continuous", "the limit at a does not equal f(a)", fa, lim)
+    return Continuity(True, "continuous", None, fa, lim)

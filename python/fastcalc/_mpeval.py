@@ -1,0 +1,307 @@
+"""An ``Expr`` evaluated in arbitrary precision with mpmath (an optional dependency), for limits.
+
+The functions come from the table of operations: each operation's NumPy text (``np.sin(a)``,
+``1/np.cos(a)``, ``_gamma(a + 1)``) runs with ``np`` bound to real-valued mpmath twins below, so
+the table stays the one definition of every operation. NumPy's real semantics are kept: a value
+outside the domain is NaN (never complex), poles are NaN or inf as NumPy gives them.
+
+A value that cannot be computed faithfully raises :class:`Lost` instead of returning a number:
+the argument of a periodic function larger than the working precision can place (its phase is
+noise), exp of an argument beyond 1e300 (its exponent would be a 1000-bit integer). The caller
+treats a lost point as no evidence.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from fractions import Fraction
+from typing import Callable, Dict, Optional, Sequence
+
+try:  # optional: limits fall back to double precision without it
+    import mpmath
+except ImportError:  # pragma: no cover - exercised in the no-mpmath CI leg
+    mpmath = None
+
+from .expressions import nodes as N
+from .expressions import ops as _ops
+
+_HUGE = 1e300  # |exp argument| beyond which the result's exponent (a Python int) gets costly
+
+
+class Lost(ArithmeticError):
+    """The working precision (or the exponent range) cannot represent this value faithfully."""
+
+
+def available() -> bool:
+    return mpmath is not None
+
+
+def _real(v):
+    """mpmath's value, NaN where it is complex (outside the real domain)."""
+    if isinstance(v, mpmath.mpc):
+        return v.real if v.imag == 0 else mpmath.nan
+    return v
+
+
+def _guard(f: Callable) -> Callable:
+    """A real function of mpf operands: NaN in, NaN out; mpmath's domain errors are NaN."""
+    def g(*a):
+        if any(mpmath.isnan(x) for x in a):
+            return mpmath.nan
+        try:
+            return _real(f(*a))
+        except (ValueError, ZeroDivisionError):
+            return mpmath.nan
+        except (OverflowError, MemoryError):
+            raise Lost("mpmath overflows") from None
+    return g
+
+
+def _periodic(f: Callable) -> Callable:
+    def g(a):
+        if mpmath.isinf(a):
+            return mpmath.nan
+        if a != 0 and mpmath.mag(a) > mpmath.mp.prec - 16:  # the phase of a is below its precision
+            raise Lost("argument of a periodic function beyond the working precision")
+        return f(a)
+    return g
+
+
+def _exp(a):
+    if not mpmath.isinf(a) and abs(a) > _HUGE:
+        raise Lost("exp overflows any exponent range")
+    return mpmath.exp(a)
+
+
+def _power(a, b):
+    if a == 0:
+        return mpmath.inf if b < 0 else (mpmath.mpf(1) if b == 0 else mpmath.mpf(0))
+    if mpmath.isinf(a) or mpmath.isinf(b):
+        return mpmath.mpf(float(a) ** float(b)) if a > 0 or b == int(b) else mpmath.nan
+    if a > 0 and abs(b * mpmath.log(a)) > _HUGE:
+        raise Lost("power overflows any exponent range")
+    if a < 0 and b != mpmath.floor(b):
+        return mpmath.nan
+    if a < 0 and abs(b * mpmath.log(-a)) > _HUGE:
+        raise Lost("power overflows any exponent range")
+    return mpmath.power(a, b)
+
+
+def _powi(a, n):
+    return _power(a, mpmath.mpf(n))
+
+
+def _sign(a):
+    return mpmath.mpf(0 if a == 0 else (1 if a > 0 else -1))
+
+
+def _lgamma(a):
+    if a > 0:
+        return mpmath.loggamma(a)
+    return mpmath.log(abs(mpmath.gamma(a)))
+
+
+def _gamma(a):
+    if a > _HUGE:
+        raise Lost("gamma overflows any exponent range")
+    if a <= 0 and a == mpmath.floor(a):
+        return mpmath.nan  # a pole (NumPy/scipy: NaN at non-positive integers)
+    return mpmath.gamma(a)
+
+
+def _polygamma(n, a):
+    if a <= 0 and a == mpmath.floor(a):
+        return mpmath.nan
+    return mpmath.polygamma(int(n), a)
+
+
+def _asin(a):
+    return mpmath.asin(a) if -1 <= a <= 1 else mpmath.nan
+
+
+def _acos(a):
+    return mpmath.acos(a) if -1 <= a <= 1 else mpmath.nan
+
+
+def _atanh(a):
+    if abs(a) == 1:
+        return mpmath.inf * a
+    return mpmath.atanh(a) if -1 < a < 1 else mpmath.nan
+
+
+def _acosh(a):
+    return mpmath.acosh(a) if a >= 1 else mpmath.nan
+
+
+def _sqrt(a):
+    return mpmath.sqrt(a) if a >= 0 else mpmath.nan
+
+
+def _log(a):
+    if a == 0:
+        return -mpmath.inf
+    return mpmath.log(a) if a > 0 else mpmath.nan
+
+
+def _cbrt(a):
+    return mpmath.cbrt(a) if a >= 0 else -mpmath.cbrt(-a)
+
+
+def _sinh(a):
+    if not mpmath.isinf(a) and abs(a) > _HUGE:
+        raise Lost("sinh overflows any exponent range")
+    return mpmath.sinh(a)
+
+
+def _cosh(a):
+    if not mpmath.isinf(a) and abs(a) > _HUGE:
+        raise Lost("cosh overflows any exponent range")
+    return mpmath.cosh(a)
+
+
+def _sigmoid(a):
+    if a < 0:
+        e = _exp(a)
+        return e / (1 + e)
+    return 1 / (1 + _exp(-a))
+
+
+class _Np:
+    """The names the table's NumPy texts use, as real mpmath functions."""
+
+
+def _namespace() -> Dict[str, object]:
+    m = mpmath
+    np_ = _Np()
+    table = {
+        "power": _power, "exp": _exp, "log": _log, "sin": _periodic(m.sin), "cos": _periodic(m.cos),
+        "tan": _periodic(m.tan), "arcsin": _asin, "arccos": _acos, "arctan": m.atan, "sinh": _sinh,
+        "cosh": _cosh, "tanh": m.tanh, "sqrt": _sqrt, "abs": abs, "sign": _sign, "floor": m.floor,
+        "ceil": m.ceil, "arcsinh": m.asinh, "arccosh": _acosh, "arctanh": _atanh, "cbrt": _cbrt,
+        "arctan2": m.atan2, "less_equal": lambda a, b: m.mpf(1 if a <= b else 0),
+        "less": lambda a, b: m.mpf(1 if a < b else 0),
+    }
+    for k, f in table.items():
+        setattr(np_, k, _guard(f))
+    return {"np": np_, "_powi": _guard(_powi), "_sigmoid": _guard(_sigmoid), "_erf": _guard(m.erf),
+            "_erfc": _guard(m.erfc), "_gamma": _guard(_gamma), "_lgamma": _guard(_lgamma),
+            "_polygamma": _guard(_polygamma)}
+
+
+_FUNCS: Optional[Dict[str, Callable]] = None
+
+
+def _functions() -> Dict[str, Callable]:
+    """name -> f(a, b, n) over mpf, compiled once from the table's NumPy texts (trusted text)."""
+    global _FUNCS
+    if _FUNCS is None:
+        ns = _namespace()
+        out = {}
+        for name, fn in _ops.FUNCTIONS.items():
+            text = _ops.PRIMITIVES[name]["numpy"] if name in _ops.PRIMITIVES else fn.numpy
+            out[name] = eval(compile(f"lambda a, b=None, n=0: {text}", "<ops.def numpy>", "eval"), ns)
+        out["pow"] = ns["np"].power
+        _FUNCS = out
+    return _FUNCS
+
+
+def evaluator(root: N.Node, var: str) -> Callable:
+    """f(x, dps): the node's value at the mpf x computed with ``dps`` decimal digits (a float
+    ``mpf``, NaN outside the domain); raises :class:`Lost` where that precision cannot tell."""
+    order = N.postorder([root])
+    funcs = _functions()
+    power = funcs["pow"]
+
+    def f(x, dps: int):
+        with mpmath.workdps(dps):
+            floor = mpmath.mpf(2) ** (16 - mpmath.mp.prec)
+            memo = {}
+            for n in order:
+                k = n.kind
+                if k == N.NUM:
+                    r = intended(n.value)
+                elif k == N.CONST:
+                    r = +mpmath.pi if n.value == "pi" else +mpmath.e
+                elif k == N.VAR:
+                    r = x if n.value == var else mpmath.nan
+                elif k == N.ADD:
+                    terms = [memo[id(a)] for a in n.args]
+                    r = mpmath.fsum(terms)
+                    if mpmath.isfinite(r):
+                        big = max(abs(a) for a in terms)
+                        if big and abs(r) <= big * floor and not all(a == int(a) for a in terms):
+                            # the sum cancelled beyond the working precision (exactly 0 at
+                            # every precision too low: agreement would prove nothing);
+                            # integers (floor's values) add exactly
+                            raise Lost("cancellation beyond the working precision")
+                elif k == N.MUL:
+                    r = mpmath.fprod(memo[id(a)] for a in n.args)
+                    if mpmath.isnan(r) and not any(mpmath.isnan(memo[id(a)]) for a in n.args):
+                        r = mpmath.nan  # 0 * inf
+                elif k == N.POW:
+                    r = power(memo[id(n.args[0])], memo[id(n.args[1])])
+                else:
+                    fn = _ops.FUNCTIONS[n.value]
+                    if fn.imm:
+                        ops = [memo[id(a)] for a in n.args[1:]]
+                        r = funcs[n.value](ops[0], ops[1] if len(ops) > 1 else None, int(n.args[0].value))
+                    else:
+                        ops = [memo[id(a)] for a in n.args]
+                        r = funcs[n.value](ops[0], ops[1] if len(ops) > 1 else None)
+                memo[id(n)] = r
+            return +memo[id(root)]
+    return f
+
+
+@functools.lru_cache(maxsize=4096)
+def _recipe(v: float) -> tuple:
+    if v != v or math.isinf(v) or v == int(v):
+        return ("binary", v)
+    s = repr(v)
+    if len(s.lower().split("e")[0].replace("-", "").replace(".", "").lstrip("0")) <= 15:
+        return ("decimal", s)
+    for q in range(2, 13):
+        p = round(v * q)
+        if abs(p) < 10**9 and float(Fraction(p, q)) == v:
+            return ("fraction", p, q)
+    with mpmath.workdps(40):
+        for q in range(1, 13):
+            p = round(v * q / math.pi)
+            if p and abs(p) <= 1000 and float(mpmath.pi * p / q) == v:
+                return ("pi", p, q)
+        for k in (1, -1):
+            if float(mpmath.e ** k) == v:
+                return ("e", k)
+    return ("binary", v)
+
+
+def intended(v: float):
+    """The number a double stands for, at the working precision: itself when it is an integer,
+    else the simplest real it is the nearest double to (a short decimal, a fraction p/q or
+    p*pi/q with q <= 12, e or 1/e): 0.1 means 1/10 and math.pi/2 means pi/2, as a user means
+    them (a limit at the double nearest pi/2 of tan would otherwise be finite)."""
+    r = _recipe(float(v))
+    kind = r[0]
+    if kind == "binary":
+        return mpmath.mpf(r[1])
+    if kind == "decimal":
+        return mpmath.mpf(r[1])
+    if kind == "fraction":
+        return mpmath.mpf(r[1]) / r[2]
+    if kind == "pi":
+        return mpmath.pi * r[1] / r[2]
+    return mpmath.e ** r[1]
+
+
+#: functions whose value keeps changing (periodic) or jumps, however far out their argument goes:
+#: the reason a tail may oscillate instead of settling
+OSCILLATORS = frozenset({"sin", "cos", "tan", "sec", "csc", "cot", "floor", "ceil", "frac", "sign", "le", "lt"})
+
+
+def oscillators(root: N.Node, var: str) -> Sequence[N.Node]:
+    """The calls of oscillating or jumping functions whose argument depends on ``var``."""
+    return [n for n in N.postorder([root])
+            if n.kind == N.CALL and n.value in OSCILLATORS and N.depends_on(n, var)]
+
+
+__all__ = ["Lost", "OSCILLATORS", "available", "evaluator", "intended", "oscillators"]
