@@ -158,8 +158,9 @@ def as_black_box(text: str) -> Callable:
     return lambda x: f(np.asarray(x, dtype=float))
 
 
-def grade(verdict: str, value: float, expected, rtol: float = 1e-8) -> str:
-    """right / wrong / undetermined for one answer."""
+def grade(verdict: str, value: float, expected, rtol: float = 1e-8, error: float = 0.0) -> str:
+    """right / wrong / undetermined / imprecise for one answer: imprecise is a value off by more
+    than rtol but within its own error estimate (not right, and not a confident wrong answer)."""
     if verdict == "undetermined":
         return "undetermined"
     if isinstance(expected, str):
@@ -168,7 +169,10 @@ def grade(verdict: str, value: float, expected, rtol: float = 1e-8) -> str:
         return "wrong"
     if math.isinf(expected):
         return "right" if value == expected else "wrong"
-    return "right" if abs(value - expected) <= rtol * max(1.0, abs(expected)) else "wrong"
+    off = abs(value - expected)
+    if off <= rtol * max(1.0, abs(expected)):
+        return "right"
+    return "imprecise" if off <= error else "wrong"
 
 
 class _Timeout(Exception):
@@ -190,7 +194,7 @@ def run_fastcalc(text, c, side, kind="expr"):
     import fastcalc as fc
     f = fc.expr(text) if kind == "expr" else as_callable(text) if kind == "callable" else as_black_box(text)
     r = fc.limit(f, c, side)
-    return r.verdict, r.value
+    return r.verdict, r.value, r.error
 
 
 def run_mpmath(text, c, side):
@@ -261,22 +265,23 @@ def score(who: str, cases=CASES, timeout: float = 30.0) -> dict:
     """Right, wrong and undetermined answers of one method, the median time, the misses by name.
     A method's exception or timeout counts as undetermined (fastcalc's exceptions propagate)."""
     run = RUNNERS[who]
-    out = {"who": who, "total": len(cases), "right": 0, "wrong": 0, "undetermined": 0, "times": [],
-           "wrong_cases": [], "undetermined_cases": []}
+    out = {"who": who, "total": len(cases), "right": 0, "wrong": 0, "undetermined": 0, "imprecise": 0,
+           "times": [], "wrong_cases": [], "undetermined_cases": [], "imprecise_cases": []}
     for text, c, side, expected in cases:
         t0 = time.perf_counter()
         try:
             _alarm(timeout)
             try:
-                verdict, value = run(text, c, side)
+                answer = run(text, c, side)
             finally:
                 _disarm()
         except Exception as exc:
             if who.startswith("fastcalc") and not isinstance(exc, _Timeout):
                 raise
-            verdict, value = "undetermined", math.nan
+            answer = ("undetermined", math.nan)
         out["times"].append(time.perf_counter() - t0)
-        g = grade(verdict, value, expected)
+        verdict, value = answer[:2]
+        g = grade(verdict, value, expected, error=answer[2] if len(answer) > 2 else 0.0)
         out[g] += 1
         if g != "right":
             out[g + "_cases"].append(f"{text} at {c} ({side}): {verdict} {value!r}, expected {expected!r}")
@@ -286,7 +291,7 @@ def score(who: str, cases=CASES, timeout: float = 30.0) -> dict:
 
 def line(s: dict) -> str:
     return (f"{s['who']:22s} right {s['right']:3d}/{s['total']}  wrong {s['wrong']:2d}  "
-            f"undetermined {s['undetermined']:2d}  median {s['median_ms']:8.1f} ms")
+            f"undetermined {s['undetermined']:2d}  imprecise {s['imprecise']:2d}  median {s['median_ms']:8.1f} ms")
 
 
 if __name__ == "__main__":
@@ -296,6 +301,6 @@ if __name__ == "__main__":
     for who in names:
         s = score(who, cases)
         print(line(s), flush=True)
-        for k in ("wrong_cases", "undetermined_cases"):
+        for k in ("wrong_cases", "imprecise_cases", "undetermined_cases"):
             for m in s[k]:
                 print(f"    {k.split('_')[0]}: {m}")

@@ -90,25 +90,113 @@ class Sampler:
 def one_side(f: Callable, c: float, s: int, oscillating: bool, budget: float) -> Side:
     """The verdict from side s for f(x, dps) (an ``_mpeval.evaluator``)."""
     sampler = Sampler(f, c, s, time.monotonic() + budget)
-    levels: List[Sequence] = []
     thetas = _THETAS_OSC if oscillating else _THETAS
     try:
-        for k in _LEVELS:
-            vals = [sampler.point(k, th) for th in thetas]
-            if any(v is None for v in vals):
-                if len(levels) >= _MIN_TAIL + 3 and all(v is None for v in vals):
-                    break  # lost for good (overflow, precision cap): judge what we have
-                levels.append(None)
-                continue
-            levels.append((k, vals))
+        levels = _sample(sampler, _LEVELS, thetas, stop_when_lost=True)
     except TimeoutError:
-        if sum(v is not None for v in levels) < _MIN_TAIL + 3:
-            return Side("undetermined", reason="f is too costly to evaluate precisely enough near c")
-    usable = [v for v in levels if v is not None]
-    if len(usable) < _MIN_TAIL:
+        return Side("undetermined", reason="f is too costly to evaluate precisely enough near c")
+    usable = [lv for lv in levels if lv[1] is not None]
+    if len(usable) >= _MIN_TAIL:
+        r = judge([k for k, _ in usable], [v for _, v in usable], oscillating)
+        if r.verdict != "undetermined" or oscillating:
+            return r
+        r2 = _log_extrapolation([k for k, _ in usable[-_TAIL:]], [v for _, v in usable[-_TAIL:]], thetas)
+        if r2 is not None:
+            return r2
+        if levels[-1][1] is not None:
+            return r  # every level was reachable: nothing more to try
+    if oscillating or not usable:
         return Side("undetermined", reason="f cannot be evaluated faithfully close enough to c "
                                            "(overflow or cancellation beyond the precision cap)")
-    return judge([k for k, _ in usable], [v for _, v in usable], oscillating)
+    # the precision cap stopped the levels at k*: sample densely up to it and extrapolate there
+    kstar = usable[-1][0]
+    ks = [kstar * (0.35 + 0.65 * j / 11) for j in range(12)]
+    try:
+        dense = [lv for lv in _sample(sampler, ks, thetas, stop_when_lost=False) if lv[1] is not None]
+    except TimeoutError:
+        dense = []
+    if len(dense) >= 8:
+        r = judge([k for k, _ in dense], [v for _, v in dense], False)
+        if r.verdict != "undetermined":
+            return r
+        r = _t_extrapolation([k for k, _ in dense[-8:]], [v for _, v in dense[-8:]], thetas)
+        if r is not None:
+            return r
+    return Side("undetermined", reason="f cannot be evaluated faithfully close enough to c "
+                                       "(overflow or cancellation beyond the precision cap), and the "
+                                       "reachable samples do not extrapolate consistently")
+
+
+def _sample(sampler: Sampler, ks, thetas, stop_when_lost: bool):
+    """[(k, values or None)] for the levels ks; None where a theta's point was lost."""
+    out = []
+    for k in ks:
+        vals = [sampler.point(k, th) for th in thetas]
+        if any(v is None for v in vals):
+            gone = all(v is None for v in vals)
+            if stop_when_lost and gone and out and out[-1][1] is None and out[-1][2]:
+                out.append((k, None, gone))
+                break  # two levels lost outright: the cap is behind us (precision only grows with k)
+            out.append((k, None, gone))
+            continue
+        out.append((k, vals, False))
+    return [(k, v) for k, v, _ in out]
+
+
+def _neville0(us, vs):
+    """The interpolating polynomial through (us, vs) at u = 0 (Neville's scheme)."""
+    p = list(vs)
+    n = len(us)
+    for m in range(1, n):
+        for i in range(n - m):
+            p[i] = (us[i + m] * p[i] - us[i] * p[i + 1]) / (us[i + m] - us[i])
+    return p[0]
+
+
+def _consistent(points_by_theta) -> Optional[Side]:
+    """Polynomial extrapolation to 0 per theta, with all points and with the farthest one or two
+    dropped: a finite verdict only when every estimate agrees to 1e-10 relative."""
+    est = []
+    for us, vs in points_by_theta:
+        if any(not mpmath.isfinite(v) for v in vs):
+            return None
+        for drop in (0, 1, 2):
+            est.append(_neville0(us[drop:], vs[drop:]))
+    v = est[0]
+    err = max(abs(x - v) for x in est)
+    if err > 1e-10 * max(1, abs(v)):
+        return None
+    value = 0.0 if abs(v) <= err else _as_float(v)
+    if math.isinf(value):
+        return None
+    return Side("finite", value, _as_float(2 * err + abs(v) * 1e-16))
+
+
+def _log_extrapolation(ks, tail, thetas) -> Optional[Side]:
+    """A tail converging like a power series in u = 1/log(1/t) (x log x against log x, ...):
+    Neville in u, only when each theta's sequence is monotone."""
+    if len(tail) < 6:
+        return None
+    ln10 = math.log(10.0)
+    by = []
+    for j, th in enumerate(thetas):
+        vs = [lv[j] for lv in tail[-6:]]
+        d = [b - a for a, b in zip(vs, vs[1:])]
+        if not (all(x > 0 for x in d) or all(x < 0 for x in d)):
+            return None
+        us = [mpmath.mpf(1) / (k * ln10 - math.log(th)) for k in ks[-6:]]
+        by.append((us, vs))
+    return _consistent(by)
+
+
+def _t_extrapolation(ks, tail, thetas) -> Optional[Side]:
+    """Samples in the reachable range extrapolated to t = 0 as a power series in t (Richardson):
+    the last resort when the precision cap stops the levels early."""
+    by = []
+    for j, th in enumerate(thetas):
+        us = [mpmath.mpf(th) * mpmath.power(10, -mpmath.mpf(k)) for k in ks]
+        by.append((us, [lv[j] for lv in tail]))
+    return _consistent(by)
 
 
 def judge(ks: Sequence[float], tail: Sequence[Sequence], oscillating: bool) -> Side:
@@ -238,11 +326,36 @@ def _keeps_scattering(ks, tail) -> bool:
 
 
 def limit_side(expr, var: str, c: float, s: int, budget: float) -> Side:
-    """One side for an Expr of one variable (``var``; None for a constant expression)."""
+    """One side for an Expr of one variable (``var``; None for a constant expression).
+
+    Numbers that stand for nothing recognizable (``_mpeval.intended``: a rounded value such as
+    ``math.sqrt(2*math.pi)``) are perturbed in their last bits: a limit that changes with them
+    (``erf(x) - 1.1283791670955126*x`` over ``x**3``) depends on digits nobody wrote, and is
+    undetermined."""
     root = expr.node
-    f = _mpeval.evaluator(root, var or "_")
-    oscillating = bool(var) and bool(_mpeval.oscillators(root, var))
-    return one_side(f, c, s, oscillating, budget)
+    name = var or "_"
+    oscillating = bool(var) and bool(_mpeval.oscillators(root, name))
+    start = time.monotonic()
+    r = one_side(_mpeval.evaluator(root, name), c, s, oscillating, budget)
+    rounded = _mpeval.inexact_numbers(root) if var else []
+    if not rounded or r.verdict == "undetermined":
+        return r
+    for scale in (2.0 ** -46, -(2.0 ** -46)):
+        left = max(1.0, budget - (time.monotonic() - start))
+        r2 = one_side(_mpeval.evaluator(root, name, scale), c, s, oscillating, left)
+        if not _same(r, r2):
+            shown = ", ".join(repr(v) for v in rounded[:3])
+            return Side("undetermined", reason=f"the limit depends on the last digits of {shown} "
+                                               f"(a rounded constant: write it exactly, e.g. as pi or sqrt(2))")
+    return r
+
+
+def _same(a: Side, b: Side) -> bool:
+    if a.verdict != b.verdict:
+        return False
+    if a.verdict != "finite":
+        return a.reason == b.reason or a.verdict != "does not exist"
+    return abs(a.value - b.value) <= 1e-6 * max(1.0, abs(a.value)) + 4 * (a.error + b.error)
 
 
 __all__ = ["Side", "judge", "limit_side", "one_side"]

@@ -56,15 +56,17 @@ def evaluator(f: Callable) -> Callable[[np.ndarray], np.ndarray]:
     return F
 
 
-def _offsets(c: float) -> np.ndarray:
-    """Offsets t (descending) where f is sampled: geometric 2^-k plus irregular per decade."""
+def _offsets(c: float, grid: int = 0) -> np.ndarray:
+    """Offsets t (descending) where f is sampled: geometric 2^-k plus irregular per decade;
+    ``grid`` 1 is a second, interleaved set (a different start and phases)."""
     if math.isinf(c) or c == 0.0:
         t0, tmin = 0.5 if c == 0.0 else 1.0, 1e-300
     else:
         t0, tmin = 0.5 * max(1.0, abs(c)), max(8.0 * _EPS * abs(c), 1e-300)
+    t0 *= (1.0, 0.8117)[grid]
     decades = math.log10(t0 / tmin)
     geo = t0 * 0.5 ** np.arange(int(math.log2(t0 / tmin)) + 1)
-    u = (np.arange(1, int(decades * _DENSE) + 1) * _PHI) % 1.0
+    u = ((np.arange(1, int(decades * _DENSE) + 1) + 0.5 * grid) * _PHI) % 1.0
     dense = t0 * 10.0 ** -(np.floor(np.arange(u.size) / _DENSE) + u)
     return np.unique(np.concatenate([geo, dense[dense >= tmin]]))[::-1]
 
@@ -159,24 +161,68 @@ def _wynn(y: np.ndarray, depth: int = 6):
     return best
 
 
+#: a finite value must be this accurate (relative to max(1, |value|)) to be given
+_ACCURACY = 1e-6
+
+
 def one_side(F, c: float, s: int, tol: float) -> Side:
-    """The verdict from side s (+1 right, -1 left) for F(x) on arrays of doubles."""
+    """The verdict from side s (+1 right, -1 left) for F(x) on arrays of doubles: the same on
+    two interleaved sampling grids, and a value only as accurate as ``_ACCURACY``, else
+    undetermined. Doubles can be fooled by a function (tan at infinity looks convergent on one
+    grid); two grids that agree are harder to fool."""
     with np.errstate(all="ignore"):  # huge samples: overflow in spreads is expected
-        return _one_side_(F, c, s, tol)
+        a = _one_side_(F, c, s, tol, 0)
+        if a.verdict == "undetermined":
+            return a
+        b = _one_side_(F, c, s, tol, 1)
+    if a.verdict != b.verdict:
+        return Side("undetermined", reason=f"two sampling grids disagree ({a.verdict} and {b.verdict})")
+    if a.verdict == "does not exist" and a.reason in ("oscillates", "unbounded") and not _irregular_early(F, c, s):
+        return Side("undetermined", reason="f is smooth away from c and irregular only close to it "
+                                           "(round-off, or an oscillation that doubles cannot resolve)")
+    if a.verdict != "finite":
+        return a
+    scale = max(1.0, abs(a.value), abs(b.value))
+    if abs(a.value - b.value) > max(4 * (a.error + b.error), 1e-12 * scale):
+        return Side("undetermined", reason=f"two sampling grids disagree ({a.value!r} and {b.value!r})")
+    best = a if a.error <= b.error else b
+    err = max(best.error, abs(a.value - b.value))
+    if not err <= _ACCURACY * max(1.0, abs(best.value)):
+        return Side("undetermined", reason=f"the samples converge only to about {best.value:.8g} +- {err:.2g}")
+    return Side("finite", best.value, err)
 
 
-def _one_side_(F, c: float, s: int, tol: float) -> _Side:
-    t = _offsets(c)
+def _irregular_early(F, c: float, s: int) -> bool:
+    """Whether f turns back and forth already in the first 1.3 decades of the approach, by more
+    than round-off could (1e-8 of its size): the evidence an oscillation verdict needs from a
+    black box."""
+    t = _offsets(c)[0] * 10.0 ** -np.linspace(0.0, 1.3, 97)
+    x, _ = _points(c, s, t)
+    y = F(x)
+    y = y[np.isfinite(y)]
+    if y.size < 16:
+        return False
+    d = np.diff(y)
+    d = d[np.abs(d) > 1e-8 * max(1.0, float(np.median(np.abs(y))))]
+    return d.size >= 8 and np.count_nonzero(np.diff(np.sign(d))) >= 3
+
+
+def _one_side_(F, c: float, s: int, tol: float, grid: int) -> Side:
+    t = _offsets(c, grid)
     t0 = float(t[0])  # the geometric levels are t0 * 2**-k
     x, te = _points(c, s, t)
     y = F(x)
-    # f may be undefined (NaN) in places: use the first NaN-free run that spans 1.5 decades
-    nan = np.r_[True, np.isnan(y), True]
+    # f may be undefined (NaN) in places: use the first NaN-free run spanning 1.5 decades (NaN
+    # after it is mostly overflow, inf/inf); "undefined" only when every sample is NaN
+    isnan = np.isnan(y)
+    if isnan.all():
+        return _Side(math.nan, False, reason="undefined")
+    nan = np.r_[True, isnan, True]
     starts, stops = np.flatnonzero(nan[:-1] & ~nan[1:]), np.flatnonzero(~nan[:-1] & nan[1:])
     run = [(a, b) for a, b in zip(starts, stops)
            if b - a >= 8 and (b == y.size or math.log10(t[a] / t[b - 1]) >= 1.5)]
     if not run:
-        return _Side(math.nan, False, reason="undefined")
+        return Side("undetermined", reason="f is NaN near c (undefined there, or overflow)")
     a, b = run[0]
     y, te, t = y[a:b], te[a:b], t[a:b]
     if np.isinf(y).all():
@@ -199,12 +245,23 @@ def _one_side_(F, c: float, s: int, tol: float) -> _Side:
     if y.size < 8:
         return _Side(math.nan, False, reason="undefined")
     # a round-off plateau: exactly constant from some sample on, after the samples varied
+    # (x + 1 rounding to x, 1 + e^-x to 1, an underflow to 0): it counts only when the samples
+    # before it converge to its value; otherwise those samples decide alone
     j = np.flatnonzero(y != y[-1])
-    underflow = y[-1] == 0 and j.size and abs(y[j[-1]]) < 1e-280  # went to 0 through tiny values
-    if j.size >= 8 and y.size - 1 - j[-1] >= 4 and not underflow:
-        y, te, t = y[:j[-1] + 1], te[:j[-1] + 1], t[:j[-1] + 1]
-        if y.size < 3 * _DENSE:
+    if j.size >= 8 and y.size - 1 - j[-1] >= 4:
+        plateau = float(y[-1])
+        k = j[-1] + 1
+        if k < 16:
             return Side("undetermined", reason="f is exactly constant near c only after rounding")
+        before = _classify(t[:k], te[:k], y[:k], tol, t0)
+        if before.verdict == "finite":
+            scale = max(1.0, abs(plateau))
+            if abs(before.value - plateau) <= max(4 * before.error, 1e-9 * scale):
+                return Side("finite", plateau, before.error)
+            return before
+        if before.verdict == "does not exist":
+            return before
+        return Side("undetermined", reason="f is exactly constant near c only after rounding")
     return _classify(t, te, y, tol, t0)
 
 
@@ -283,7 +340,10 @@ def _slow(y: np.ndarray, t: np.ndarray, blocks, t0: float) -> Optional[_Side]:
     if not (np.all(inc > 0) or np.all(inc < 0)):
         return None
     if abs(inc[-1]) >= 0.4 * abs(inc[0]):
-        return _Side(math.copysign(math.inf, inc[-1]), True, 0.0)
+        # diverging: away from 0, with the sign of the values (decreasing positive values
+        # cannot reach -inf without crossing 0)
+        grows = (np.all(med > 0) and inc[-1] > 0) or (np.all(med < 0) and inc[-1] < 0)
+        return _Side(math.copysign(math.inf, inc[-1]), True, 0.0) if grows else None
     idx = np.concatenate([b[0] for b in half])
     geo = idx[np.isclose(np.log2(t[idx] / t0) % 1.0, 0.0, atol=1e-9)]
     if geo.size < 3:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import math
 from fractions import Fraction
-from typing import Callable, Dict, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 try:  # optional: limits fall back to double precision without it
     import mpmath
@@ -205,9 +205,22 @@ def _functions() -> Dict[str, Callable]:
     return _FUNCS
 
 
-def evaluator(root: N.Node, var: str) -> Callable:
+def inexact_numbers(root: N.Node) -> List[float]:
+    return [n.value for n in N.postorder([root]) if n.kind == N.NUM and _is_inexact(n.value)]
+
+
+def _is_inexact(v: float) -> bool:
+    r = _recipe(float(v))
+    while r[0] == "neg":
+        r = r[1:]
+    return r[0] == "binary" and math.isfinite(v) and v != int(v)
+
+
+def evaluator(root: N.Node, var: str, scale: float = 0.0) -> Callable:
     """f(x, dps): the node's value at the mpf x computed with ``dps`` decimal digits (a float
-    ``mpf``, NaN outside the domain); raises :class:`Lost` where that precision cannot tell."""
+    ``mpf``, NaN outside the domain); raises :class:`Lost` where that precision cannot tell.
+    ``scale``: numbers that stand for nothing recognizable are multiplied by ``1 + scale`` (to
+    see whether a limit depends on their last digits)."""
     order = N.postorder([root])
     funcs = _functions()
     power = funcs["pow"]
@@ -220,6 +233,8 @@ def evaluator(root: N.Node, var: str) -> Callable:
                 k = n.kind
                 if k == N.NUM:
                     r = intended(n.value)
+                    if scale and _is_inexact(n.value):
+                        r = r * (1 + mpmath.mpf(scale))
                 elif k == N.CONST:
                     r = +mpmath.pi if n.value == "pi" else +mpmath.e
                 elif k == N.VAR:
@@ -253,44 +268,61 @@ def evaluator(root: N.Node, var: str) -> Callable:
     return f
 
 
+#: constants a double may stand for (times p/q, or p/q over them): the ones formulas use
+_BASIS = {
+    "pi": lambda: mpmath.pi, "e": lambda: mpmath.e, "sqrt(2)": lambda: mpmath.sqrt(2),
+    "sqrt(3)": lambda: mpmath.sqrt(3), "sqrt(5)": lambda: mpmath.sqrt(5), "sqrt(pi)": lambda: mpmath.sqrt(mpmath.pi),
+    "sqrt(2*pi)": lambda: mpmath.sqrt(2 * mpmath.pi), "log(2)": lambda: mpmath.log(2),
+    "log(3)": lambda: mpmath.log(3), "log(10)": lambda: mpmath.log(10), "pi**2": lambda: mpmath.pi ** 2,
+    "euler_gamma": lambda: +mpmath.euler,
+}
+
+
 @functools.lru_cache(maxsize=4096)
 def _recipe(v: float) -> tuple:
+    """How to compute the number the double v stands for (see :func:`intended`)."""
     if v != v or math.isinf(v) or v == int(v):
         return ("binary", v)
+    if v < 0:
+        return ("neg",) + _recipe(-v)
     s = repr(v)
-    if len(s.lower().split("e")[0].replace("-", "").replace(".", "").lstrip("0")) <= 15:
+    if len(s.lower().split("e")[0].replace(".", "").lstrip("0")) <= 15:
         return ("decimal", s)
     for q in range(2, 13):
         p = round(v * q)
         if abs(p) < 10**9 and float(Fraction(p, q)) == v:
             return ("fraction", p, q)
     with mpmath.workdps(40):
-        for q in range(1, 13):
-            p = round(v * q / math.pi)
-            if p and abs(p) <= 1000 and float(mpmath.pi * p / q) == v:
-                return ("pi", p, q)
-        for k in (1, -1):
-            if float(mpmath.e ** k) == v:
-                return ("e", k)
+        for name, make in _BASIS.items():
+            b = make()
+            for q in range(1, 13):
+                for inv in (False, True):
+                    p = round(v * q * b) if inv else round(v * q / b)
+                    if 0 < p <= 1000 and float((p / (q * b)) if inv else (b * p / q)) == v:
+                        return ("basis", name, p, q, inv)
     return ("binary", v)
 
 
 def intended(v: float):
     """The number a double stands for, at the working precision: itself when it is an integer,
-    else the simplest real it is the nearest double to (a short decimal, a fraction p/q or
-    p*pi/q with q <= 12, e or 1/e): 0.1 means 1/10 and math.pi/2 means pi/2, as a user means
-    them (a limit at the double nearest pi/2 of tan would otherwise be finite)."""
-    r = _recipe(float(v))
+    else the simplest real it is the nearest double to (a short decimal, a fraction p/q, or p/q
+    times or over pi, e, sqrt(2), sqrt(pi), log(2), ..., q <= 12): 0.1 means 1/10, math.pi/2
+    means pi/2 and 2/math.sqrt(math.pi) means 2/sqrt(pi), as a user means them (the limit of tan
+    at the double nearest pi/2 would otherwise be finite)."""
+    return _build(_recipe(float(v)))
+
+
+def _build(r: tuple):
     kind = r[0]
-    if kind == "binary":
-        return mpmath.mpf(r[1])
-    if kind == "decimal":
+    if kind == "neg":
+        return -_build(r[1:])
+    if kind in ("binary", "decimal"):
         return mpmath.mpf(r[1])
     if kind == "fraction":
         return mpmath.mpf(r[1]) / r[2]
-    if kind == "pi":
-        return mpmath.pi * r[1] / r[2]
-    return mpmath.e ** r[1]
+    _, name, p, q, inv = r
+    b = _BASIS[name]()
+    return p / (q * b) if inv else b * p / q
 
 
 #: functions whose value keeps changing (periodic) or jumps, however far out their argument goes:

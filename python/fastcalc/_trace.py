@@ -116,11 +116,21 @@ def trace(f: Callable, var: str = "x") -> Optional[Expr]:
         root = _node(y)
     except (Untraceable, ExprError, RecursionError):
         return None
-    except TypeError as e:  # e.g. math.sin(x): Python asked for a float the tracer refused
-        if isinstance(e.__context__, Untraceable) or "Tracer" in str(e):
+    except Exception as e:  # NumPy or Python rewrapped the tracer's refusal (TypeError, ValueError)
+        if _caused_by_tracer(e):
             return None
         raise
     return Expr([root], [var])
+
+
+def _caused_by_tracer(e: BaseException) -> bool:
+    seen = set()
+    while e is not None and id(e) not in seen:
+        if isinstance(e, Untraceable) or "Tracer" in str(e):
+            return True
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return False
 
 
 def faithful(e: Expr, f: Callable, points: np.ndarray) -> bool:
@@ -130,8 +140,11 @@ def faithful(e: Expr, f: Callable, points: np.ndarray) -> bool:
 
     with np.errstate(all="ignore"):
         try:
-            want = np.asarray(f(points), dtype=float)
             got = np.asarray(lambdify(e)(points), dtype=float)
+            try:
+                want = np.asarray(f(points), dtype=float)
+            except Exception:  # f takes one number at a time
+                want = np.array([float(f(float(p))) for p in points])
         except Exception:
             return False
         if want.shape != points.shape:

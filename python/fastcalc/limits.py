@@ -189,8 +189,8 @@ def limit(f: Any, c: float, side: str = "both", *, rtol: float = 1e-10, tol: Opt
 
     Parameters
     ----------
-    f : Expr or callable
-        An expression of one variable, or a function of one real number (NumPy functions are
+    f : Expr, str or callable
+        An expression of one variable (or its text), or a function of one real number (NumPy functions are
         traced into an expression; others are sampled as black boxes, vectorized when they
         accept arrays).
     c : float
@@ -222,6 +222,9 @@ def limit(f: Any, c: float, side: str = "both", *, rtol: float = 1e-10, tol: Opt
     sides = _sides_of(cv, _check_side(side))
     rt = _check_rtol(rtol, tol)
     traced = False
+    if isinstance(f, str):
+        from .expressions import expr
+        f = expr(f)
     if _is_expr(f):
         e = f
     elif callable(f):
