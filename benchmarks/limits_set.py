@@ -242,7 +242,7 @@ def run_sympy(text, c, side):
         return "does not exist", math.nan
     if r is S.oo:
         return "+inf", inf
-    if r is S.NegativeInfinity:
+    if r == -S.oo:
         return "-inf", -inf
     if r is S.zoo or r.has(S.Limit):
         return ("does not exist", math.nan) if r is S.zoo else ("undetermined", math.nan)

@@ -202,7 +202,7 @@ def test_numpy_callables_are_traced_others_are_black_boxes():
         return np.sin(x) / x
 
     assert fc.limit(f, 0).value == pytest.approx(1.0)
-    assert len(calls) == 2 and all(len(s) == 1 and s[0] > 100 for s in calls)
+    assert len(calls) == 4 and all(len(s) == 1 and s[0] > 100 for s in calls)  # 2 sides, 2 grids
 
 
 def test_black_box_round_off_plateaus_are_no_evidence():
@@ -274,3 +274,19 @@ def test_bad_input():
 
 def test_a_string_is_an_expression():
     assert fc.limit("sin(x)/x", 0).value == pytest.approx(1.0)
+
+
+@needs_mpmath
+def test_threads_do_not_disturb_each_other_or_mpmath():
+    import concurrent.futures
+
+    import mpmath
+    texts = [("sin(x)/x", 0.0), ("(1 + 1/x)**x", inf), ("(2 + 6*x)**x/(6*x)**x", inf), ("x*log(x)", 0.0),
+             ("(1 - cos(x))/x**2", 0.0), ("tan(x)", inf)] * 2
+    serial = [fc.limit(fc.expr(t), c, "+" if c == 0.0 else "both") for t, c in texts]
+    dps = mpmath.mp.dps
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(lambda tc: fc.limit(fc.expr(tc[0]), tc[1], "+" if tc[1] == 0.0 else "both"), texts))
+    assert mpmath.mp.dps == dps  # the global context is never touched
+    for a, b in zip(serial, threaded):
+        assert a.verdict == b.verdict and (a.value == b.value or (math.isnan(a.value) and math.isnan(b.value)))

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Callable, List, Optional, Sequence
 
 from . import _mpeval
+from .expressions import nodes as N
 from ._mpeval import Lost, intended, mpmath
 
 _THETAS = (0.6180339887498949, 0.7071067811865476, 0.8862269254527580)
@@ -33,7 +34,7 @@ _THETAS_OSC = _THETAS + tuple(0.5 + 0.5 * ((j * 0.6180339887498949) % 1.0) for j
 _LEVELS = tuple(1.5 * math.sqrt(2.0) ** j for j in range(16))  # decades: 1.5 ... 272
 _TAIL = 8             # levels judged
 _MIN_TAIL = 5         # fewer usable levels than this: undetermined
-_MAX_DPS = 2400       # precision cap (digits)
+_MAX_DPS = 3000       # precision cap (digits)
 
 
 @dataclass
@@ -63,8 +64,9 @@ class Sampler:
         c = self.c
         mag = 0 if math.isinf(c) or c == 0 else max(0, int(math.log10(abs(c))) + 1)
         dps = 30 + int(k) + mag
-        with mpmath.workdps(dps):
-            t = mpmath.mpf(theta) * mpmath.power(10, -mpmath.mpf(k))
+        m = _mpeval.context()  # this thread's: precision stays in the thread
+        with m.workdps(dps):
+            t = m.mpf(theta) * m.power(10, -m.mpf(k))
             x = (1 / t if c > 0 else -1 / t) if math.isinf(c) else intended(c) + self.s * t
         return self.value(x, dps)
 
@@ -293,10 +295,10 @@ def _diverges(tail) -> Optional[Side]:
         sign = -1
     else:
         return None
-    lo = [min(abs(v) for v in lv) for lv in tail]
-    hi = [max(abs(v) for v in lv) for lv in tail]
-    if not all(lo[i] > hi[i - 1] for i in range(len(tail) - 4, len(tail))):
-        return None  # not growing monotonically, level after level
+    for j in range(len(tail[0])):
+        a = [abs(lv[j]) for lv in tail[-5:]]
+        if not all(a[i] > a[i - 1] for i in range(1, len(a))):
+            return None  # not growing monotonically, level after level, at every theta
     a = [abs(lv[0]) for lv in tail]
     inc = [a[i] - a[i - 1] for i in range(1, len(a))]
     if any(d <= 0 for d in inc[-4:]):
@@ -332,7 +334,7 @@ def limit_side(expr, var: str, c: float, s: int, budget: float) -> Side:
     ``math.sqrt(2*math.pi)``) are perturbed in their last bits: a limit that changes with them
     (``erf(x) - 1.1283791670955126*x`` over ``x**3``) depends on digits nobody wrote, and is
     undetermined."""
-    root = expr.node
+    root = merge_exponentials(expr.node)
     name = var or "_"
     oscillating = bool(var) and bool(_mpeval.oscillators(root, name))
     start = time.monotonic()
@@ -348,6 +350,28 @@ def limit_side(expr, var: str, c: float, s: int, budget: float) -> Side:
             return Side("undetermined", reason=f"the limit depends on the last digits of {shown} "
                                                f"(a rounded constant: write it exactly, e.g. as pi or sqrt(2))")
     return r
+
+
+def merge_exponentials(root: N.Node) -> N.Node:
+    """exp(a) * exp(b)**k -> exp(a + k*b) in every product (the same function, domain included):
+    a quotient of towers, exp(exp(x))/exp(exp(x - 1)), is then one exponential of a difference
+    that the samples can reach, instead of inf/inf beyond the exponent range."""
+    def node(n, args):
+        if n.kind != N.MUL:
+            return None
+        exps, rest = [], []
+        for a in args:
+            if a.kind == N.CALL and a.value == "exp":
+                exps.append(a.args[0])
+            elif (a.kind == N.POW and a.args[0].kind == N.CALL and a.args[0].value == "exp"
+                  and a.args[1].kind == N.NUM):
+                exps.append(N.mul(a.args[1], a.args[0].args[0]))
+            else:
+                rest.append(a)
+        if len(exps) < 2:
+            return None
+        return N.mul(*rest, N.call("exp", [N.add(*exps)]))
+    return N.rebuild_all([root], node=node)[0]
 
 
 def _same(a: Side, b: Side) -> bool:

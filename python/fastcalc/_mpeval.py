@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from fractions import Fraction
 from typing import Callable, Dict, List, Optional, Sequence
 
@@ -36,22 +37,45 @@ def available() -> bool:
     return mpmath is not None
 
 
+_local = threading.local()
+
+
+def context():
+    """This thread's own mpmath context: precision changes (``workdps``) stay in the thread, so
+    limits computed in several threads at once do not disturb each other (mpmath's global
+    context is never touched)."""
+    c = getattr(_local, "ctx", None)
+    if c is None:
+        c = _local.ctx = mpmath.MPContext()
+    return c
+
+
+class _ThreadContext:
+    """``_m.sin`` is this thread's context's sin."""
+
+    def __getattr__(self, name):
+        return getattr(context(), name)
+
+
+_m = _ThreadContext()
+
+
 def _real(v):
     """mpmath's value, NaN where it is complex (outside the real domain)."""
-    if isinstance(v, mpmath.mpc):
-        return v.real if v.imag == 0 else mpmath.nan
+    if isinstance(v, _m.mpc):
+        return v.real if v.imag == 0 else _m.nan
     return v
 
 
 def _guard(f: Callable) -> Callable:
     """A real function of mpf operands: NaN in, NaN out; mpmath's domain errors are NaN."""
     def g(*a):
-        if any(mpmath.isnan(x) for x in a):
-            return mpmath.nan
+        if any(_m.isnan(x) for x in a):
+            return _m.nan
         try:
             return _real(f(*a))
         except (ValueError, ZeroDivisionError):
-            return mpmath.nan
+            return _m.nan
         except (OverflowError, MemoryError):
             raise Lost("mpmath overflows") from None
     return g
@@ -59,104 +83,104 @@ def _guard(f: Callable) -> Callable:
 
 def _periodic(f: Callable) -> Callable:
     def g(a):
-        if mpmath.isinf(a):
-            return mpmath.nan
-        if a != 0 and mpmath.mag(a) > mpmath.mp.prec - 16:  # the phase of a is below its precision
+        if _m.isinf(a):
+            return _m.nan
+        if a != 0 and _m.mag(a) > _m.prec - 16:  # the phase of a is below its precision
             raise Lost("argument of a periodic function beyond the working precision")
         return f(a)
     return g
 
 
 def _exp(a):
-    if not mpmath.isinf(a) and abs(a) > _HUGE:
+    if not _m.isinf(a) and abs(a) > _HUGE:
         raise Lost("exp overflows any exponent range")
-    return mpmath.exp(a)
+    return _m.exp(a)
 
 
 def _power(a, b):
     if a == 0:
-        return mpmath.inf if b < 0 else (mpmath.mpf(1) if b == 0 else mpmath.mpf(0))
-    if mpmath.isinf(a) or mpmath.isinf(b):
-        return mpmath.mpf(float(a) ** float(b)) if a > 0 or b == int(b) else mpmath.nan
-    if a > 0 and abs(b * mpmath.log(a)) > _HUGE:
+        return _m.inf if b < 0 else (_m.mpf(1) if b == 0 else _m.mpf(0))
+    if _m.isinf(a) or _m.isinf(b):
+        return _m.mpf(float(a) ** float(b)) if a > 0 or b == int(b) else _m.nan
+    if a > 0 and abs(b * _m.log(a)) > _HUGE:
         raise Lost("power overflows any exponent range")
-    if a < 0 and b != mpmath.floor(b):
-        return mpmath.nan
-    if a < 0 and abs(b * mpmath.log(-a)) > _HUGE:
+    if a < 0 and b != _m.floor(b):
+        return _m.nan
+    if a < 0 and abs(b * _m.log(-a)) > _HUGE:
         raise Lost("power overflows any exponent range")
-    return mpmath.power(a, b)
+    return _m.power(a, b)
 
 
 def _powi(a, n):
-    return _power(a, mpmath.mpf(n))
+    return _power(a, _m.mpf(n))
 
 
 def _sign(a):
-    return mpmath.mpf(0 if a == 0 else (1 if a > 0 else -1))
+    return _m.mpf(0 if a == 0 else (1 if a > 0 else -1))
 
 
 def _lgamma(a):
     if a > 0:
-        return mpmath.loggamma(a)
-    return mpmath.log(abs(mpmath.gamma(a)))
+        return _m.loggamma(a)
+    return _m.log(abs(_m.gamma(a)))
 
 
 def _gamma(a):
     if a > _HUGE:
         raise Lost("gamma overflows any exponent range")
-    if a <= 0 and a == mpmath.floor(a):
-        return mpmath.nan  # a pole (NumPy/scipy: NaN at non-positive integers)
-    return mpmath.gamma(a)
+    if a <= 0 and a == _m.floor(a):
+        return _m.nan  # a pole (NumPy/scipy: NaN at non-positive integers)
+    return _m.gamma(a)
 
 
 def _polygamma(n, a):
-    if a <= 0 and a == mpmath.floor(a):
-        return mpmath.nan
-    return mpmath.polygamma(int(n), a)
+    if a <= 0 and a == _m.floor(a):
+        return _m.nan
+    return _m.polygamma(int(n), a)
 
 
 def _asin(a):
-    return mpmath.asin(a) if -1 <= a <= 1 else mpmath.nan
+    return _m.asin(a) if -1 <= a <= 1 else _m.nan
 
 
 def _acos(a):
-    return mpmath.acos(a) if -1 <= a <= 1 else mpmath.nan
+    return _m.acos(a) if -1 <= a <= 1 else _m.nan
 
 
 def _atanh(a):
     if abs(a) == 1:
-        return mpmath.inf * a
-    return mpmath.atanh(a) if -1 < a < 1 else mpmath.nan
+        return _m.inf * a
+    return _m.atanh(a) if -1 < a < 1 else _m.nan
 
 
 def _acosh(a):
-    return mpmath.acosh(a) if a >= 1 else mpmath.nan
+    return _m.acosh(a) if a >= 1 else _m.nan
 
 
 def _sqrt(a):
-    return mpmath.sqrt(a) if a >= 0 else mpmath.nan
+    return _m.sqrt(a) if a >= 0 else _m.nan
 
 
 def _log(a):
     if a == 0:
-        return -mpmath.inf
-    return mpmath.log(a) if a > 0 else mpmath.nan
+        return -_m.inf
+    return _m.log(a) if a > 0 else _m.nan
 
 
 def _cbrt(a):
-    return mpmath.cbrt(a) if a >= 0 else -mpmath.cbrt(-a)
+    return _m.cbrt(a) if a >= 0 else -_m.cbrt(-a)
 
 
 def _sinh(a):
-    if not mpmath.isinf(a) and abs(a) > _HUGE:
+    if not _m.isinf(a) and abs(a) > _HUGE:
         raise Lost("sinh overflows any exponent range")
-    return mpmath.sinh(a)
+    return _m.sinh(a)
 
 
 def _cosh(a):
-    if not mpmath.isinf(a) and abs(a) > _HUGE:
+    if not _m.isinf(a) and abs(a) > _HUGE:
         raise Lost("cosh overflows any exponent range")
-    return mpmath.cosh(a)
+    return _m.cosh(a)
 
 
 def _sigmoid(a):
@@ -171,7 +195,7 @@ class _Np:
 
 
 def _namespace() -> Dict[str, object]:
-    m = mpmath
+    m = context()
     np_ = _Np()
     table = {
         "power": _power, "exp": _exp, "log": _log, "sin": _periodic(m.sin), "cos": _periodic(m.cos),
@@ -188,21 +212,19 @@ def _namespace() -> Dict[str, object]:
             "_polygamma": _guard(_polygamma)}
 
 
-_FUNCS: Optional[Dict[str, Callable]] = None
-
-
 def _functions() -> Dict[str, Callable]:
-    """name -> f(a, b, n) over mpf, compiled once from the table's NumPy texts (trusted text)."""
-    global _FUNCS
-    if _FUNCS is None:
+    """name -> f(a, b, n) over mpf, compiled once per thread from the table's NumPy texts
+    (trusted text), bound to the thread's context."""
+    funcs = getattr(_local, "funcs", None)
+    if funcs is None:
         ns = _namespace()
         out = {}
         for name, fn in _ops.FUNCTIONS.items():
             text = _ops.PRIMITIVES[name]["numpy"] if name in _ops.PRIMITIVES else fn.numpy
             out[name] = eval(compile(f"lambda a, b=None, n=0: {text}", "<ops.def numpy>", "eval"), ns)
         out["pow"] = ns["np"].power
-        _FUNCS = out
-    return _FUNCS
+        funcs = _local.funcs = out
+    return funcs
 
 
 def inexact_numbers(root: N.Node) -> List[float]:
@@ -222,37 +244,37 @@ def evaluator(root: N.Node, var: str, scale: float = 0.0) -> Callable:
     ``scale``: numbers that stand for nothing recognizable are multiplied by ``1 + scale`` (to
     see whether a limit depends on their last digits)."""
     order = N.postorder([root])
-    funcs = _functions()
-    power = funcs["pow"]
-
     def f(x, dps: int):
-        with mpmath.workdps(dps):
-            floor = mpmath.mpf(2) ** (16 - mpmath.mp.prec)
+        funcs = _functions()
+        power = funcs["pow"]
+        with _m.workdps(dps):
+            floor = _m.mpf(2) ** (16 - _m.prec)
+            exact = _m.mpf(2) ** (_m.prec - 2)  # integers below this add exactly
             memo = {}
             for n in order:
                 k = n.kind
                 if k == N.NUM:
                     r = intended(n.value)
                     if scale and _is_inexact(n.value):
-                        r = r * (1 + mpmath.mpf(scale))
+                        r = r * (1 + _m.mpf(scale))
                 elif k == N.CONST:
-                    r = +mpmath.pi if n.value == "pi" else +mpmath.e
+                    r = +_m.pi if n.value == "pi" else +_m.e
                 elif k == N.VAR:
-                    r = x if n.value == var else mpmath.nan
+                    r = x if n.value == var else _m.nan
                 elif k == N.ADD:
                     terms = [memo[id(a)] for a in n.args]
-                    r = mpmath.fsum(terms)
-                    if mpmath.isfinite(r):
+                    r = _m.fsum(terms)
+                    if _m.isfinite(r):
                         big = max(abs(a) for a in terms)
-                        if big and abs(r) <= big * floor and not all(a == int(a) for a in terms):
+                        if big and abs(r) <= big * floor and not (big < exact and all(a == int(a) for a in terms)):
                             # the sum cancelled beyond the working precision (exactly 0 at
                             # every precision too low: agreement would prove nothing);
-                            # integers (floor's values) add exactly
+                            # integers (floor's values) add exactly, when representable
                             raise Lost("cancellation beyond the working precision")
                 elif k == N.MUL:
-                    r = mpmath.fprod(memo[id(a)] for a in n.args)
-                    if mpmath.isnan(r) and not any(mpmath.isnan(memo[id(a)]) for a in n.args):
-                        r = mpmath.nan  # 0 * inf
+                    r = _m.fprod(memo[id(a)] for a in n.args)
+                    if _m.isnan(r) and not any(_m.isnan(memo[id(a)]) for a in n.args):
+                        r = _m.nan  # 0 * inf
                 elif k == N.POW:
                     r = power(memo[id(n.args[0])], memo[id(n.args[1])])
                 else:
@@ -270,11 +292,11 @@ def evaluator(root: N.Node, var: str, scale: float = 0.0) -> Callable:
 
 #: constants a double may stand for (times p/q, or p/q over them): the ones formulas use
 _BASIS = {
-    "pi": lambda: mpmath.pi, "e": lambda: mpmath.e, "sqrt(2)": lambda: mpmath.sqrt(2),
-    "sqrt(3)": lambda: mpmath.sqrt(3), "sqrt(5)": lambda: mpmath.sqrt(5), "sqrt(pi)": lambda: mpmath.sqrt(mpmath.pi),
-    "sqrt(2*pi)": lambda: mpmath.sqrt(2 * mpmath.pi), "log(2)": lambda: mpmath.log(2),
-    "log(3)": lambda: mpmath.log(3), "log(10)": lambda: mpmath.log(10), "pi**2": lambda: mpmath.pi ** 2,
-    "euler_gamma": lambda: +mpmath.euler,
+    "pi": lambda: _m.pi, "e": lambda: _m.e, "sqrt(2)": lambda: _m.sqrt(2),
+    "sqrt(3)": lambda: _m.sqrt(3), "sqrt(5)": lambda: _m.sqrt(5), "sqrt(pi)": lambda: _m.sqrt(_m.pi),
+    "sqrt(2*pi)": lambda: _m.sqrt(2 * _m.pi), "log(2)": lambda: _m.log(2),
+    "log(3)": lambda: _m.log(3), "log(10)": lambda: _m.log(10), "pi**2": lambda: _m.pi ** 2,
+    "euler_gamma": lambda: +_m.euler,
 }
 
 
@@ -292,7 +314,7 @@ def _recipe(v: float) -> tuple:
         p = round(v * q)
         if abs(p) < 10**9 and float(Fraction(p, q)) == v:
             return ("fraction", p, q)
-    with mpmath.workdps(40):
+    with _m.workdps(40):
         for name, make in _BASIS.items():
             b = make()
             for q in range(1, 13):
@@ -317,9 +339,9 @@ def _build(r: tuple):
     if kind == "neg":
         return -_build(r[1:])
     if kind in ("binary", "decimal"):
-        return mpmath.mpf(r[1])
+        return _m.mpf(r[1])
     if kind == "fraction":
-        return mpmath.mpf(r[1]) / r[2]
+        return _m.mpf(r[1]) / r[2]
     _, name, p, q, inv = r
     b = _BASIS[name]()
     return p / (q * b) if inv else b * p / q

@@ -38,14 +38,41 @@ _BUDGET = 20.0  # seconds of extended-precision sampling per side, at most
 
 @dataclasses.dataclass(frozen=True, repr=False, eq=False)
 class LimitResult(Result):
-    """The limit of f at c.
+    """The limit of f at c, with the evidence's verdict.
 
-    ``verdict`` is "finite", "+inf", "-inf", "does not exist" or "undetermined"; ``value`` the
-    limit (``±inf`` for the infinite verdicts, NaN otherwise); ``reason`` says why for every
-    verdict that is not a value; ``error`` estimates ``|value - limit|``; ``left``/``right`` the
-    one-sided values (None where not computed; NaN where that side has no value); ``method``
-    "extended precision" (an Expr sampled with mpmath) or "double precision"; ``traced`` whether a
-    callable was traced into an Expr. ``success`` is False only for "undetermined".
+    Attributes
+    ----------
+    value : float
+        The limit: a finite number, ``±inf`` for the infinite verdicts, NaN otherwise. A limit
+        the evidence puts at zero is exactly ``0.0``.
+    verdict : str
+        ``"finite"``, ``"+inf"``, ``"-inf"``, ``"does not exist"`` or ``"undetermined"`` (the
+        method cannot tell; never a number that looks sure).
+    reason : str or None
+        Why, for every verdict that is not a value: ``"left and right disagree"``,
+        ``"oscillates"``, ``"unbounded"`` (oscillates with growing amplitude) or
+        ``"undefined"`` (f is not defined near c) for "does not exist"; what stopped the method
+        for "undetermined". None for a value.
+    error : float
+        An estimate of ``|value - limit|`` (0 for ±inf; NaN without a value).
+    left : float or None
+        The limit from the left (x -> c-) where it was computed (NaN where that side has no
+        value); None otherwise (at +inf the only side is the left one).
+    right : float or None
+        The limit from the right (x -> c+), likewise.
+    method : str
+        ``"extended precision"`` (an Expr, given or traced, sampled with verified mpmath
+        arithmetic) or ``"double precision"`` (a black box, or no mpmath).
+    traced : bool
+        Whether f was a callable traced into an Expr.
+    success : bool
+        False only for "undetermined".
+    status : int
+        0 decided, 1 undetermined (:data:`LIMIT_STATUS`).
+    message : str
+        The status in words.
+    exists
+        True when the limit exists in the extended reals (a finite value or ±inf).
     """
 
     value: float
@@ -71,9 +98,25 @@ class LimitResult(Result):
 
 @dataclasses.dataclass(frozen=True, repr=False, eq=False)
 class Continuity(Result):
-    """Result of ``is_continuous``: truthy when continuous. ``verdict`` is "continuous",
-    "not continuous" or "undetermined" (the limit's verdict was undetermined); ``failed`` names
-    the failed condition; ``value`` is f(a) and ``limit`` the LimitResult at a."""
+    """Result of :func:`is_continuous`: truthy exactly when f is continuous at a.
+
+    Attributes
+    ----------
+    continuous : bool
+        True when f(a) is defined, the limit at a exists and equals f(a).
+    verdict : str
+        ``"continuous"``, ``"not continuous"`` or ``"undetermined"`` (the limit's verdict was).
+    failed : str or None
+        The condition that failed (``'f(a) is not defined'``, ``'the limit at a does not
+        exist'``, ``'the limit at a does not equal f(a)'``, or why the limit is undetermined);
+        None when continuous.
+    value : float
+        f(a) (NaN where f is not defined at a).
+    limit : LimitResult
+        The limit of f at a that was compared with f(a).
+    success : bool
+        False when the verdict is undetermined.
+    """
 
     continuous: bool
     verdict: str
