@@ -32,6 +32,7 @@ _THETAS = (0.6180339887498949, 0.7071067811865476, 0.8862269254527580)
 # an oscillating expression gets fifteen: enough for robust quantiles of its scatter
 _THETAS_OSC = _THETAS + tuple(0.5 + 0.5 * ((j * 0.6180339887498949) % 1.0) for j in range(4, 16))
 _LEVELS = tuple(1.5 * math.sqrt(2.0) ** j for j in range(16))  # decades: 1.5 ... 272
+_ITERATED = tuple(1.5 * math.sqrt(2.0) ** j for j in range(10))  # x = e^(10^k), k <= 24
 _TAIL = 8             # levels judged
 _MIN_TAIL = 5         # fewer usable levels than this: undetermined
 _MAX_DPS = 3000       # precision cap (digits)
@@ -56,17 +57,22 @@ def _agree(a, b) -> bool:
 class Sampler:
     """f's verified values at points near c from one side (s = +1 right, -1 left)."""
 
-    def __init__(self, f: Callable, c: float, s: int, deadline: float):
-        self.f, self.c, self.s, self.deadline = f, c, s, deadline
+    def __init__(self, f: Callable, c: float, s: int, deadline: float, iterated: bool = False):
+        self.f, self.c, self.s, self.deadline, self.iterated = f, c, s, deadline, iterated
         self.lost = 0
 
     def point(self, k: float, theta: float):
+        """f at t = theta * 10^-k from c (``iterated``: t = exp(-theta * 10^k), reaching
+        x = e^(10^k) at infinity, for c = 0 or +-inf only)."""
         c = self.c
         mag = 0 if math.isinf(c) or c == 0 else max(0, int(math.log10(abs(c))) + 1)
-        dps = 30 + int(k) + mag
+        dps = 30 + mag + (0 if self.iterated else int(k))
         m = _mpeval.context()  # this thread's: precision stays in the thread
         with m.workdps(dps):
-            t = m.mpf(theta) * m.power(10, -m.mpf(k))
+            if self.iterated:
+                t = m.exp(-m.mpf(theta) * m.power(10, m.mpf(k)))
+            else:
+                t = m.mpf(theta) * m.power(10, -m.mpf(k))
             x = (1 / t if c > 0 else -1 / t) if math.isinf(c) else intended(c) + self.s * t
         return self.value(x, dps)
 
@@ -103,6 +109,8 @@ def one_side(f: Callable, c: float, s: int, oscillating: bool, budget: float) ->
         if r.verdict != "undetermined" or oscillating:
             return r
         r2 = _log_extrapolation([k for k, _ in usable[-_TAIL:]], [v for _, v in usable[-_TAIL:]], thetas)
+        if r2 is None and (math.isinf(c) or c == 0):
+            r2 = _iterated(f, c, s, sampler.deadline, thetas)
         if r2 is not None:
             return r2
         if levels[-1][1] is not None:
@@ -127,6 +135,22 @@ def one_side(f: Callable, c: float, s: int, oscillating: bool, budget: float) ->
     return Side("undetermined", reason="f cannot be evaluated faithfully close enough to c "
                                        "(overflow or cancellation beyond the precision cap), and the "
                                        "reachable samples do not extrapolate consistently")
+
+
+def _iterated(f: Callable, c: float, s: int, deadline: float, thetas) -> Optional[Side]:
+    """Iterated-logarithm growth (log(log(x))/log(x)): levels at x = e^(10^k) (t = e^-(10^k)
+    at 0), where a power of log x changes as much per level as a power of x did before. Only a
+    decided verdict counts; expressions that need x + 1 resolved are lost here (the precision
+    check), and so give nothing."""
+    it = Sampler(f, c, s, deadline, iterated=True)
+    try:
+        far = [lv for lv in _sample(it, _ITERATED, thetas, stop_when_lost=True) if lv[1] is not None]
+    except TimeoutError:
+        return None
+    if len(far) < _MIN_TAIL:
+        return None
+    r = judge([k for k, _ in far], [v for _, v in far], False)
+    return r if r.verdict != "undetermined" else None
 
 
 def _sample(sampler: Sampler, ks, thetas, stop_when_lost: bool):
