@@ -124,11 +124,36 @@ NEW = [
     ("(tan(x)/x)**(1/x**2)", 0.0, "both", math.exp(1 / 3)), ("(x + exp(x))**(1/x)", 0.0, "both", e**2),
     ("log(1 + x)*log(x)", 0.0, "+", 0.0), ("sqrt(x)", 0.0, "+", 0.0), ("log(-x)", 0.0, "-", -inf),
 ]
-CASES = list(TEXTBOOK) + NEW
+#: written after the engine was tuned on the cases above, and scored as they came (the misses
+#: stay in): a check that the scores above are not an artifact of tuning
+_G = 0.5772156649015329  # Euler's gamma
+HOLDOUT = [
+    ("x**(1/3)*log(x)", 0.0, "+", 0.0), ("(1 + 3/x)**(2*x)", inf, "both", e**6),
+    ("x*(exp(1/x) - exp(1/(x + 1)))", inf, "both", 0.0), ("x**2*(exp(1/x) - exp(1/(x + 1)))", inf, "both", 1.0),
+    ("(log(x + 1)/log(x))**(x*log(x))", inf, "both", e), ("cos(2*x)**(1/x**2)", 0.0, "both", math.exp(-2)),
+    ("(sinh(x) - x)/x**3", 0.0, "both", 1 / 6), ("(cosh(x) - 1)/x**2", 0.0, "both", 0.5),
+    ("log(sinh(x))/x", inf, "both", 1.0), ("sinh(x)/exp(x)", inf, "both", 0.5), ("tanh(x)/x", 0.0, "both", 1.0),
+    ("(atan(x) - pi/4)/(x - 1)", 1.0, "both", 0.5), ("(exp(x**2) - 1)/(x*sin(x))", 0.0, "both", 1.0),
+    ("sqrt(x**4 + x**2) - x**2", inf, "both", 0.5), ("(x**x - x)/(1 - x + log(x))", 1.0, "both", -2.0),
+    ("x**(1/x)", 0.0, "+", 0.0), ("(1/x)**x", 0.0, "+", 1.0), ("x*floor(x)", 1.0, "both", DISAGREE),
+    ("floor(x)**2 - floor(x**2)", 1.5, "both", -1.0), ("sin(1/x)*x**2", inf, "both", inf),
+    ("exp(-x)*x**x/gamma(x + 1)", inf, "both", 0.0), ("sin(x)/x**2", 0.0, "both", DISAGREE),
+    ("(2*x + 3)/sqrt(x**2 + 1)", -inf, "both", -2.0), ("sqrt(x**2 + x + 1) - sqrt(x**2 - x + 1)", inf, "both", 1.0),
+    ("sqrt(x**2 + x + 1) - sqrt(x**2 - x + 1)", -inf, "both", -1.0), ("acosh(x)/log(x)", inf, "both", 1.0),
+    ("x*sin(pi/x)", inf, "both", pi), ("(x - 1)/(x**(1/3) - 1)", 1.0, "both", 3.0), ("log(x)/(x - 1)", 1.0, "both", 1.0),
+    ("exp(x)/(exp(x) + 1)", -inf, "both", 0.0), ("exp(x)/(exp(x) + 1)", inf, "both", 1.0),
+    ("erf(x)/x", 0.0, "both", 2 / math.sqrt(pi)), ("(gamma(x + 1) - 1)/x", 0.0, "both", -_G),
+    ("digamma(x) + 1/x", 0.0, "both", -_G), ("floor(1/x)", inf, "both", 0.0), ("frac(x)", 0.5, "both", 0.5),
+    ("cos(x)*exp(-x)*x**5", inf, "both", 0.0), ("sin(exp(x))", inf, "both", OSC), ("x**2*sin(1/x)", 0.0, "both", 0.0),
+    ("tan(pi*x)", 0.5, "both", DISAGREE),
+]
+
+CASES = list(TEXTBOOK) + NEW + HOLDOUT
 
 _NUMPY: Dict[str, object] = {
     "sin": np.sin, "cos": np.cos, "tan": np.tan, "exp": np.exp, "log": np.log, "sqrt": np.sqrt,
-    "atan": np.arctan, "asin": np.arcsin, "acos": np.arccos, "tanh": np.tanh, "abs": np.abs,
+    "atan": np.arctan, "asin": np.arcsin, "acos": np.arccos, "tanh": np.tanh, "sinh": np.sinh,
+    "cosh": np.cosh, "abs": np.abs,
     "floor": np.floor, "ceil": np.ceil, "sign": np.sign, "cbrt": np.cbrt, "atan2": np.arctan2,
     "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh, "pi": np.pi, "e": np.e,
     "frac": lambda a: a - np.floor(a), "sec": lambda a: 1 / np.cos(a), "csc": lambda a: 1 / np.sin(a),
@@ -200,7 +225,7 @@ def run_fastcalc(text, c, side, kind="expr"):
 def run_mpmath(text, c, side):
     """mpmath.limit from each requested side (it always answers a number)."""
     import mpmath as mp
-    ns = {k: getattr(mp, k) for k in ("sin", "cos", "tan", "exp", "log", "sqrt", "atan", "asin", "acos", "tanh",
+    ns = {k: getattr(mp, k) for k in ("sin", "cos", "tan", "exp", "log", "sqrt", "atan", "asin", "acos", "tanh", "sinh", "cosh",
                                       "floor", "ceil", "sign", "cbrt", "asinh", "acosh", "atanh", "erf", "erfc",
                                       "gamma", "loggamma", "digamma", "factorial", "binomial", "cot", "csc", "sec",
                                       "acot", "asec", "acsc", "coth", "sech", "csch", "frac", "atan2")}

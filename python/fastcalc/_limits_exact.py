@@ -11,6 +11,10 @@ changes by a constant factor per level), three irrational-looking thetas per lev
 nothing periodic aliases (10^k/theta has a pseudo-random fractional part). x = c + s*t, or
 x = +-1/t at infinity.
 
+Where the precision cap (or the exponent range) stops the levels early, twelve dense levels
+up to the last reachable one are judged the same way, then extrapolated as a power series in t;
+at 0 and at infinity, levels at x = e^(10^k) catch iterated-logarithm growth.
+
 Verdicts on the last levels: **finite** when the changes shrink fast (the last change bounds the
 error) or geometrically (Aitken's extrapolation, agreeing across thetas); **+-inf** when one
 sign and growth that does not slow down; **does not exist** only when the expression holds an
@@ -115,7 +119,7 @@ def one_side(f: Callable, c: float, s: int, oscillating: bool, budget: float) ->
             return r2
         if levels[-1][1] is not None:
             return r  # every level was reachable: nothing more to try
-    if oscillating or not usable:
+    if not usable:
         return Side("undetermined", reason="f cannot be evaluated faithfully close enough to c "
                                            "(overflow or cancellation beyond the precision cap)")
     # the precision cap stopped the levels at k*: sample densely up to it and extrapolate there
@@ -126,8 +130,8 @@ def one_side(f: Callable, c: float, s: int, oscillating: bool, budget: float) ->
     except TimeoutError:
         dense = []
     if len(dense) >= 8:
-        r = judge([k for k, _ in dense], [v for _, v in dense], False)
-        if r.verdict != "undetermined":
+        r = judge([k for k, _ in dense], [v for _, v in dense], oscillating)
+        if r.verdict != "undetermined" or oscillating:
             return r
         r = _t_extrapolation([k for k, _ in dense[-8:]], [v for _, v in dense[-8:]], thetas)
         if r is not None:
