@@ -73,26 +73,10 @@ def run_fastcalc(text: str, c: float, side: str, kind: str = "callable"):
 
 
 def run_mpmath(text: str, c: float, side: str):
-    """mpmath.limit from each requested side; 'both' agrees when the sides agree."""
-    import mpmath as mp
-    ns = {k: getattr(mp, k) for k in ("sin", "cos", "tan", "exp", "log", "sqrt", "atan", "tanh", "floor")}
-    ns.update(abs=abs, pi=mp.mpf(pi), e=mp.e)
-    f = eval("lambda x: " + text, ns)  # noqa: S307
-
-    def one(direction):
-        v = mp.limit(f, mp.inf if c == inf else -mp.inf if c == -inf else mp.mpf(c), direction=direction)
-        v = complex(v)
-        if v.imag != 0 or math.isnan(v.real):
-            return math.nan
-        return math.copysign(inf, v.real) if abs(v.real) >= 1e8 else v.real
-
-    dirs = [1, -1] if (side == "both" and math.isfinite(c)) else [-1 if side == "-" else 1]
-    vals = [one(d) for d in dirs]
-    if any(math.isnan(v) for v in vals):
-        return False, math.nan
-    if len(vals) == 2 and not (vals[0] == vals[1] or abs(vals[0] - vals[1]) <= 1e-8 * max(1.0, abs(vals[0]))):
-        return False, math.nan
-    return True, vals[0]
+    """mpmath.limit from each requested side (limits_set's runner): (exists, value)."""
+    from limits_set import run_mpmath as run
+    verdict, value = run(text, c, side)
+    return verdict != "does not exist", value
 
 
 def score(cases=CASES, kind: str = "callable") -> dict:
