@@ -63,7 +63,6 @@ class Sampler:
 
     def __init__(self, f: Callable, c: float, s: int, deadline: float, iterated: bool = False):
         self.f, self.c, self.s, self.deadline, self.iterated = f, c, s, deadline, iterated
-        self.lost = 0
 
     def point(self, k: float, theta: float):
         """f at t = theta * 10^-k from c (``iterated``: t = exp(-theta * 10^k), reaching
@@ -89,13 +88,12 @@ class Sampler:
             try:
                 v = self.f(x, dps)
             except Lost as e:
-                if "precision" not in str(e):
+                if not e.precision:
                     break
                 v = None
             if v is not None and prev is not None and _agree(prev, v):
                 return v
             prev, dps = v, 2 * dps + 10
-        self.lost += 1
         return None
 
 

@@ -30,7 +30,13 @@ _HUGE = 1e300  # |exp argument| beyond which the result's exponent (a Python int
 
 
 class Lost(ArithmeticError):
-    """The working precision (or the exponent range) cannot represent this value faithfully."""
+    """The working precision (or the exponent range) cannot represent this value faithfully;
+    ``precision``: whether more digits would help (cancellation, a periodic function's phase)
+    or not (an exponent beyond range)."""
+
+    def __init__(self, message: str, precision: bool = False):
+        super().__init__(message)
+        self.precision = precision
 
 
 def available() -> bool:
@@ -86,7 +92,7 @@ def _periodic(f: Callable) -> Callable:
         if _m.isinf(a):
             return _m.nan
         if a != 0 and _m.mag(a) > _m.prec - 16:  # the phase of a is below its precision
-            raise Lost("argument of a periodic function beyond the working precision")
+            raise Lost("argument of a periodic function beyond the working precision", precision=True)
         return f(a)
     return g
 
@@ -270,7 +276,7 @@ def evaluator(root: N.Node, var: str, scale: float = 0.0) -> Callable:
                             # the sum cancelled beyond the working precision (exactly 0 at
                             # every precision too low: agreement would prove nothing);
                             # integers (floor's values) add exactly, when representable
-                            raise Lost("cancellation beyond the working precision")
+                            raise Lost("cancellation beyond the working precision", precision=True)
                 elif k == N.MUL:
                     r = _m.fprod(memo[id(a)] for a in n.args)
                     if _m.isnan(r) and not any(_m.isnan(memo[id(a)]) for a in n.args):
