@@ -131,3 +131,14 @@ def test_iteration_budgets_and_tolerances(maxiter, tol):
     call(fc.limit, np.sin, 0.0, rtol=tol)
     if isinstance(maxiter, int) and not isinstance(maxiter, bool) and maxiter <= 20:
         call(fc.solve_ode, "-y", (0.0, 1.0), y0=1.0, maxiter=maxiter)
+
+
+def test_an_unbounded_budget_with_nothing_to_stop_it_is_refused():
+    for maxiter, gtol in ((math.inf, 0.0), (10**30, 0.0), (math.inf, 5e-324)):
+        with pytest.raises(ValueError, match="gtol > 0"):
+            fc.descent(fc.expr("x**2"), 1.0, maxiter=maxiter, gtol=gtol)
+    with pytest.raises(ValueError, match="GiB"):
+        fc.descent(fc.expr("x**2"), 1.0, maxiter=10**15, gtol=0.0)
+    r = fc.descent(fc.expr("x**2"), 1.0, maxiter=10**15, gtol=0.0, history=False, lr=1.5)
+    assert not r.success  # diverges: the run ends by itself
+    assert fc.descent(fc.expr("x**2"), 1.0, maxiter=math.inf, gtol=1e-12).success

@@ -272,6 +272,26 @@ def _result(d, runs, point, gtol, nvars):
     return res
 
 
+#: the most bytes of history a run of known length may ask for (a larger one is refused up front)
+_HISTORY_LIMIT = 2**32
+
+
+def _check_budget(opts: dict, nruns: int, nvars: int) -> None:
+    """With gtol=0 nothing but maxiter (or divergence) ends a run: refuse an unbounded budget,
+    and a history that cannot fit, before the loop starts instead of after memory runs out."""
+    if opts["tol"] * opts["tol"] > 0:  # the stop rule compares squared norms
+        return
+    steps = opts["steps"]
+    if steps >= _validate.MAX_ITER:
+        raise ValueError("maxiter=inf needs gtol > 0 (at least 1e-154, whose square is still > 0): "
+                         "with gtol=0 nothing would stop the run")
+    if opts["history"]:
+        nbytes = (steps // opts["history_every"] + 1) * nruns * (nvars + 1) * 8
+        if nbytes > _HISTORY_LIMIT:
+            raise ValueError(f"the history of {steps} steps of {nruns} run(s) would take {nbytes / 2**30:.3g} GiB; "
+                             "pass history=False or a larger history_every")
+
+
 def descent(f, x0, *, lr=0.1, maxiter=None, method="gd", maximize=False, gtol=None, grad=None, args=(),
             vectorized=None, momentum=0.9, betas=(0.9, 0.999), line_search=False, history=True, history_every=1,
             threads=None, jit=None, steps=None, tol=None) -> DescentResult:
@@ -350,6 +370,7 @@ def descent(f, x0, *, lr=0.1, maxiter=None, method="gd", maximize=False, gtol=No
             if k is not None:
                 opts["kernel"] = k.cols
                 opts["_keep"] = k
+        _check_budget(opts, x.shape[0], prog.n_vars)
         return _result(_core.descent_program(prog, x, lrs, opts), runs, point, opts["tol"], prog.n_vars)
     if not callable(f):
         raise TypeError(f"f must be an expression or a callable, got {type(f).__name__}")
@@ -360,6 +381,7 @@ def descent(f, x0, *, lr=0.1, maxiter=None, method="gd", maximize=False, gtol=No
     x, lrs, runs, point = _starts(x0, lr, c.n)
     if gtol is None:
         opts["tol"] = _default_gtol(c.gradient_at(x))
+    _check_budget(opts, x.shape[0], c.n)
     return _result(_core.descent_callable(c.rows_f, c.rows_g, c.n, x, lrs, opts), runs, point, opts["tol"], c.n)
 
 
