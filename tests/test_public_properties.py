@@ -80,7 +80,8 @@ def test_descent(x0, lr, steps):
     f = fc.expr("(x - 1)**2 + (y + 2)**2")
     r = call(fc.descent, f, x0, lr=lr, steps=steps)
     if r is not None:
-        assert np.shape(r.x)[-1] == 2 and np.all(np.isfinite(r.x) | r.diverged[:, None])
+        # one run gives scalars, several runs arrays: the flag per run, against its row of x
+        assert np.shape(r.x)[-1] == 2 and np.all(np.isfinite(r.x) | np.expand_dims(np.asarray(r.diverged), -1))
 
 
 @SETTINGS
