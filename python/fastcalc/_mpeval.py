@@ -97,16 +97,27 @@ def _periodic(f: Callable) -> Callable:
     return g
 
 
-def _exp(a):
-    if not _m.isinf(a) and abs(a) > _HUGE:
-        raise Lost("exp overflows any exponent range")
-    return _m.exp(a)
+def _bounded(name: str) -> Callable:
+    """exp, sinh, cosh: Lost for an argument whose result's exponent would be costly."""
+    def g(a):
+        if not _m.isinf(a) and abs(a) > _HUGE:
+            raise Lost(f"{name} overflows any exponent range")
+        return getattr(_m, name)(a)
+    return g
+
+
+_exp = _bounded("exp")
 
 
 def _power(a, b):
     if a == 0:
         return _m.inf if b < 0 else (_m.mpf(1) if b == 0 else _m.mpf(0))
-    if _m.isinf(a) or _m.isinf(b):
+    if _m.isinf(b):  # NumPy's values: |a| against 1 decides (a base near 1 is not rounded to it)
+        m = abs(a)
+        if m == 1:
+            return _m.mpf(1)
+        return _m.inf if (m > 1) == (b > 0) else _m.mpf(0)
+    if _m.isinf(a):
         return _m.mpf(float(a) ** float(b)) if a > 0 or b == int(b) else _m.nan
     if a > 0 and abs(b * _m.log(a)) > _HUGE:
         raise Lost("power overflows any exponent range")
@@ -177,18 +188,6 @@ def _cbrt(a):
     return _m.cbrt(a) if a >= 0 else -_m.cbrt(-a)
 
 
-def _sinh(a):
-    if not _m.isinf(a) and abs(a) > _HUGE:
-        raise Lost("sinh overflows any exponent range")
-    return _m.sinh(a)
-
-
-def _cosh(a):
-    if not _m.isinf(a) and abs(a) > _HUGE:
-        raise Lost("cosh overflows any exponent range")
-    return _m.cosh(a)
-
-
 def _sigmoid(a):
     if a < 0:
         e = _exp(a)
@@ -205,8 +204,8 @@ def _namespace() -> Dict[str, object]:
     np_ = _Np()
     table = {
         "power": _power, "exp": _exp, "log": _log, "sin": _periodic(m.sin), "cos": _periodic(m.cos),
-        "tan": _periodic(m.tan), "arcsin": _asin, "arccos": _acos, "arctan": m.atan, "sinh": _sinh,
-        "cosh": _cosh, "tanh": m.tanh, "sqrt": _sqrt, "abs": abs, "sign": _sign, "floor": m.floor,
+        "tan": _periodic(m.tan), "arcsin": _asin, "arccos": _acos, "arctan": m.atan, "sinh": _bounded("sinh"),
+        "cosh": _bounded("cosh"), "tanh": m.tanh, "sqrt": _sqrt, "abs": abs, "sign": _sign, "floor": m.floor,
         "ceil": m.ceil, "arcsinh": m.asinh, "arccosh": _acosh, "arctanh": _atanh, "cbrt": _cbrt,
         "arctan2": m.atan2, "less_equal": lambda a, b: m.mpf(1 if a <= b else 0),
         "less": lambda a, b: m.mpf(1 if a < b else 0),
@@ -250,6 +249,11 @@ def evaluator(root: N.Node, var: str, scale: float = 0.0) -> Callable:
     ``scale``: numbers that stand for nothing recognizable are multiplied by ``1 + scale`` (to
     see whether a limit depends on their last digits)."""
     order = N.postorder([root])
+    # per node, what does not depend on the precision: a number's recipe, a call's function
+    recipe = {id(n): _recipe(float(n.value)) for n in order if n.kind == N.NUM}
+    rounded = {i for i, n in ((id(n), n) for n in order if n.kind == N.NUM) if _is_inexact(n.value)}
+    calls = {id(n): _ops.FUNCTIONS[n.value] for n in order if n.kind == N.CALL}
+
     def f(x, dps: int):
         funcs = _functions()
         power = funcs["pow"]
@@ -260,8 +264,8 @@ def evaluator(root: N.Node, var: str, scale: float = 0.0) -> Callable:
             for n in order:
                 k = n.kind
                 if k == N.NUM:
-                    r = intended(n.value)
-                    if scale and _is_inexact(n.value):
+                    r = _build(recipe[id(n)])
+                    if scale and id(n) in rounded:
                         r = r * (1 + _m.mpf(scale))
                 elif k == N.CONST:
                     r = +_m.pi if n.value == "pi" else +_m.e
@@ -278,14 +282,11 @@ def evaluator(root: N.Node, var: str, scale: float = 0.0) -> Callable:
                             # integers (floor's values) add exactly, when representable
                             raise Lost("cancellation beyond the working precision", precision=True)
                 elif k == N.MUL:
-                    r = _m.fprod(memo[id(a)] for a in n.args)
-                    if _m.isnan(r) and not any(_m.isnan(memo[id(a)]) for a in n.args):
-                        r = _m.nan  # 0 * inf
+                    r = _m.fprod(memo[id(a)] for a in n.args)  # 0 * inf is NaN, as in NumPy
                 elif k == N.POW:
                     r = power(memo[id(n.args[0])], memo[id(n.args[1])])
                 else:
-                    fn = _ops.FUNCTIONS[n.value]
-                    if fn.imm:
+                    if calls[id(n)].imm:
                         ops = [memo[id(a)] for a in n.args[1:]]
                         r = funcs[n.value](ops[0], ops[1] if len(ops) > 1 else None, int(n.args[0].value))
                     else:

@@ -161,6 +161,14 @@ def _check_rtol(rtol: Any, tol: Any) -> float:
     return r
 
 
+def _as_function(f: Any) -> Any:
+    """A string is an expression's text (unknown names and wrong arities raise ValueError)."""
+    if isinstance(f, str):
+        from .expressions import expr
+        return expr(f)
+    return f
+
+
 def _is_expr(f: Any) -> bool:
     from .expressions import Expr
     return isinstance(f, Expr)
@@ -182,13 +190,15 @@ def _sides_of(c: float, sides: Tuple[int, ...]) -> Tuple[int, ...]:
     return sides
 
 
+def _close(u: float, v: float, error: float, rtol: float) -> bool:
+    """Two values the same within rtol (relative to max(1, |u|, |v|)) or their error estimates."""
+    return abs(u - v) <= max(rtol * max(1.0, abs(u), abs(v)), 4 * error)
+
+
 def _agree(a: Side, b: Side, rtol: float) -> bool:
     if a.verdict != b.verdict:
         return False
-    if a.verdict != "finite":
-        return True
-    scale = max(1.0, abs(a.value), abs(b.value))
-    return abs(a.value - b.value) <= max(rtol * scale, 4 * (a.error + b.error))
+    return a.verdict != "finite" or _close(a.value, b.value, a.error + b.error, rtol)
 
 
 def _combine(found: Sequence[Tuple[int, Side]], rtol: float) -> Side:
@@ -213,7 +223,7 @@ def _side_value(s: Side) -> float:
     return s.value if s.verdict in ("finite", "+inf", "-inf") else math.nan
 
 
-def _result(c: float, found, rtol: float, method: str, traced: bool) -> LimitResult:
+def _result(found, rtol: float, method: str, traced: bool) -> LimitResult:
     r = _combine(found, rtol)
     by = dict(found)
     left = _side_value(by[-1]) if -1 in by else None
@@ -265,9 +275,7 @@ def limit(f: Any, c: float, side: str = "both", *, rtol: float = 1e-10, tol: Opt
     sides = _sides_of(cv, _check_side(side))
     rt = _check_rtol(rtol, tol)
     traced = False
-    if isinstance(f, str):
-        from .expressions import expr
-        f = expr(f)
+    f = _as_function(f)
     if _is_expr(f):
         e = f
     elif callable(f):
@@ -279,12 +287,12 @@ def limit(f: Any, c: float, side: str = "both", *, rtol: float = 1e-10, tol: Opt
         var = _expr_var(e)
         if _mpeval.available():
             found = [(s, limit_side(e, var, cv, s, _BUDGET)) for s in sides]
-            return _result(cv, found, rt, "extended precision", traced)
+            return _result(found, rt, "extended precision", traced)
         F = _limits_numeric.evaluator(_double(e, var))
     else:
         F = _limits_numeric.evaluator(f)
     found = [(s, _limits_numeric.one_side(F, cv, s, rt)) for s in sides]
-    return _result(cv, found, rt, "double precision", traced)
+    return _result(found, rt, "double precision", traced)
 
 
 def _double(e, var):
@@ -325,6 +333,7 @@ def is_continuous(f: Any, a: float, *, rtol: float = 1e-10, tol: Optional[float]
     if math.isinf(av):
         raise ValueError(f"continuity needs a finite point a, got {a!r}")
     rt = _check_rtol(rtol, tol)
+    f = _as_function(f)
     F = _limits_numeric.evaluator(f) if not _is_expr(f) else _limits_numeric.evaluator(_double(f, _expr_var(f)))
     fa = float(F(np.array([av]))[0])
     lim = limit(f, av, rtol=rt)
@@ -334,7 +343,6 @@ def is_continuous(f: Any, a: float, *, rtol: float = 1e-10, tol: Optional[float]
         return Continuity(False, "undetermined", f"the limit at a is undetermined ({lim.reason})", fa, lim, False)
     if lim.verdict != "finite":
         return Continuity(False, "not continuous", "the limit at a does not exist", fa, lim)
-    scale = max(1.0, abs(fa))
-    if abs(fa - lim.value) > max(rt * scale, 4 * lim.error):
+    if not _close(fa, lim.value, lim.error, rt):
         return Continuity(False, "not continuous", "the limit at a does not equal f(a)", fa, lim)
     return Continuity(True, "continuous", None, fa, lim)
