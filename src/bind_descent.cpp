@@ -90,6 +90,10 @@ DescentOptions options(const py::dict& kw) {
                           : every.cast<std::size_t>();
     o.threads = kw["threads"].cast<int>();
     if (kw.contains("kernel")) o.kernel = reinterpret_cast<BlockKernel>(kw["kernel"].cast<std::uintptr_t>());
+    if (kw.contains("steps_kernel")) {
+        o.steps_kernel = reinterpret_cast<StepsKernel>(kw["steps_kernel"].cast<std::uintptr_t>());
+        o.steps_lanes = kw["steps_lanes"].cast<std::size_t>();
+    }
     return o;
 }
 

@@ -116,6 +116,22 @@ def test_every_optimizer_native_equals_interpreter():
             np.testing.assert_array_equal(getattr(b, key), getattr(a, key), err_msg=key)
 
 
+def test_the_fused_native_step_loop_equals_the_interpreter_step_for_step():
+    # history=False runs chunks of steps in one native call (fc_steps) and redoes a chunk a step
+    # at a time where a run stopped in it: every stop, at every step, must come out as without it
+    rng = np.random.default_rng(4)
+    x0 = rng.uniform(-2.5, 2.5, (1003, 2))  # several blocks, a ragged last one
+    for f, kw in [(ROSEN, dict(lr=1e-3, gtol=0)), (ROSEN, dict(lr=1e-3)), (ROSEN, dict(lr=2e-2, gtol=1e-2)),
+                  (HIMMEL, dict(lr=1e-2, gtol=1e-6)), (ROSEN, dict(lr=1e-3, method="momentum", gtol=1e-1)),
+                  (-ROSEN, dict(lr=1e-3, method="nesterov", maximize=True)),
+                  (HIMMEL, dict(lr=0.3, method="adam", gtol=1e-3)), (HIMMEL, dict(lr=list(rng.uniform(1e-3, 3e-2, 1003))))]:
+        a = fc.descent(f, x0, maxiter=1500, jit=False, history=False, threads=1, **kw)
+        b = fc.descent(f, x0, maxiter=1500, jit=True, history=False, threads=1, **kw)
+        assert len(np.unique(a.nit)) > 3  # runs stop at many different steps
+        for key in ("x", "fun", "grad_norm", "nit", "converged", "diverged"):
+            np.testing.assert_array_equal(getattr(b, key), getattr(a, key), err_msg=key)
+
+
 def test_the_cost_rule_chooses_the_path():
     assert not _jit.worth(30, 100)              # a small call: compiling costs more than it saves
     assert _jit.worth(30, 10**8)                # a large one pays at once
@@ -135,7 +151,7 @@ def test_the_cost_rule_chooses_the_path():
 
 
 def test_a_failed_compile_warns_once_and_the_interpreter_answers(monkeypatch):
-    def broken(prog, W):
+    def broken(prog, W, steps=0):
         raise RuntimeError("simulated LLVM failure")
     monkeypatch.setattr(_jit, "_source", broken)
     f = fc.expr("sin(x)*y - 0.0625")

@@ -291,7 +291,11 @@ void run_fast(const FastArgs& a, std::size_t j0, std::size_t m, History& hist, c
     }
     std::size_t ma = m;  // active lanes, compacted at [0, ma)
     Out out{*a.R, j0, m, hist};
-    auto width = [&] { return std::min(L, (ma + 7) / 8 * 8); };
+    // without history, the native fused step loop runs many steps a call, q lanes at a time
+    // (padding lanes repeat lane 0)
+    const bool fused = o.steps_kernel && !o.history;
+    const std::size_t q = fused ? o.steps_lanes : 8;
+    auto width = [&] { return std::min(L, (ma + q - 1) / q * q); };
     auto pad = [&] {  // lanes [ma, width) repeat lane 0: valid points, ignored
         double* st = state[cur].data();
         for (std::size_t i = 0; i < ns; ++i)
@@ -311,21 +315,64 @@ void run_fast(const FastArgs& a, std::size_t j0, std::size_t m, History& hist, c
         }
         return q;
     };
-    auto step = [&] {
+    auto step = [&] {  // whether any run stopped
         const std::size_t w = width();
-        if (o.kernel) {
-            o.kernel(static_cast<std::int64_t>(w), in[cur].data(), res[cur].data());
-            return;
-        }
+        if (o.kernel) return o.kernel(static_cast<std::int64_t>(w), in[cur].data(), res[cur].data()) != 0 &&
+                             any_code(code, ma);  // (padding lanes repeat lane 0, so only ma count)
         for (std::size_t i = 0; i < NI; ++i) P[i] = const_cast<double*>(in[cur][i]);
         for (std::size_t r = 0; r < NR; ++r)
             if (redirect[r]) P[sp.result_slot(static_cast<int>(r))] = res[cur][r];
         sp.run_slots(P.data(), w, true);
         for (std::size_t r = 0; r < NR; ++r)
             if (!redirect[r]) std::memcpy(res[cur][r], P[sp.result_slot(static_cast<int>(r))], w * sizeof(double));
+        return any_code(code, ma);
     };
     pad();
-    for (std::size_t t = 0;; ++t) {
+    auto finish_all = [&](std::size_t t) {  // the end: every active run finishes with its value
+        const double* X = state[cur].data();
+        const double* f = values();
+        for (std::size_t j = 0; j < ma; ++j) {
+            double q2 = 0.0;
+            bool inb = true;
+            for (std::size_t d = 0; d < n; ++d) {
+                const double g = V.data()[p.result_slot(static_cast<int>(1 + d)) * L + j];
+                q2 += g * g;
+                inb = inb && std::fabs(X[d * L + j]) <= lim[j];
+            }
+            out.finish(run[j], t, stop_code(inb, q2, tol2, true, f[j]), f[j], q2, X + j, L);
+        }
+    };
+    // Lane j's run stopped with code[j] at step t: it finishes, the last active lane moves to j
+    // (in the state buffer `into`).
+    auto retire = [&](std::size_t j, std::size_t t, const double* f, double* into) {
+        out.finish(run[j], t, code[j], f[j], gn2_of(j), state[cur].data() + j, L);
+        done[run[j] - j0] = 1;
+        --ma;
+        for (std::size_t i = 0; i < ns; ++i) into[i * L + j] = into[i * L + ma];
+        lr[j] = lr[ma], lim[j] = lim[ma], run[j] = run[ma], code[j] = code[ma];
+    };
+    // One step from t: the step, the runs that stopped at x_t.
+    auto one_step = [&](std::size_t t) {
+        if (adam) {
+            const StepScale sc = step_scale(prm, t);
+            std::fill(c1, c1 + width(), sc.c1);
+            std::fill(c2, c2 + width(), sc.c2);
+        }
+        if (step()) {  // state[1 - cur] = the step from state[cur]; the codes of x_t
+            const double* f = values();  // at x_t, from state[cur]
+            for (std::size_t j = ma; j-- > 0;)
+                if (code[j] != 0.0) retire(j, t, f, state[1 - cur].data());  // the last lane's next state moves
+        }
+        cur = 1 - cur;
+        if (ma) pad();
+    };
+    // The fused loop runs chunks of steps in one native call each, from a copy of the state:
+    // when a run stopped inside a chunk, the chunk is redone one step at a time from the copy
+    // (so every stop is found at its step, as without it). Chunks double while no run stops.
+    std::vector<double*> rows_of(ns);
+    std::vector<double> c1s, c2s;
+    std::size_t chunk = 16;
+    for (std::size_t t = 0; ma;) {
         double* X = state[cur].data();
         if (o.history && t % every == 0) {
             std::vector<std::size_t> lane_of(m, 0);
@@ -334,42 +381,38 @@ void run_fast(const FastArgs& a, std::size_t j0, std::size_t m, History& hist, c
             out.record(done, [&](std::size_t i, std::size_t d) { return X[d * L + lane_of[i]]; },
                        [&](std::size_t i) { return f[lane_of[i]]; });
         }
-        if (t == o.steps) {  // the end: every active run finishes with its value
-            const double* f = values();
-            for (std::size_t j = 0; j < ma; ++j) {
-                double q = 0.0;
-                bool inb = true;
-                for (std::size_t d = 0; d < n; ++d) {
-                    const double g = V.data()[p.result_slot(static_cast<int>(1 + d)) * L + j];
-                    q += g * g;
-                    inb = inb && std::fabs(X[d * L + j]) <= lim[j];
-                }
-                out.finish(run[j], t, stop_code(inb, q, tol2, true, f[j]), f[j], q, X + j, L);
-            }
+        if (t == o.steps) {
+            finish_all(t);
             break;
         }
-        if (adam) {
-            const StepScale sc = step_scale(prm, t);
-            std::fill(c1, c1 + width(), sc.c1);
-            std::fill(c2, c2 + width(), sc.c2);
+        if (!fused) {
+            one_step(t++);
+            if (t % 1024 == 0) ticket.poll();
+            continue;
         }
-        step();  // state[1 - cur] = the step from state[cur]; the codes of x_t
-        if (any_code(code, ma)) {
-            const double* f = values();  // at x_t, from state[cur]
-            double* next = state[1 - cur].data();
-            for (std::size_t j = ma; j-- > 0;) {
-                if (code[j] == 0.0) continue;
-                out.finish(run[j], t, code[j], f[j], gn2_of(j), X + j, L);
-                done[run[j] - j0] = 1;
-                --ma;  // the last active lane moves here (its next state)
-                for (std::size_t i = 0; i < ns; ++i) next[i * L + j] = next[i * L + ma];
-                lr[j] = lr[ma], lim[j] = lim[ma], run[j] = run[ma], code[j] = code[ma];
+        const std::size_t S = std::min(chunk, o.steps - t), w = width();
+        if (adam) {
+            c1s.resize(S), c2s.resize(S);
+            for (std::size_t s = 0; s < S; ++s) {
+                const StepScale sc = step_scale(prm, t + s);
+                c1s[s] = sc.c1, c2s[s] = sc.c2;
             }
         }
-        cur = 1 - cur;
-        if (!ma) break;
-        pad();
-        if ((t + 1) % 1024 == 0) ticket.poll();
+        for (std::size_t i = 0; i < ns; ++i) {
+            rows_of[i] = X + i * L;
+            std::memcpy(state[1 - cur].data() + i * L, X + i * L, w * sizeof(double));
+        }
+        const std::uint64_t bits = o.steps_kernel(static_cast<std::int64_t>(w), rows_of.data(), lr, lim,
+                                                  static_cast<std::int64_t>(S), c1s.data(), c2s.data());
+        if (bits) {  // redo the chunk from the copy, a step at a time
+            cur = 1 - cur;
+            for (const std::size_t end = t + S; t < end && ma;) one_step(t++);
+            chunk = 16;
+        } else {
+            t += S;
+            chunk = std::min<std::size_t>(2 * chunk, 1024);
+        }
+        ticket.poll();
     }
 }
 
@@ -416,6 +459,8 @@ void assemble(DescentResult& R, const std::vector<History>& hs, const std::vecto
 void validate(const DescentOptions& o, std::size_t k, std::size_t n, std::size_t lr_count) {
     const int m = static_cast<int>(o.method);
     if (m < 0 || m > 3) throw invalid_argument("unknown descent method code " + std::to_string(m));
+    if (o.steps_kernel && (!o.kernel || o.steps_lanes == 0 || o.steps_lanes % 8 || o.steps_lanes > 64))
+        throw invalid_argument("a fused step kernel needs its step kernel and 8 to 64 lanes at a time, in eights");
     if (lr_count != 1 && lr_count != k) throw invalid_argument("lr must be a scalar or have one entry per run");
     if (o.line_search && o.method != DescentMethod::GD) throw invalid_argument("line_search needs method 'gd'");
     if (!(o.tol >= 0) || !std::isfinite(o.tol)) throw invalid_argument("tol must be finite and >= 0");

@@ -13,7 +13,8 @@ interpreter's bits:
 - any other operation calls the core's scalar function for it on each lane.
 
 Two entry points per kernel: ``cols(n, X, R)`` with X[v] the contiguous values of input v and R[r]
-those of result r, and ``rows(n, X, ld, R)`` with point i's input v at X[i*ld + v]; n a multiple
+those of result r (it returns the OR of the bits of the last result's values: descent's step
+programs end with the stop codes, so it says whether any run stopped), and ``rows(n, X, ld, R)`` with point i's input v at X[i*ld + v]; n a multiple
 of 8. The core runs them (``_core.run_columns``/``run_rows``, descent's ``kernel`` option).
 
 When a kernel is worth compiling is decided in one place, :func:`worth`. Kernels are cached per
@@ -63,11 +64,14 @@ class Kernel:
     (whoever runs a kernel holds it; once the cache has dropped it and nobody does, its machine
     code is freed)."""
 
-    __slots__ = ("cols", "rows", "n_inputs", "n_results", "width", "_module", "uses", "__weakref__")
+    __slots__ = ("cols", "rows", "steps", "steps_lanes", "n_inputs", "n_results", "width", "_module", "uses",
+                 "__weakref__")
 
-    def __init__(self, cols, rows, n_inputs, n_results, width, module):
+    def __init__(self, cols, rows, n_inputs, n_results, width, module, steps=0, steps_lanes=0):
         self.cols, self.rows, self.n_inputs, self.n_results = cols, rows, n_inputs, n_results
         self.width, self._module, self.uses = width, module, 0
+        # descent's fused step loop (fc_steps) and the lanes it takes at a time, or 0
+        self.steps, self.steps_lanes = steps, steps_lanes
 
     def __del__(self):
         owned, self._module = self._module, None
@@ -148,20 +152,22 @@ def worth(n_instructions: int, lane_evaluations: float, compiled: bool = False) 
     return saving(n_instructions, lane_evaluations) > (0.0 if compiled else cost(n_instructions))
 
 
-def decide(prog, lane_evaluations: float, force: Optional[bool] = None, key: Optional[str] = None) -> Optional[Kernel]:
+def decide(prog, lane_evaluations: float, force: Optional[bool] = None, key: Optional[str] = None,
+           steps: int = 0) -> Optional[Kernel]:
     """The kernel to run this call of ``prog`` over ``lane_evaluations`` lanes with, or None for
     the interpreter: the one place where the path is chosen. A compiled kernel is always used;
     one is compiled when this call's predicted saving pays for its compile time (:func:`worth`),
     or when the savings the interpreter could have had over earlier calls of the same program
     in this process do (repeated calls). ``force``: True compiles whatever it costs, False never
     uses native code. ``key``: the program's content key (:func:`content_key`), when known.
+    ``steps``: also descent's fused step loop, this many vectors at a time (:func:`_steps_entry`).
     LLVM itself starts only when a first kernel pays for its start too."""
     if force is False or prog.n_instructions > MAX_INSTRUCTIONS or prog.n_instructions == 0:
         return None
     with _LOCK:
         if _REASON is not None or (_ENGINE is None and os.environ.get("FASTCALC_JIT", "1") == "0"):
             return None
-        key = key or _key(prog)
+        key = key or _key(prog, steps)
         hit = _CACHE.get(key)
         if hit is not None:
             _CACHE.move_to_end(key)
@@ -173,7 +179,7 @@ def decide(prog, lane_evaluations: float, force: Optional[bool] = None, key: Opt
             while len(_LEDGER) > 4 * _CACHE_SIZE:
                 _LEDGER.popitem(last=False)
             return None
-    return kernel(prog, key=key)
+    return kernel(prog, key=key, steps=steps)
 
 
 _FUNCS = None
@@ -192,18 +198,19 @@ def _width() -> int:
     return 8 if 8 in widths else 4
 
 
-def content_key(prog) -> str:
-    """What native code of prog is cached under: its code, constants, results and the width."""
-    return _key(prog)
+def content_key(prog, steps: int = 0) -> str:
+    """What native code of prog is cached under: its code, constants, results, the width and
+    whether it has descent's fused step loop."""
+    return _key(prog, steps)
 
 
-def _key(prog) -> str:
+def _key(prog, steps: int = 0) -> str:
     h = hashlib.sha256()
-    h.update(repr((prog.n_inputs, prog.code(), prog.constants(), prog.result_slots(), _width())).encode())
+    h.update(repr((prog.n_inputs, prog.code(), prog.constants(), prog.result_slots(), _width(), steps)).encode())
     return h.hexdigest()
 
 
-def kernel(prog, compile: bool = True, key: Optional[str] = None) -> Optional[Kernel]:
+def kernel(prog, compile: bool = True, key: Optional[str] = None, steps: int = 0) -> Optional[Kernel]:
     """The native kernel of ``prog`` (cached by content), or None: no JIT here, the program is
     too long, compile=False and it is not compiled yet, or LLVM failed (with a warning)."""
     if prog.n_instructions > MAX_INSTRUCTIONS or prog.n_instructions == 0:
@@ -212,7 +219,7 @@ def kernel(prog, compile: bool = True, key: Optional[str] = None) -> Optional[Ke
         eng = _init()
         if eng is None:
             return None
-        key = key or _key(prog)
+        key = key or _key(prog, steps)
         hit = _CACHE.get(key)
         if hit is not None:
             _CACHE.move_to_end(key)
@@ -221,7 +228,7 @@ def kernel(prog, compile: bool = True, key: Optional[str] = None) -> Optional[Ke
         if not compile:
             return None
         try:
-            k = _compile(eng, prog)
+            k = _compile(eng, prog, steps)
         except Exception as exc:  # noqa: BLE001 - the interpreter runs instead
             reason = f"{type(exc).__name__}: {exc}"
             if reason not in _WARNED and len(_WARNED) < 64:  # bounded: distinct reasons are few
@@ -364,8 +371,9 @@ class _Gen:
         return self.per_lane(b, lambda xs: b.call(f, [xs[0], xs[1] if len(xs) > 1 else zero, nn]), operands)
 
 
-def _source(prog, W: int) -> str:
-    """LLVM IR of the two entry points of prog."""
+def _source(prog, W: int, steps: int = 0) -> str:
+    """LLVM IR of the two entry points of prog, and with ``steps`` (G, vectors at a time) descent's
+    fused step loop :func:`_steps_entry` of a step program."""
     from llvmlite import ir
 
     module = ir.Module(name="fastcalc_kernel")
@@ -375,29 +383,36 @@ def _source(prog, W: int) -> str:
     dptr = g.dbl.as_pointer()
     vptr = g.vec.as_pointer()
 
-    def body(b, i, load_input, store_result):  # noqa: C901
+    def compute(b, inputs):
+        """The program's results (vectors) from its inputs' vectors, as straight-line code."""
         slot = {}
         for s, v in consts:
             slot[s] = g.splat(v)
-        for v in range(n_in):
-            slot[v] = load_input(b, i, v)
+        for v, x in enumerate(inputs):
+            slot[v] = x
         for op, n, d, a, c_slot, flags, c in code:
             va = g.splat(c) if flags & 1 else slot[a]
             vb = g.splat(c) if flags & 2 else slot.get(c_slot, va)
             slot[d] = g.instruction(b, op, n, va, vb, one_minus=bool(flags & 1) and c == 1.0)
-        for r, s in enumerate(results):
-            store_result(b, i, r, g.value(b, slot[s]))
+        return [g.value(b, slot[s]) for s in results]
+
+    def body(b, i, load_input, store_result):
+        for r, val in enumerate(compute(b, [load_input(b, i, v) for v in range(n_in)])):
+            store_result(b, i, r, val)
 
     def entry(name, args, load_input, store_result):
-        fn = ir.Function(module, ir.FunctionType(ir.VoidType(), args), name=name)
+        cols = name == "fc_cols"
+        ret = g.i64 if cols else ir.VoidType()
+        fn = ir.Function(module, ir.FunctionType(ret, args), name=name)
         entry_bb, loop_bb, done_bb = fn.append_basic_block("entry"), fn.append_basic_block("loop"), \
             fn.append_basic_block("done")
         b = ir.IRBuilder(entry_bb)
         n = fn.args[0]
         zero = ir.Constant(g.i64, 0)
+        ivec = ir.VectorType(g.i64, W)
         # the columns' addresses, read once (the backend does not hoist them out of the loop)
         hoisted.clear()
-        if name == "fc_cols":
+        if cols:
             for v in range(n_in):
                 hoisted[("in", v)] = b.load(b.gep(fn.args[1], [ir.Constant(g.i64, v)]))
         for r in range(len(results)):
@@ -406,12 +421,37 @@ def _source(prog, W: int) -> str:
         b.position_at_end(loop_bb)
         i = b.phi(g.i64)
         i.add_incoming(zero, entry_bb)
-        body(b, i, lambda bb, ii, v: load_input(bb, fn, ii, v), lambda bb, ii, r, val: store_result(bb, fn, ii, r, val))
+        if cols:  # the OR of the last result's bits so far (phis first in the block)
+            acc = b.phi(ivec)
+            acc.add_incoming(ir.Constant(ivec, [0] * W), entry_bb)
+        last = {}
+
+        def store_and_keep(bb, ii, r, val):
+            store_result(bb, fn, ii, r, val)
+            if r == len(results) - 1:
+                last["v"] = val
+
+        body(b, i, lambda bb, ii, v: load_input(bb, fn, ii, v), store_and_keep)
+        if cols:
+            # the OR of the last result's bits over the lanes: descent's "did any run stop" (its
+            # step programs end with the stop codes) without another pass over them
+            acc_next = b.or_(acc, b.bitcast(last["v"], ivec)) if "v" in last else acc
+            acc.add_incoming(acc_next, b.block)
         nxt = b.add(i, ir.Constant(g.i64, W))
         i.add_incoming(nxt, b.block)
+        loop_end = b.block
         b.cbranch(b.icmp_signed("<", nxt, n), loop_bb, done_bb)
         b.position_at_end(done_bb)
-        b.ret_void()
+        if not cols:
+            b.ret_void()
+            return
+        bits = b.phi(ivec)
+        bits.add_incoming(ir.Constant(ivec, [0] * W), entry_bb)
+        bits.add_incoming(acc_next, loop_end)
+        out = b.extract_element(bits, ir.Constant(g.i32, 0))
+        for j in range(1, W):
+            out = b.or_(out, b.extract_element(bits, ir.Constant(g.i32, j)))
+        b.ret(out)
 
     hoisted = {}
 
@@ -436,16 +476,112 @@ def _source(prog, W: int) -> str:
     pp = dptr.as_pointer()
     entry("fc_cols", [g.i64, pp, pp], load_cols, store)
     entry("fc_rows", [g.i64, dptr, g.i64, pp], load_rows, store)
+    if steps:
+        _steps_entry(ir, module, g, compute, prog, steps)
     return str(module)
 
 
-def _compile(eng, prog) -> Kernel:
+def _steps_entry(ir, module, g, compute, prog, G: int) -> None:
+    """``fc_steps(n, state, lr, lim, S, c1s, c2s)``: S steps of a descent step program (inputs:
+    the ns state values, lr, lim and for Adam c1, c2; results: the ns next state values and the
+    stop code) over n lanes, in place, G vectors at a time with the state in registers; Adam's
+    c1 and c2 of step s are c1s[s], c2s[s]. Returns the OR of the bits of every step's codes:
+    0 means that no run stopped and the state is exactly S of fc_cols's steps (the same
+    operations, so the same bits); otherwise the caller redoes those steps one at a time."""
+    W = g.W
+    ns = prog.n_results - 1
+    adam = prog.n_inputs - ns == 4
+    dptr = g.dbl.as_pointer()
+    vptr = g.vec.as_pointer()
+    ivec = ir.VectorType(g.i64, W)
+    i64 = g.i64
+    fn = ir.Function(module, ir.FunctionType(i64, [i64, dptr.as_pointer(), dptr, dptr, i64, dptr, dptr]),
+                     name="fc_steps")
+    n, state, lr, lim, S, c1s, c2s = fn.args
+    entry_bb, outer_bb, tloop_bb, tdone_bb, done_bb = (fn.append_basic_block(x) for x in
+                                                        ("entry", "outer", "tloop", "tdone", "done"))
+    b = ir.IRBuilder(entry_bb)
+    zero = ir.Constant(i64, 0)
+    izero = ir.Constant(ivec, [0] * W)
+    rows = [b.load(b.gep(state, [ir.Constant(i64, k)])) for k in range(ns)]
+    b.cbranch(b.and_(b.icmp_signed(">", n, zero), b.icmp_signed(">", S, zero)), outer_bb, done_bb)
+
+    def at(bb, row, ii):
+        return bb.bitcast(bb.gep(row, [ii]), vptr)
+
+    def load(bb, row, ii):
+        v = bb.load(at(bb, row, ii))
+        v.align = 8
+        return v
+
+    b.position_at_end(outer_bb)
+    i = b.phi(i64)
+    acc = b.phi(ivec)
+    i.add_incoming(zero, entry_bb)
+    acc.add_incoming(izero, entry_bb)
+    offs = [b.add(i, ir.Constant(i64, W * q)) for q in range(G)]
+    x0 = [[load(b, rows[k], o) for k in range(ns)] for o in offs]
+    lrv = [load(b, lr, o) for o in offs]
+    limv = [load(b, lim, o) for o in offs]
+    b.branch(tloop_bb)
+
+    b.position_at_end(tloop_bb)
+    t = b.phi(i64)
+    t.add_incoming(zero, outer_bb)
+    codes = b.phi(ivec)
+    codes.add_incoming(izero, outer_bb)
+    xs = [[b.phi(g.vec) for _ in range(ns)] for _ in range(G)]
+    for q in range(G):
+        for k in range(ns):
+            xs[q][k].add_incoming(x0[q][k], outer_bb)
+    extra = []
+    if adam:
+        undef = ir.Constant(g.vec, ir.Undefined)
+        splat0 = ir.Constant(ir.VectorType(g.i32, W), [0] * W)
+        extra = [b.shuffle_vector(b.insert_element(undef, b.load(b.gep(p, [t])), ir.Constant(g.i32, 0)), undef, splat0)
+                 for p in (c1s, c2s)]
+    new_x, codes1 = [], codes
+    for q in range(G):
+        r = compute(b, list(xs[q]) + [lrv[q], limv[q]] + extra)
+        new_x.append(r[:ns])
+        codes1 = b.or_(codes1, b.bitcast(r[-1], ivec))
+    t1 = b.add(t, ir.Constant(i64, 1))
+    end = b.block
+    t.add_incoming(t1, end)
+    codes.add_incoming(codes1, end)
+    for q in range(G):
+        for k in range(ns):
+            xs[q][k].add_incoming(new_x[q][k], end)
+    b.cbranch(b.icmp_signed("<", t1, S), tloop_bb, tdone_bb)
+
+    b.position_at_end(tdone_bb)
+    for q, o in enumerate(offs):
+        for k in range(ns):
+            st = b.store(new_x[q][k], at(b, rows[k], o))
+            st.align = 8
+    acc1 = b.or_(acc, codes1)
+    i1 = b.add(i, ir.Constant(i64, W * G))
+    i.add_incoming(i1, tdone_bb)
+    acc.add_incoming(acc1, tdone_bb)
+    b.cbranch(b.icmp_signed("<", i1, n), outer_bb, done_bb)
+
+    b.position_at_end(done_bb)
+    bits = b.phi(ivec)
+    bits.add_incoming(izero, entry_bb)
+    bits.add_incoming(acc1, tdone_bb)
+    out = b.extract_element(bits, ir.Constant(g.i32, 0))
+    for j in range(1, W):
+        out = b.or_(out, b.extract_element(bits, ir.Constant(g.i32, j)))
+    b.ret(out)
+
+
+def _compile(eng, prog, steps: int = 0) -> Kernel:
     llvm, tm, engine = eng
     W = _width()
     # a context of its own: types and constants are uniqued per context, and the global one
     # would keep every kernel's forever (measured: 93 KB a kernel)
     context = llvm.create_context()
-    mod = llvm.parse_assembly(_source(prog, W), context=context)
+    mod = llvm.parse_assembly(_source(prog, W, steps), context=context)
     mod.triple = tm.triple
     mod.data_layout = str(tm.target_data)
     mod.verify()
@@ -458,7 +594,7 @@ def _compile(eng, prog) -> Kernel:
     own = llvm.create_mcjit_compiler(mod, _target_machine(llvm))
     own.finalize_object()
     return Kernel(own.get_function_address("fc_cols"), own.get_function_address("fc_rows"), prog.n_inputs,
-                  prog.n_results, W, (own, context))
+                  prog.n_results, W, (own, context), own.get_function_address("fc_steps") if steps else 0, W * steps)
 
 
 # ---- running kernels ---------------------------------------------------------------------

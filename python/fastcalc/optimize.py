@@ -292,6 +292,13 @@ def _check_budget(opts: dict, nruns: int, nvars: int) -> None:
                              "pass history=False or a larger history_every")
 
 
+def _steps_group(step) -> int:
+    """Vectors the fused native step loop advances at a time: enough independent chains to hide
+    a step's latency, few enough that their state stays in registers."""
+    ns = step.n_results - 1
+    return 4 if ns <= 2 else 2 if ns <= 8 else 1
+
+
 def descent(f, x0, *, lr=0.1, maxiter=None, method="gd", maximize=False, gtol=None, grad=None, args=(),
             vectorized=None, momentum=0.9, betas=(0.9, 0.999), line_search=False, history=True, history_every=1,
             threads=None, jit=None, steps=None, tol=None) -> DescentResult:
@@ -366,9 +373,11 @@ def descent(f, x0, *, lr=0.1, maxiter=None, method="gd", maximize=False, gtol=No
             # pays (_jit.decide); the core builds the same program for the interpreter
             from ._jit import decide
 
-            k = decide(prog.descent_step(opts), float(x.shape[0]) * min(opts["steps"], 10**12), force=jit)
+            step = prog.descent_step(opts)
+            k = decide(step, float(x.shape[0]) * min(opts["steps"], 10**12), force=jit, steps=_steps_group(step))
             if k is not None:
                 opts["kernel"] = k.cols
+                opts["steps_kernel"], opts["steps_lanes"] = k.steps, k.steps_lanes
                 opts["_keep"] = k
         _check_budget(opts, x.shape[0], prog.n_vars)
         return _result(_core.descent_program(prog, x, lrs, opts), runs, point, opts["tol"], prog.n_vars)

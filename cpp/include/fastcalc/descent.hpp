@@ -17,8 +17,14 @@
 namespace fastcalc {
 
 // Native code for a Program's results over n points (fastcalc/_jit.py generates it): X[v] the
-// contiguous values of input v, R[r] of result r; n a multiple of 8.
-using BlockKernel = void (*)(std::int64_t n, const double* const* X, double* const* R);
+// contiguous values of input v, R[r] of result r; n a multiple of 8. Returns the OR of the bits
+// of the last result (the stop codes): nonzero when a run stopped.
+using BlockKernel = std::uint64_t (*)(std::int64_t n, const double* const* X, double* const* R);
+// Its fused step loop (_jit.py's fc_steps): S steps over n lanes (a multiple of the kernel's
+// lanes) of the state rows, in place, Adam's bias corrections of step s at c1s[s], c2s[s].
+// Returns the OR of the bits of every step's stop codes: 0 when no run stopped.
+using StepsKernel = std::uint64_t (*)(std::int64_t n, double* const* state, const double* lr, const double* lim,
+                                      std::int64_t S, const double* c1s, const double* c2s);
 
 struct DescentOptions {
     DescentMethod method = DescentMethod::GD;
@@ -37,6 +43,9 @@ struct DescentOptions {
     // Fast driver without line search: the step program (Program::descent_step(step(), tol^2 or
     // -1)) as native code.
     BlockKernel kernel = nullptr;
+    // Without history: its fused step loop, steps_lanes lanes at a time (a multiple of 8, <= 64).
+    StepsKernel steps_kernel = nullptr;
+    std::size_t steps_lanes = 8;
     StepParams step() const {
         StepParams p;
         p.method = method, p.sign = maximize ? -1.0 : 1.0, p.momentum = momentum, p.beta1 = beta1, p.beta2 = beta2,

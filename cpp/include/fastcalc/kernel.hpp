@@ -10,8 +10,10 @@
 
 namespace fastcalc {
 
-// Columns: X[v] the contiguous values of input v, R[r] of result r; n a multiple of 8.
-using ColumnsKernel = void (*)(std::int64_t n, const double* const* X, double* const* R);
+// Columns: X[v] the contiguous values of input v, R[r] of result r; n a multiple of 8. Returns
+// the OR of the bit patterns of the last result's n values: 0 when all are +0.0 (descent's step
+// programs end with the stop codes, so 0 means no run stopped, without another pass).
+using ColumnsKernel = std::uint64_t (*)(std::int64_t n, const double* const* X, double* const* R);
 // Rows: point i's input v at X[i * ld + v].
 using RowsKernel = void (*)(std::int64_t n, const double* X, std::int64_t ld, double* const* R);
 
