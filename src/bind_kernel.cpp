@@ -78,21 +78,24 @@ void register_kernel(py::module_& m) {
         "A native columns kernel over 1-d columns: the results as (n_results, N) (internal).");
     m.def(
         "run_rows",
-        [](std::uintptr_t addr, darray X, int n_results, int threads) {
+        [](std::uintptr_t addr, darray X, int n_inputs, int n_results, int threads) {
             if (!addr) throw py::value_error("no kernel");
             if (n_results < 1) throw py::value_error("n_results must be >= 1");
             if (X.ndim() != 2) throw py::value_error("X must be a matrix (N, n_inputs)");
+            if (n_inputs < 0 || X.shape(1) < n_inputs)
+                throw py::value_error("X has " + std::to_string(X.shape(1)) + " columns; the kernel reads " +
+                                      std::to_string(n_inputs));
             const std::size_t N = static_cast<std::size_t>(X.shape(0)), ld = static_cast<std::size_t>(X.shape(1));
             std::vector<double*> R;
             auto out = results(static_cast<std::size_t>(n_results), N, R);
             fastcalc_py::PyInterrupt intr;
             {
                 py::gil_scoped_release release;
-                fastcalc::run_rows(reinterpret_cast<fastcalc::RowsKernel>(addr), X.data(), ld, N, R.data(), R.size(),
-                                   threads, intr);
+                fastcalc::run_rows(reinterpret_cast<fastcalc::ColumnsKernel>(addr), X.data(), ld,
+                                   static_cast<std::size_t>(n_inputs), N, R.data(), R.size(), threads, intr);
             }
             return out;
         },
-        py::arg("addr"), py::arg("X"), py::arg("n_results"), py::arg("threads") = 1,
-        "A native rows kernel over a row-major matrix (internal).");
+        py::arg("addr"), py::arg("X"), py::arg("n_inputs"), py::arg("n_results"), py::arg("threads") = 1,
+        "A native columns kernel over a row-major matrix (N, n_inputs or more), by pieces transposed (internal).");
 }

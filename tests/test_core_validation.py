@@ -83,6 +83,17 @@ def test_program_options_are_validated():
             history=False, history_every=1, threads=1))
 
 
+def test_a_fused_step_kernel_with_lanes_that_do_not_divide_a_block_is_refused():
+    from fastcalc.optimize import _program
+    p = _program(fc.expr("x**2 + y**2"), 1)
+    base = dict(method=0, maximize=False, steps=1, tol=0.0, momentum=0.9, beta1=0.9, beta2=0.999, line_search=False,
+                history=False, history_every=1, threads=1)
+    for extra in (dict(steps_kernel=1, steps_lanes=32), dict(kernel=1, steps_kernel=1, steps_lanes=24),
+                  dict(kernel=1, steps_kernel=1, steps_lanes=0), dict(kernel=1, steps_kernel=1, steps_lanes=128)):
+        with pytest.raises(ValueError, match="fused step kernel"):  # refused before any code runs
+            _core.descent_program(p, np.zeros((1, 2)), np.array([0.1]), dict(base, **extra))
+
+
 def test_directional_and_hessian_programs_agree_with_the_dense_hessian():
     e = fc.expr("x*exp(-(x**2 + y**2)) + sin(3*x)*tanh(y)*z")
     X = np.random.default_rng(0).normal(size=(9, 3))

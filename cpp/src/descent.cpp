@@ -459,8 +459,9 @@ void assemble(DescentResult& R, const std::vector<History>& hs, const std::vecto
 void validate(const DescentOptions& o, std::size_t k, std::size_t n, std::size_t lr_count) {
     const int m = static_cast<int>(o.method);
     if (m < 0 || m > 3) throw invalid_argument("unknown descent method code " + std::to_string(m));
-    if (o.steps_kernel && (!o.kernel || o.steps_lanes == 0 || o.steps_lanes % 8 || o.steps_lanes > 64))
-        throw invalid_argument("a fused step kernel needs its step kernel and 8 to 64 lanes at a time, in eights");
+    // (blocks of lanes are multiples of 64: the fused loop's lanes must divide them)
+    if (o.steps_kernel && (!o.kernel || o.steps_lanes < 8 || o.steps_lanes > 64 || 64 % o.steps_lanes))
+        throw invalid_argument("a fused step kernel needs its step kernel and 8, 16, 32 or 64 lanes at a time");
     if (lr_count != 1 && lr_count != k) throw invalid_argument("lr must be a scalar or have one entry per run");
     if (o.line_search && o.method != DescentMethod::GD) throw invalid_argument("line_search needs method 'gd'");
     if (!(o.tol >= 0) || !std::isfinite(o.tol)) throw invalid_argument("tol must be finite and >= 0");

@@ -53,21 +53,35 @@ void run_columns(ColumnsKernel k, const double* const* X, std::size_t n_inputs, 
     });
 }
 
-void run_rows(RowsKernel k, const double* X, std::size_t ld, std::size_t N, double* const* R, std::size_t n_results,
-              int threads, const Interrupt& intr) {
-    const std::size_t body = N / kWidth * kWidth, nb = (body + kPiece - 1) / kPiece;
+void run_rows(ColumnsKernel k, const double* X, std::size_t ld, std::size_t n_inputs, std::size_t N, double* const* R,
+              std::size_t n_results, int threads, const Interrupt& intr) {
+    // Pieces of rows transposed into columns for the columns kernel (one entry point to compile
+    // per kernel); the last piece padded to whole vectors with 0.5.
+    constexpr std::size_t kRows = 512;
+    const std::size_t nb = (N + kRows - 1) / kRows;
+    struct Scratch {
+        std::vector<double> in, out;
+        std::vector<const double*> xs;
+        std::vector<double*> rs;
+    };
     blocks::run(
-        nb, nb >= 8 ? threads : 1, intr, [&] { return std::vector<double*>(n_results); },
-        [&](std::vector<double*>& rs, std::size_t b, const blocks::Ticket&) {
-            const std::size_t s = b * kPiece, m = std::min(kPiece, body - s);
-            for (std::size_t r = 0; r < n_results; ++r) rs[r] = R[r] + s;
-            k(static_cast<std::int64_t>(m), X + s * ld, static_cast<std::int64_t>(ld), rs.data());
+        nb, nb >= 8 ? threads : 1, intr,
+        [&] {
+            Scratch sc{std::vector<double>(n_inputs * kRows), std::vector<double>(n_results * kRows), {}, {}};
+            for (std::size_t v = 0; v < n_inputs; ++v) sc.xs.push_back(sc.in.data() + v * kRows);
+            for (std::size_t r = 0; r < n_results; ++r) sc.rs.push_back(sc.out.data() + r * kRows);
+            return sc;
+        },
+        [&](Scratch& sc, std::size_t b, const blocks::Ticket&) {
+            const std::size_t s = b * kRows, m = std::min(kRows, N - s), m8 = (m + kWidth - 1) / kWidth * kWidth;
+            for (std::size_t i = 0; i < m; ++i) {
+                const double* row = X + (s + i) * ld;
+                for (std::size_t v = 0; v < n_inputs; ++v) sc.in[v * kRows + i] = row[v];
+            }
+            for (std::size_t v = 0; v < n_inputs; ++v) std::fill(sc.in.begin() + v * kRows + m, sc.in.begin() + v * kRows + m8, 0.5);
+            k(static_cast<std::int64_t>(m8), sc.xs.data(), sc.rs.data());
+            for (std::size_t r = 0; r < n_results; ++r) std::copy(sc.out.begin() + r * kRows, sc.out.begin() + r * kRows + m, R[r] + s);
         });
-    tail(ld, body, N, n_results, R, [&](std::size_t m, double* const* r) {
-        std::vector<double> in(kWidth * ld, 0.5);
-        std::copy(X + body * ld, X + (body + m) * ld, in.begin());
-        k(static_cast<std::int64_t>(kWidth), in.data(), static_cast<std::int64_t>(ld), r);
-    });
 }
 
 }  // namespace fastcalc

@@ -12,10 +12,12 @@ interpreter's bits:
   fastcalc's own, ``_core.native_functions``) on whole vectors, in vector registers;
 - any other operation calls the core's scalar function for it on each lane.
 
-Two entry points per kernel: ``cols(n, X, R)`` with X[v] the contiguous values of input v and R[r]
-those of result r (it returns the OR of the bits of the last result's values: descent's step
-programs end with the stop codes, so it says whether any run stopped), and ``rows(n, X, ld, R)`` with point i's input v at X[i*ld + v]; n a multiple
-of 8. The core runs them (``_core.run_columns``/``run_rows``, descent's ``kernel`` option).
+One entry point per kernel, ``cols(n, X, R)``: X[v] the contiguous values of input v, R[r] those
+of result r, n a multiple of 8. It returns the OR of the bits of the last result's values
+(descent's step programs end with the stop codes, so it says whether any run stopped). The core
+runs it over columns or, by pieces transposed, over a row-major matrix (``_core.run_columns``,
+``run_rows``) and as descent's ``kernel``. A descent step program's kernel also has descent's
+fused step loop ``fc_steps`` (:func:`_steps_entry`).
 
 When a kernel is worth compiling is decided in one place, :func:`worth`. Kernels are cached per
 process by the content of their program (``_CACHE``, bounded, least recently used first out).
@@ -64,11 +66,10 @@ class Kernel:
     (whoever runs a kernel holds it; once the cache has dropped it and nobody does, its machine
     code is freed)."""
 
-    __slots__ = ("cols", "rows", "steps", "steps_lanes", "n_inputs", "n_results", "width", "_module", "uses",
-                 "__weakref__")
+    __slots__ = ("cols", "steps", "steps_lanes", "n_inputs", "n_results", "width", "_module", "uses", "__weakref__")
 
-    def __init__(self, cols, rows, n_inputs, n_results, width, module, steps=0, steps_lanes=0):
-        self.cols, self.rows, self.n_inputs, self.n_results = cols, rows, n_inputs, n_results
+    def __init__(self, cols, n_inputs, n_results, width, module, steps=0, steps_lanes=0):
+        self.cols, self.n_inputs, self.n_results = cols, n_inputs, n_results
         self.width, self._module, self.uses = width, module, 0
         # descent's fused step loop (fc_steps) and the lanes it takes at a time, or 0
         self.steps, self.steps_lanes = steps, steps_lanes
@@ -219,6 +220,8 @@ def kernel(prog, compile: bool = True, key: Optional[str] = None, steps: int = 0
         eng = _init()
         if eng is None:
             return None
+        if steps:  # the core takes 8, 16, 32 or 64 lanes at a time
+            steps = min(max(1 << (int(steps).bit_length() - 1), 8 // _width()), 64 // _width())
         key = key or _key(prog, steps)
         hit = _CACHE.get(key)
         if hit is not None:
@@ -279,8 +282,9 @@ class _Gen:
 
     def intrinsic(self, name):
         if name not in self.intrinsics:
+            full = f"{name}.v{self.W}f64"
             ft = self.ir.FunctionType(self.vec, [self.vec])
-            self.intrinsics[name] = self.ir.Function(self.module, ft, name=f"{name}.v{self.W}f64")
+            self.intrinsics[name] = self.module.globals.get(full) or self.ir.Function(self.module, ft, name=full)
         return self.intrinsics[name]
 
     def fnptr(self, b, addr, ret, args):
@@ -372,7 +376,7 @@ class _Gen:
 
 
 def _source(prog, W: int, steps: int = 0) -> str:
-    """LLVM IR of the two entry points of prog, and with ``steps`` (G, vectors at a time) descent's
+    """LLVM IR of prog's entry point fc_cols, and with ``steps`` (G, vectors at a time) descent's
     fused step loop :func:`_steps_entry` of a step program."""
     from llvmlite import ir
 
@@ -396,86 +400,46 @@ def _source(prog, W: int, steps: int = 0) -> str:
             slot[d] = g.instruction(b, op, n, va, vb, one_minus=bool(flags & 1) and c == 1.0)
         return [g.value(b, slot[s]) for s in results]
 
-    def body(b, i, load_input, store_result):
-        for r, val in enumerate(compute(b, [load_input(b, i, v) for v in range(n_in)])):
-            store_result(b, i, r, val)
-
-    def entry(name, args, load_input, store_result):
-        cols = name == "fc_cols"
-        ret = g.i64 if cols else ir.VoidType()
-        fn = ir.Function(module, ir.FunctionType(ret, args), name=name)
-        entry_bb, loop_bb, done_bb = fn.append_basic_block("entry"), fn.append_basic_block("loop"), \
-            fn.append_basic_block("done")
-        b = ir.IRBuilder(entry_bb)
-        n = fn.args[0]
-        zero = ir.Constant(g.i64, 0)
-        ivec = ir.VectorType(g.i64, W)
-        # the columns' addresses, read once (the backend does not hoist them out of the loop)
-        hoisted.clear()
-        if cols:
-            for v in range(n_in):
-                hoisted[("in", v)] = b.load(b.gep(fn.args[1], [ir.Constant(g.i64, v)]))
-        for r in range(len(results)):
-            hoisted[("out", r)] = b.load(b.gep(fn.args[-1], [ir.Constant(g.i64, r)]))
-        b.cbranch(b.icmp_signed(">", n, zero), loop_bb, done_bb)
-        b.position_at_end(loop_bb)
-        i = b.phi(g.i64)
-        i.add_incoming(zero, entry_bb)
-        if cols:  # the OR of the last result's bits so far (phis first in the block)
-            acc = b.phi(ivec)
-            acc.add_incoming(ir.Constant(ivec, [0] * W), entry_bb)
-        last = {}
-
-        def store_and_keep(bb, ii, r, val):
-            store_result(bb, fn, ii, r, val)
-            if r == len(results) - 1:
-                last["v"] = val
-
-        body(b, i, lambda bb, ii, v: load_input(bb, fn, ii, v), store_and_keep)
-        if cols:
-            # the OR of the last result's bits over the lanes: descent's "did any run stop" (its
-            # step programs end with the stop codes) without another pass over them
-            acc_next = b.or_(acc, b.bitcast(last["v"], ivec)) if "v" in last else acc
-            acc.add_incoming(acc_next, b.block)
-        nxt = b.add(i, ir.Constant(g.i64, W))
-        i.add_incoming(nxt, b.block)
-        loop_end = b.block
-        b.cbranch(b.icmp_signed("<", nxt, n), loop_bb, done_bb)
-        b.position_at_end(done_bb)
-        if not cols:
-            b.ret_void()
-            return
-        bits = b.phi(ivec)
-        bits.add_incoming(ir.Constant(ivec, [0] * W), entry_bb)
-        bits.add_incoming(acc_next, loop_end)
-        out = b.extract_element(bits, ir.Constant(g.i32, 0))
-        for j in range(1, W):
-            out = b.or_(out, b.extract_element(bits, ir.Constant(g.i32, j)))
-        b.ret(out)
-
-    hoisted = {}
-
-    def store(bb, fn, ii, r, val):
-        st = bb.store(val, bb.bitcast(bb.gep(hoisted[("out", r)], [ii]), vptr))
-        st.align = 8
-
-    def load_cols(bb, fn, ii, v):
-        ld = bb.load(bb.bitcast(bb.gep(hoisted[("in", v)], [ii]), vptr))
-        ld.align = 8
-        return ld
-
-    def load_rows(bb, fn, ii, v):
-        X, ld = fn.args[1], fn.args[2]
-        out = ir.Constant(g.vec, ir.Undefined)
-        for j in range(W):
-            row = bb.add(ii, ir.Constant(g.i64, j))
-            out = bb.insert_element(out, bb.load(bb.gep(X, [bb.add(bb.mul(row, ld), ir.Constant(g.i64, v))])),
-                                    ir.Constant(g.i32, j))
-        return out
-
+    # fc_cols(n, X, R) -> the OR of the last result's bits
     pp = dptr.as_pointer()
-    entry("fc_cols", [g.i64, pp, pp], load_cols, store)
-    entry("fc_rows", [g.i64, dptr, g.i64, pp], load_rows, store)
+    ivec = ir.VectorType(g.i64, W)
+    izero = ir.Constant(ivec, [0] * W)
+    fn = ir.Function(module, ir.FunctionType(g.i64, [g.i64, pp, pp]), name="fc_cols")
+    entry_bb, loop_bb, done_bb = (fn.append_basic_block(x) for x in ("entry", "loop", "done"))
+    b = ir.IRBuilder(entry_bb)
+    n, X, R = fn.args
+    zero = ir.Constant(g.i64, 0)
+    # the columns' addresses, read once (the backend does not hoist them out of the loop)
+    ins = [b.load(b.gep(X, [ir.Constant(g.i64, v)])) for v in range(n_in)]
+    outs = [b.load(b.gep(R, [ir.Constant(g.i64, r)])) for r in range(len(results))]
+    b.cbranch(b.icmp_signed(">", n, zero), loop_bb, done_bb)
+    b.position_at_end(loop_bb)
+    i = b.phi(g.i64)
+    i.add_incoming(zero, entry_bb)
+    acc = b.phi(ivec)
+    acc.add_incoming(izero, entry_bb)
+    loads = []
+    for col in ins:
+        ld = b.load(b.bitcast(b.gep(col, [i]), vptr))
+        ld.align = 8
+        loads.append(ld)
+    vals = compute(b, loads)
+    for col, val in zip(outs, vals):
+        st = b.store(val, b.bitcast(b.gep(col, [i]), vptr))
+        st.align = 8
+    # descent's "did any run stop" (its step programs end with the stop codes), without another
+    # pass over them
+    acc1 = b.or_(acc, b.bitcast(vals[-1], ivec)) if vals else acc
+    nxt = b.add(i, ir.Constant(g.i64, W))
+    i.add_incoming(nxt, b.block)
+    acc.add_incoming(acc1, b.block)
+    loop_end = b.block
+    b.cbranch(b.icmp_signed("<", nxt, n), loop_bb, done_bb)
+    b.position_at_end(done_bb)
+    bits = b.phi(ivec)
+    bits.add_incoming(izero, entry_bb)
+    bits.add_incoming(acc1, loop_end)
+    b.ret(_or_lanes(ir, g, b, bits))
     if steps:
         _steps_entry(ir, module, g, compute, prog, steps)
     return str(module)
@@ -484,10 +448,12 @@ def _source(prog, W: int, steps: int = 0) -> str:
 def _steps_entry(ir, module, g, compute, prog, G: int) -> None:
     """``fc_steps(n, state, lr, lim, S, c1s, c2s)``: S steps of a descent step program (inputs:
     the ns state values, lr, lim and for Adam c1, c2; results: the ns next state values and the
-    stop code) over n lanes, in place, G vectors at a time with the state in registers; Adam's
-    c1 and c2 of step s are c1s[s], c2s[s]. Returns the OR of the bits of every step's codes:
-    0 means that no run stopped and the state is exactly S of fc_cols's steps (the same
-    operations, so the same bits); otherwise the caller redoes those steps one at a time."""
+    stop code) over n lanes (a multiple of W*G), in place, G vectors at a time with the state in
+    registers (G independent chains hide a step's latency; the program's code is emitted once
+    per vector: one vector of W*G lanes, split by LLVM, spills); Adam's c1 and c2 of step s are
+    c1s[s], c2s[s]. Returns the OR of the bits of every step's codes: 0 means that no run
+    stopped and the state is exactly S of fc_cols's steps (the same operations, so the same
+    bits); otherwise the caller redoes those steps one at a time."""
     W = g.W
     ns = prog.n_results - 1
     adam = prog.n_inputs - ns == 4
@@ -569,10 +535,15 @@ def _steps_entry(ir, module, g, compute, prog, G: int) -> None:
     bits = b.phi(ivec)
     bits.add_incoming(izero, entry_bb)
     bits.add_incoming(acc1, tdone_bb)
+    b.ret(_or_lanes(ir, g, b, bits))
+
+
+def _or_lanes(ir, g, b, bits):
+    """The OR of a vector's i64 lanes."""
     out = b.extract_element(bits, ir.Constant(g.i32, 0))
-    for j in range(1, W):
+    for j in range(1, g.W):
         out = b.or_(out, b.extract_element(bits, ir.Constant(g.i32, j)))
-    b.ret(out)
+    return out
 
 
 def _compile(eng, prog, steps: int = 0) -> Kernel:
@@ -593,8 +564,7 @@ def _compile(eng, prog, steps: int = 0) -> Kernel:
     # with the kernel
     own = llvm.create_mcjit_compiler(mod, _target_machine(llvm))
     own.finalize_object()
-    return Kernel(own.get_function_address("fc_cols"), own.get_function_address("fc_rows"), prog.n_inputs,
-                  prog.n_results, W, (own, context), own.get_function_address("fc_steps") if steps else 0, W * steps)
+    return Kernel(own.get_function_address("fc_cols"), prog.n_inputs, prog.n_results, W, (own, context), own.get_function_address("fc_steps") if steps else 0, W * steps)
 
 
 # ---- running kernels ---------------------------------------------------------------------
@@ -606,7 +576,7 @@ def run_columns(k: Kernel, columns, threads: int = 1):
 
 def run_rows(k: Kernel, X, threads: int = 1):
     """(n_results, N) for a row-major matrix X (N, n_inputs)."""
-    return _core.run_rows(k.rows, X, k.n_results, threads)
+    return _core.run_rows(k.cols, X, k.n_inputs, k.n_results, threads)
 
 
 def program_of(expr, order: int) -> Tuple[object, int]:

@@ -43,7 +43,7 @@ struct DescentOptions {
     // Fast driver without line search: the step program (Program::descent_step(step(), tol^2 or
     // -1)) as native code.
     BlockKernel kernel = nullptr;
-    // Without history: its fused step loop, steps_lanes lanes at a time (a multiple of 8, <= 64).
+    // Without history: its fused step loop, steps_lanes lanes at a time (8, 16, 32 or 64).
     StepsKernel steps_kernel = nullptr;
     std::size_t steps_lanes = 8;
     StepParams step() const {
