@@ -87,6 +87,19 @@ def test_expressions_native_equals_tape(text):
     assert np.array_equal(f._run_native(1, matrix=X), R, equal_nan=True)  # rows read in place
 
 
+def test_rows_run_through_the_columns_entry_at_every_length_and_leading_dimension():
+    f = fc.expr("x*exp(-(x**2+y**2)) + sin(3*x)*tanh(y)")
+    k = f._native(1)
+    rng = np.random.default_rng(7)
+    for N in (0, 1, 7, 8, 511, 512, 513, 4099):
+        X = rng.uniform(-2, 2, (N, 5))  # two columns more than the kernel reads
+        want = _jit.run_columns(k, [X[:, 0].copy(), X[:, 1].copy()])
+        for threads in (1, 3):
+            assert np.array_equal(_jit.run_rows(k, X, threads=threads), want)
+    with pytest.raises(ValueError, match="columns; the kernel reads 2"):
+        _jit.run_rows(k, np.zeros((9, 1)))
+
+
 def test_threads_split_the_batch_without_changing_a_bit():
     f = fc.expr("x*exp(-(x**2+y**2)) + sin(3*x)*tanh(y)")
     k = f._native(1)
