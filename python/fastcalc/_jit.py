@@ -430,16 +430,7 @@ def _source(prog, W: int, steps: int = 0) -> str:
     # descent's "did any run stop" (its step programs end with the stop codes), without another
     # pass over them
     acc1 = b.or_(acc, b.bitcast(vals[-1], ivec)) if vals else acc
-    nxt = b.add(i, ir.Constant(g.i64, W))
-    i.add_incoming(nxt, b.block)
-    acc.add_incoming(acc1, b.block)
-    loop_end = b.block
-    b.cbranch(b.icmp_signed("<", nxt, n), loop_bb, done_bb)
-    b.position_at_end(done_bb)
-    bits = b.phi(ivec)
-    bits.add_incoming(izero, entry_bb)
-    bits.add_incoming(acc1, loop_end)
-    b.ret(_or_lanes(ir, g, b, bits))
+    _close_loop(ir, g, b, i, W, n, acc, acc1, entry_bb, loop_bb, done_bb)
     if steps:
         _steps_entry(ir, module, g, compute, prog, steps)
     return str(module)
@@ -525,25 +516,25 @@ def _steps_entry(ir, module, g, compute, prog, G: int) -> None:
         for k in range(ns):
             st = b.store(new_x[q][k], at(b, rows[k], o))
             st.align = 8
-    acc1 = b.or_(acc, codes1)
-    i1 = b.add(i, ir.Constant(i64, W * G))
-    i.add_incoming(i1, tdone_bb)
-    acc.add_incoming(acc1, tdone_bb)
-    b.cbranch(b.icmp_signed("<", i1, n), outer_bb, done_bb)
+    _close_loop(ir, g, b, i, W * G, n, acc, b.or_(acc, codes1), entry_bb, outer_bb, done_bb)
 
+
+def _close_loop(ir, g, b, i, step, n, acc, acc1, entry_bb, head_bb, done_bb):
+    """Ends a loop over the lanes (i += step while i < n, back to head_bb) that ORs codes' bits
+    into acc, and returns the OR of the final bits' lanes from done_bb (0 if it never ran)."""
+    end = b.block
+    nxt = b.add(i, ir.Constant(g.i64, step))
+    i.add_incoming(nxt, end)
+    acc.add_incoming(acc1, end)
+    b.cbranch(b.icmp_signed("<", nxt, n), head_bb, done_bb)
     b.position_at_end(done_bb)
-    bits = b.phi(ivec)
-    bits.add_incoming(izero, entry_bb)
-    bits.add_incoming(acc1, tdone_bb)
-    b.ret(_or_lanes(ir, g, b, bits))
-
-
-def _or_lanes(ir, g, b, bits):
-    """The OR of a vector's i64 lanes."""
+    bits = b.phi(acc.type)
+    bits.add_incoming(ir.Constant(acc.type, [0] * g.W), entry_bb)
+    bits.add_incoming(acc1, end)
     out = b.extract_element(bits, ir.Constant(g.i32, 0))
     for j in range(1, g.W):
         out = b.or_(out, b.extract_element(bits, ir.Constant(g.i32, j)))
-    return out
+    b.ret(out)
 
 
 def _compile(eng, prog, steps: int = 0) -> Kernel:
