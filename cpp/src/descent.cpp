@@ -368,10 +368,13 @@ void run_fast(const FastArgs& a, std::size_t j0, std::size_t m, History& hist, c
     };
     // The fused loop runs chunks of steps in one native call each, from a copy of the state:
     // when a run stopped inside a chunk, the chunk is redone one step at a time from the copy
-    // (so every stop is found at its step, as without it). Chunks double while no run stops.
+    // (so every stop is found at its step, as without it). Chunks double while no run stops;
+    // after a redo, steps go one at a time until kPlain in a row stop no run (while runs keep
+    // stopping, a chunk would mostly be redone).
+    constexpr std::size_t kPlain = 16;
     std::vector<double*> rows_of(ns);
     std::vector<double> c1s, c2s;
-    std::size_t chunk = 16;
+    std::size_t chunk = 16, plain = 0;
     for (std::size_t t = 0; ma;) {
         double* X = state[cur].data();
         if (o.history && t % every == 0) {
@@ -385,8 +388,10 @@ void run_fast(const FastArgs& a, std::size_t j0, std::size_t m, History& hist, c
             finish_all(t);
             break;
         }
-        if (!fused) {
+        if (!fused || plain) {
+            const std::size_t before = ma;
             one_step(t++);
+            if (plain) plain = ma != before ? kPlain : plain - 1;
             if (t % 1024 == 0) ticket.poll();
             continue;
         }
@@ -407,7 +412,7 @@ void run_fast(const FastArgs& a, std::size_t j0, std::size_t m, History& hist, c
         if (bits) {  // redo the chunk from the copy, a step at a time
             cur = 1 - cur;
             for (const std::size_t end = t + S; t < end && ma;) one_step(t++);
-            chunk = 16;
+            chunk = 16, plain = kPlain;
         } else {
             t += S;
             chunk = std::min<std::size_t>(2 * chunk, 1024);
