@@ -132,6 +132,11 @@ def test_every_optimizer_native_equals_interpreter():
 def test_the_fused_native_step_loop_equals_the_interpreter_step_for_step():
     # history=False runs chunks of steps in one native call (fc_steps) and redoes a chunk a step
     # at a time where a run stopped in it: every stop, at every step, must come out as without it
+    from fastcalc.optimize import _options, _program, _steps_group
+    for f in (ROSEN, HIMMEL):  # the loop compiles (else both sides below would be the interpreter)
+        for method in ("gd", "adam"):
+            step = _program(f, 1).descent_step(_options(method, False, 10, 0.0, 0.9, (0.9, 0.999), False, False, 1, 1))
+            assert _jit.kernel(step, steps=_steps_group(step)).steps != 0
     rng = np.random.default_rng(4)
     x0 = rng.uniform(-2.5, 2.5, (1003, 2))  # several blocks, a ragged last one
     for f, kw in [(ROSEN, dict(lr=1e-3, gtol=0)), (ROSEN, dict(lr=1e-3)), (ROSEN, dict(lr=2e-2, gtol=1e-2)),
@@ -139,7 +144,9 @@ def test_the_fused_native_step_loop_equals_the_interpreter_step_for_step():
                   (-ROSEN, dict(lr=1e-3, method="nesterov", maximize=True)),
                   (HIMMEL, dict(lr=0.3, method="adam", gtol=1e-3)), (HIMMEL, dict(lr=list(rng.uniform(1e-3, 3e-2, 1003))))]:
         a = fc.descent(f, x0, maxiter=1500, jit=False, history=False, threads=1, **kw)
-        b = fc.descent(f, x0, maxiter=1500, jit=True, history=False, threads=1, **kw)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a kernel that failed to compile would warn
+            b = fc.descent(f, x0, maxiter=1500, jit=True, history=False, threads=1, **kw)
         assert len(np.unique(a.nit)) > 3  # runs stop at many different steps
         for key in ("x", "fun", "grad_norm", "nit", "converged", "diverged"):
             np.testing.assert_array_equal(getattr(b, key), getattr(a, key), err_msg=key)

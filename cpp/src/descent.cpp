@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <stdexcept>
 #include <string>
 
 namespace fastcalc {
@@ -366,13 +367,13 @@ void run_fast(const FastArgs& a, std::size_t j0, std::size_t m, History& hist, c
         cur = 1 - cur;
         if (ma) pad();
     };
-    // The fused loop runs chunks of steps in one native call each, from a copy of the state:
-    // when a run stopped inside a chunk, the chunk is redone one step at a time from the copy
-    // (so every stop is found at its step, as without it). Chunks double while no run stops;
-    // after a redo, steps go one at a time until kPlain in a row stop no run (while runs keep
-    // stopping, a chunk would mostly be redone).
+    // The fused loop takes chunks of steps in one native call each, up to the first step at
+    // which a run stops; that step is taken here (one_step: the runs that stop, exactly as
+    // without the fused loop). Chunks double while no run stops; after a stop, steps go one at
+    // a time until kPlain in a row stop no run (while runs keep stopping, the native call would
+    // mostly return at once).
     constexpr std::size_t kPlain = 16;
-    std::vector<double*> rows_of(ns);
+    std::vector<double*> rows_of[2] = {std::vector<double*>(ns), std::vector<double*>(ns)};
     std::vector<double> c1s, c2s;
     std::size_t chunk = 16, plain = 0;
     for (std::size_t t = 0; ma;) {
@@ -395,7 +396,7 @@ void run_fast(const FastArgs& a, std::size_t j0, std::size_t m, History& hist, c
             if (t % 1024 == 0) ticket.poll();
             continue;
         }
-        const std::size_t S = std::min(chunk, o.steps - t), w = width();
+        const std::size_t S = std::min(chunk, o.steps - t);
         if (adam) {
             c1s.resize(S), c2s.resize(S);
             for (std::size_t s = 0; s < S; ++s) {
@@ -403,18 +404,18 @@ void run_fast(const FastArgs& a, std::size_t j0, std::size_t m, History& hist, c
                 c1s[s] = sc.c1, c2s[s] = sc.c2;
             }
         }
-        for (std::size_t i = 0; i < ns; ++i) {
-            rows_of[i] = X + i * L;
-            std::memcpy(state[1 - cur].data() + i * L, X + i * L, w * sizeof(double));
-        }
-        const std::uint64_t bits = o.steps_kernel(static_cast<std::int64_t>(w), rows_of.data(), lr, lim,
-                                                  static_cast<std::int64_t>(S), c1s.data(), c2s.data());
-        if (bits) {  // redo the chunk from the copy, a step at a time
-            cur = 1 - cur;
-            for (const std::size_t end = t + S; t < end && ma;) one_step(t++);
+        for (int c = 0; c < 2; ++c)
+            for (std::size_t i = 0; i < ns; ++i) rows_of[c][i] = state[c].data() + i * L;
+        const std::int64_t taken = o.steps_kernel(static_cast<std::int64_t>(width()), rows_of[cur].data(),
+                                                  rows_of[1 - cur].data(), lr, lim, static_cast<std::int64_t>(S),
+                                                  c1s.data(), c2s.data());
+        if (taken < 0 || static_cast<std::size_t>(taken) > S) throw std::logic_error("descent: bad fused step count");
+        t += static_cast<std::size_t>(taken);
+        if (taken % 2) cur = 1 - cur;
+        if (static_cast<std::size_t>(taken) < S) {  // a run stops at step t: that step here
+            one_step(t++);
             chunk = 16, plain = kPlain;
         } else {
-            t += S;
             chunk = std::min<std::size_t>(2 * chunk, 1024);
         }
         ticket.poll();

@@ -437,14 +437,15 @@ def _source(prog, W: int, steps: int = 0) -> str:
 
 
 def _steps_entry(ir, module, g, compute, prog, G: int) -> None:
-    """``fc_steps(n, state, lr, lim, S, c1s, c2s)``: S steps of a descent step program (inputs:
-    the ns state values, lr, lim and for Adam c1, c2; results: the ns next state values and the
-    stop code) over n lanes (a multiple of W*G), in place, G vectors at a time with the state in
-    registers (G independent chains hide a step's latency; the program's code is emitted once
-    per vector: one vector of W*G lanes, split by LLVM, spills); Adam's c1 and c2 of step s are
-    c1s[s], c2s[s]. Returns the OR of the bits of every step's codes: 0 means that no run
-    stopped and the state is exactly S of fc_cols's steps (the same operations, so the same
-    bits); otherwise the caller redoes those steps one at a time."""
+    """``fc_steps(n, A, B, lr, lim, S, c1s, c2s)``: up to S steps of a descent step program
+    (inputs: the ns state values, lr, lim and for Adam c1, c2; results: the ns next state values
+    and the stop code) over n lanes (a multiple of W*G), from the state rows A to B and back
+    (step t reads the rows of its parity and writes the others), G vectors an iteration. It
+    returns s, the steps taken: at step s some lane's stop code is not 0 (or s = S), and that
+    step is not applied, so the state x_s is in A when s is even, in B when odd. Every step it
+    takes is a step in which no run stops, so it gives exactly fc_cols's steps (the same
+    operations, so the same bits); the caller takes step s itself. Adam's c1 and c2 of step t
+    are c1s[t], c2s[t]."""
     W = g.W
     ns = prog.n_results - 1
     adam = prog.n_inputs - ns == 4
@@ -452,71 +453,76 @@ def _steps_entry(ir, module, g, compute, prog, G: int) -> None:
     vptr = g.vec.as_pointer()
     ivec = ir.VectorType(g.i64, W)
     i64 = g.i64
-    fn = ir.Function(module, ir.FunctionType(i64, [i64, dptr.as_pointer(), dptr, dptr, i64, dptr, dptr]),
-                     name="fc_steps")
-    n, state, lr, lim, S, c1s, c2s = fn.args
-    entry_bb, outer_bb, tloop_bb, tdone_bb, done_bb = (fn.append_basic_block(x) for x in
-                                                        ("entry", "outer", "tloop", "tdone", "done"))
+    fn = ir.Function(module, ir.FunctionType(i64, [i64, dptr.as_pointer(), dptr.as_pointer(), dptr, dptr, i64, dptr,
+                                                   dptr]), name="fc_steps")
+    n, A, B, lr, lim, S, c1s, c2s = fn.args
+    entry_bb, tloop_bb, lanes_bb, tnext_bb, done_bb = (fn.append_basic_block(x) for x in
+                                                        ("entry", "tloop", "lanes", "tnext", "done"))
     b = ir.IRBuilder(entry_bb)
     zero = ir.Constant(i64, 0)
     izero = ir.Constant(ivec, [0] * W)
-    rows = [b.load(b.gep(state, [ir.Constant(i64, k)])) for k in range(ns)]
-    b.cbranch(b.and_(b.icmp_signed(">", n, zero), b.icmp_signed(">", S, zero)), outer_bb, done_bb)
+    rows_a = [b.load(b.gep(A, [ir.Constant(i64, k)])) for k in range(ns)]
+    rows_b = [b.load(b.gep(B, [ir.Constant(i64, k)])) for k in range(ns)]
+    b.cbranch(b.and_(b.icmp_signed(">", n, zero), b.icmp_signed(">", S, zero)), tloop_bb, done_bb)
 
     def at(bb, row, ii):
         return bb.bitcast(bb.gep(row, [ii]), vptr)
 
-    def load(bb, row, ii):
-        v = bb.load(at(bb, row, ii))
-        v.align = 8
-        return v
-
-    b.position_at_end(outer_bb)
-    i = b.phi(i64)
-    acc = b.phi(ivec)
-    i.add_incoming(zero, entry_bb)
-    acc.add_incoming(izero, entry_bb)
-    offs = [b.add(i, ir.Constant(i64, W * q)) for q in range(G)]
-    x0 = [[load(b, rows[k], o) for k in range(ns)] for o in offs]
-    lrv = [load(b, lr, o) for o in offs]
-    limv = [load(b, lim, o) for o in offs]
-    b.branch(tloop_bb)
-
+    # step t: rows of its parity in, the others out
     b.position_at_end(tloop_bb)
     t = b.phi(i64)
-    t.add_incoming(zero, outer_bb)
-    codes = b.phi(ivec)
-    codes.add_incoming(izero, outer_bb)
-    xs = [[b.phi(g.vec) for _ in range(ns)] for _ in range(G)]
-    for q in range(G):
-        for k in range(ns):
-            xs[q][k].add_incoming(x0[q][k], outer_bb)
+    t.add_incoming(zero, entry_bb)
+    odd = b.trunc(t, ir.IntType(1))
+    src = [b.select(odd, rb, ra) for ra, rb in zip(rows_a, rows_b)]
+    dst = [b.select(odd, ra, rb) for ra, rb in zip(rows_a, rows_b)]
     extra = []
     if adam:
         undef = ir.Constant(g.vec, ir.Undefined)
         splat0 = ir.Constant(ir.VectorType(g.i32, W), [0] * W)
         extra = [b.shuffle_vector(b.insert_element(undef, b.load(b.gep(p, [t])), ir.Constant(g.i32, 0)), undef, splat0)
                  for p in (c1s, c2s)]
-    new_x, codes1 = [], codes
-    for q in range(G):
-        r = compute(b, list(xs[q]) + [lrv[q], limv[q]] + extra)
-        new_x.append(r[:ns])
-        codes1 = b.or_(codes1, b.bitcast(r[-1], ivec))
-    t1 = b.add(t, ir.Constant(i64, 1))
-    end = b.block
-    t.add_incoming(t1, end)
-    codes.add_incoming(codes1, end)
-    for q in range(G):
-        for k in range(ns):
-            xs[q][k].add_incoming(new_x[q][k], end)
-    b.cbranch(b.icmp_signed("<", t1, S), tloop_bb, tdone_bb)
+    b.branch(lanes_bb)
 
-    b.position_at_end(tdone_bb)
-    for q, o in enumerate(offs):
+    b.position_at_end(lanes_bb)
+    i = b.phi(i64)
+    i.add_incoming(zero, tloop_bb)
+    codes = b.phi(ivec)
+    codes.add_incoming(izero, tloop_bb)
+    codes1 = codes
+    for q in range(G):
+        o = b.add(i, ir.Constant(i64, W * q)) if q else i
+
+        def load(row):
+            v = b.load(at(b, row, o))
+            v.align = 8
+            return v
+
+        r = compute(b, [load(row) for row in src] + [load(lr), load(lim)] + extra)
         for k in range(ns):
-            st = b.store(new_x[q][k], at(b, rows[k], o))
+            st = b.store(r[k], at(b, dst[k], o))
             st.align = 8
-    _close_loop(ir, g, b, i, W * G, n, acc, b.or_(acc, codes1), entry_bb, outer_bb, done_bb)
+        codes1 = b.or_(codes1, b.bitcast(r[-1], ivec))
+    i1 = b.add(i, ir.Constant(i64, W * G))
+    i.add_incoming(i1, b.block)
+    codes.add_incoming(codes1, b.block)
+    b.cbranch(b.icmp_signed("<", i1, n), lanes_bb, tnext_bb)
+
+    # a lane stopped at step t: return t (x_t untouched in the rows of t's parity)
+    b.position_at_end(tnext_bb)
+    bits = codes1
+    wide = ir.IntType(64 * W)
+    stopped = b.icmp_unsigned("!=", b.bitcast(bits, wide), ir.Constant(wide, 0))
+    t1 = b.add(t, ir.Constant(i64, 1))
+    t.add_incoming(t1, tnext_bb)
+    go_on = b.and_(b.not_(stopped), b.icmp_signed("<", t1, S))
+    taken = b.select(stopped, t, t1)
+    b.cbranch(go_on, tloop_bb, done_bb)
+
+    b.position_at_end(done_bb)
+    out = b.phi(i64)
+    out.add_incoming(zero, entry_bb)
+    out.add_incoming(taken, tnext_bb)
+    b.ret(out)
 
 
 def _close_loop(ir, g, b, i, step, n, acc, acc1, entry_bb, head_bb, done_bb):

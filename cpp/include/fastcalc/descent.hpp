@@ -20,11 +20,12 @@ namespace fastcalc {
 // contiguous values of input v, R[r] of result r; n a multiple of 8. Returns the OR of the bits
 // of the last result (the stop codes): nonzero when a run stopped.
 using BlockKernel = std::uint64_t (*)(std::int64_t n, const double* const* X, double* const* R);
-// Its fused step loop (_jit.py's fc_steps): S steps over n lanes (a multiple of the kernel's
-// lanes) of the state rows, in place, Adam's bias corrections of step s at c1s[s], c2s[s].
-// Returns the OR of the bits of every step's stop codes: 0 when no run stopped.
-using StepsKernel = std::uint64_t (*)(std::int64_t n, double* const* state, const double* lr, const double* lim,
-                                      std::int64_t S, const double* c1s, const double* c2s);
+// Its fused step loop (_jit.py's fc_steps): up to S steps over n lanes (a multiple of the
+// kernel's lanes), step t from the state rows of its parity (A even, B odd) to the others, Adam's
+// bias corrections of step t at c1s[t], c2s[t]. Returns s, the steps taken: at step s a run's
+// stop code is not 0 (that step is not taken; x_s is in A if s is even, else in B), or s = S.
+using StepsKernel = std::int64_t (*)(std::int64_t n, double* const* A, double* const* B, const double* lr,
+                                     const double* lim, std::int64_t S, const double* c1s, const double* c2s);
 
 struct DescentOptions {
     DescentMethod method = DescentMethod::GD;
