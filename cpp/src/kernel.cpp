@@ -62,12 +62,13 @@ void run_rows(ColumnsKernel k, const double* X, std::size_t ld, std::size_t n_in
     struct Scratch {
         std::vector<double> in, out;
         std::vector<const double*> xs;
-        std::vector<double*> rs;
+        std::vector<double*> rs, direct;
     };
     blocks::run(
         nb, nb >= 8 ? threads : 1, intr,
         [&] {
-            Scratch sc{std::vector<double>(n_inputs * kRows), std::vector<double>(n_results * kRows), {}, {}};
+            Scratch sc{std::vector<double>(n_inputs * kRows), std::vector<double>(n_results * kRows), {}, {},
+                       std::vector<double*>(n_results)};
             for (std::size_t v = 0; v < n_inputs; ++v) sc.xs.push_back(sc.in.data() + v * kRows);
             for (std::size_t r = 0; r < n_results; ++r) sc.rs.push_back(sc.out.data() + r * kRows);
             return sc;
@@ -79,6 +80,12 @@ void run_rows(ColumnsKernel k, const double* X, std::size_t ld, std::size_t n_in
                 for (std::size_t v = 0; v < n_inputs; ++v) sc.in[v * kRows + i] = row[v];
             }
             for (std::size_t v = 0; v < n_inputs; ++v) std::fill(sc.in.begin() + v * kRows + m, sc.in.begin() + v * kRows + m8, 0.5);
+            if (m8 == m) {  // whole vectors: the results go straight to their columns
+                std::vector<double*>& direct = sc.direct;
+                for (std::size_t r = 0; r < n_results; ++r) direct[r] = R[r] + s;
+                k(static_cast<std::int64_t>(m), sc.xs.data(), direct.data());
+                return;
+            }
             k(static_cast<std::int64_t>(m8), sc.xs.data(), sc.rs.data());
             for (std::size_t r = 0; r < n_results; ++r) std::copy(sc.out.begin() + r * kRows, sc.out.begin() + r * kRows + m, R[r] + s);
         });
