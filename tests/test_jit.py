@@ -130,8 +130,9 @@ def test_every_optimizer_native_equals_interpreter():
 
 
 def test_the_fused_native_step_loop_equals_the_interpreter_step_for_step():
-    # history=False runs chunks of steps in one native call (fc_steps) and redoes a chunk a step
-    # at a time where a run stopped in it: every stop, at every step, must come out as without it
+    # history=False runs chunks of steps in one native call (fc_steps), which returns at the
+    # first step at which a run stops: every stop (converged, out of bounds, overflow, a NaN
+    # gradient), at every step, must come out as without it
     from fastcalc.optimize import _options, _program, _steps_group
     for f in (ROSEN, HIMMEL):  # the loop compiles (else both sides below would be the interpreter)
         for method in ("gd", "adam"):
@@ -142,7 +143,8 @@ def test_the_fused_native_step_loop_equals_the_interpreter_step_for_step():
     for f, kw in [(ROSEN, dict(lr=1e-3, gtol=0)), (ROSEN, dict(lr=1e-3)), (ROSEN, dict(lr=2e-2, gtol=1e-2)),
                   (HIMMEL, dict(lr=1e-2, gtol=1e-6)), (ROSEN, dict(lr=1e-3, method="momentum", gtol=1e-1)),
                   (-ROSEN, dict(lr=1e-3, method="nesterov", maximize=True)),
-                  (HIMMEL, dict(lr=0.3, method="adam", gtol=1e-3)), (HIMMEL, dict(lr=list(rng.uniform(1e-3, 3e-2, 1003))))]:
+                  (HIMMEL, dict(lr=0.3, method="adam", gtol=1e-3)), (HIMMEL, dict(lr=list(rng.uniform(1e-3, 3e-2, 1003)))),
+                  (fc.expr("x**2 + sqrt(y + 3)"), dict(lr=0.05))]:  # y falls below -3: a NaN gradient
         a = fc.descent(f, x0, maxiter=1500, jit=False, history=False, threads=1, **kw)
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # a kernel that failed to compile would warn

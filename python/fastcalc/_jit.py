@@ -276,6 +276,9 @@ class _Gen:
         self.intrinsics = {}
         self.table = _ops()
         self.funcs = _functions()
+        # vectors known to be >= 0 and nonzero exactly on a mask's lanes (a stop code built from
+        # comparisons): id -> (vector, mask); the fused step loop ORs masks, not vectors
+        self.nz = {}
 
     def splat(self, v: float):
         return self.ir.Constant(self.vec, [self.ir.Constant(self.dbl, float(v))] * self.W)
@@ -342,12 +345,38 @@ class _Gen:
         if isinstance(v, _Mask):
             if v.vec is None:
                 v.vec = b.select(v.m, self.splat(1.0), self.splat(0.0))
+                self.nz[id(v.vec)] = (v.vec, v.m)
             return v.vec
         return v
 
-    def instruction(self, b, op, n, a, c, one_minus=False):
+    def nonzero_mask(self, b, v):
+        """The lanes in which the vector v is not 0.0 (NaN counts as not 0)."""
+        known = self.nz.get(id(v))
+        if known is not None and known[0] is v:
+            return known[1]
+        return b.fcmp_unordered("!=", v, self.splat(0.0))
+
+    def _track(self, b, name, a, c, r, imm_a, imm_c):
+        """Records r's nonzero mask where r = a + c or a * c of values >= 0 with known masks or
+        positive finite immediates (then r >= 0 too)."""
+        def mask(v, imm):
+            if imm is not None:
+                return True if 0 < imm < float("inf") else None
+            known = self.nz.get(id(v))
+            return known[1] if known is not None and known[0] is v else None
+
+        ma, mc = mask(a, imm_a), mask(c, imm_c)
+        if ma is None or mc is None or (ma is True and mc is True):
+            return
+        if ma is True or mc is True:
+            m = mc if ma is True else ma
+        else:
+            m = b.or_(ma, mc) if name == "add" else b.and_(ma, mc)
+        self.nz[id(r)] = (r, m)
+
+    def instruction(self, b, op, n, a, c, one_minus=False, imm_a=None, imm_c=None):
         """The value of one instruction on operands a (and c): vectors or _Masks; one_minus: a
-        is the immediate 1.0."""
+        is the immediate 1.0; imm_a, imm_c: the operands' immediates, where they are."""
         info = self.table[op]
         name = info["name"]
         if name == "mul" and isinstance(a, _Mask) and isinstance(c, _Mask):
@@ -358,7 +387,10 @@ class _Gen:
             return _Mask(b.fcmp_ordered(_COMPARE[name], self.value(b, a), self.value(b, c)))
         a, c = self.value(b, a), self.value(b, c)
         if name in _NATIVE:
-            return getattr(b, _NATIVE[name])(a, c)
+            r = getattr(b, _NATIVE[name])(a, c)
+            if name in ("add", "mul"):
+                self._track(b, name, a, c, r, imm_a, imm_c)
+            return r
         if name == "neg":
             return b.fneg(a)
         if name == "powi":
@@ -397,7 +429,8 @@ def _source(prog, W: int, steps: int = 0) -> str:
         for op, n, d, a, c_slot, flags, c in code:
             va = g.splat(c) if flags & 1 else slot[a]
             vb = g.splat(c) if flags & 2 else slot.get(c_slot, va)
-            slot[d] = g.instruction(b, op, n, va, vb, one_minus=bool(flags & 1) and c == 1.0)
+            slot[d] = g.instruction(b, op, n, va, vb, one_minus=bool(flags & 1) and c == 1.0,
+                                    imm_a=c if flags & 1 else None, imm_c=c if flags & 2 else None)
         return [g.value(b, slot[s]) for s in results]
 
     # fc_cols(n, X, R) -> the OR of the last result's bits
@@ -451,7 +484,6 @@ def _steps_entry(ir, module, g, compute, prog, G: int) -> None:
     adam = prog.n_inputs - ns == 4
     dptr = g.dbl.as_pointer()
     vptr = g.vec.as_pointer()
-    ivec = ir.VectorType(g.i64, W)
     i64 = g.i64
     fn = ir.Function(module, ir.FunctionType(i64, [i64, dptr.as_pointer(), dptr.as_pointer(), dptr, dptr, i64, dptr,
                                                    dptr]), name="fc_steps")
@@ -460,7 +492,6 @@ def _steps_entry(ir, module, g, compute, prog, G: int) -> None:
                                                         ("entry", "tloop", "lanes", "tnext", "done"))
     b = ir.IRBuilder(entry_bb)
     zero = ir.Constant(i64, 0)
-    izero = ir.Constant(ivec, [0] * W)
     rows_a = [b.load(b.gep(A, [ir.Constant(i64, k)])) for k in range(ns)]
     rows_b = [b.load(b.gep(B, [ir.Constant(i64, k)])) for k in range(ns)]
     b.cbranch(b.and_(b.icmp_signed(">", n, zero), b.icmp_signed(">", S, zero)), tloop_bb, done_bb)
@@ -486,8 +517,11 @@ def _steps_entry(ir, module, g, compute, prog, G: int) -> None:
     b.position_at_end(lanes_bb)
     i = b.phi(i64)
     i.add_incoming(zero, tloop_bb)
-    codes = b.phi(ivec)
-    codes.add_incoming(izero, tloop_bb)
+    # the lanes whose codes are all 0 so far, a mask (kept in a mask register: an AND of
+    # the stop rule's comparisons, without making the codes' vector)
+    mvec = ir.VectorType(ir.IntType(1), W)
+    codes = b.phi(mvec)
+    codes.add_incoming(ir.Constant(mvec, [1] * W), tloop_bb)
     codes1 = codes
     for q in range(G):
         o = b.add(i, ir.Constant(i64, W * q)) if q else i
@@ -501,7 +535,7 @@ def _steps_entry(ir, module, g, compute, prog, G: int) -> None:
         for k in range(ns):
             st = b.store(r[k], at(b, dst[k], o))
             st.align = 8
-        codes1 = b.or_(codes1, b.bitcast(r[-1], ivec))
+        codes1 = b.and_(codes1, b.not_(g.nonzero_mask(b, r[-1])))
     i1 = b.add(i, ir.Constant(i64, W * G))
     i.add_incoming(i1, b.block)
     codes.add_incoming(codes1, b.block)
@@ -509,9 +543,8 @@ def _steps_entry(ir, module, g, compute, prog, G: int) -> None:
 
     # a lane stopped at step t: return t (x_t untouched in the rows of t's parity)
     b.position_at_end(tnext_bb)
-    bits = codes1
-    wide = ir.IntType(64 * W)
-    stopped = b.icmp_unsigned("!=", b.bitcast(bits, wide), ir.Constant(wide, 0))
+    wide = ir.IntType(W)
+    stopped = b.icmp_unsigned("!=", b.bitcast(codes1, wide), ir.Constant(wide, (1 << W) - 1))
     t1 = b.add(t, ir.Constant(i64, 1))
     t.add_incoming(t1, tnext_bb)
     go_on = b.and_(b.not_(stopped), b.icmp_signed("<", t1, S))
