@@ -276,8 +276,8 @@ class _Gen:
         self.intrinsics = {}
         self.table = _ops()
         self.funcs = _functions()
-        # vectors known to be >= 0 and nonzero exactly on a mask's lanes (a stop code built from
-        # comparisons): id -> (vector, mask); the fused step loop ORs masks, not vectors
+        # vectors whose lanes are 0 or >= 1, nonzero exactly on a mask's lanes (a stop code built
+        # from comparisons): id -> (vector, mask); the fused step loop ANDs masks, not vectors
         self.nz = {}
 
     def splat(self, v: float):
@@ -349,21 +349,24 @@ class _Gen:
             return v.vec
         return v
 
+    def _known_mask(self, v):
+        """The mask on whose lanes v is nonzero, where v was built from comparisons, else None."""
+        known = self.nz.get(id(v))
+        return known[1] if known is not None and known[0] is v else None
+
     def nonzero_mask(self, b, v):
         """The lanes in which the vector v is not 0.0 (NaN counts as not 0)."""
-        known = self.nz.get(id(v))
-        if known is not None and known[0] is v:
-            return known[1]
-        return b.fcmp_unordered("!=", v, self.splat(0.0))
+        m = self._known_mask(v)
+        return m if m is not None else b.fcmp_unordered("!=", v, self.splat(0.0))
 
     def _track(self, b, name, a, c, r, imm_a, imm_c):
-        """Records r's nonzero mask where r = a + c or a * c of values >= 0 with known masks or
-        positive finite immediates (then r >= 0 too)."""
+        """Records r's nonzero mask where r = a + c or a * c of values in {0} or [1, inf) with
+        known masks, or immediates in [1, inf): then r is such a value too (no cancellation, no
+        underflow to 0)."""
         def mask(v, imm):
             if imm is not None:
-                return True if 0 < imm < float("inf") else None
-            known = self.nz.get(id(v))
-            return known[1] if known is not None and known[0] is v else None
+                return True if 1.0 <= imm < float("inf") else None
+            return self._known_mask(v)
 
         ma, mc = mask(a, imm_a), mask(c, imm_c)
         if ma is None or mc is None or (ma is True and mc is True):
