@@ -2,19 +2,39 @@
 tiny |x|, probes outside the domain), no value that reports ok has an error more than 10 times
 its estimate.
 
-The exact derivative is that of f as it is computed: the chain rule through f's own rounded
-intermediates (what automatic differentiation of f gives). sin(w*x) computes sin at the rounded
-product fl(w x); near x that shift is the same at every probe, so every finite difference (and
-every derivative of the computed f) gives w cos(fl(w x)), off the real-number derivative by about
-eps |x f''(x)| (1.3e-11 relative for w = 1e6 at x = 0.26)."""
+The exact derivative is that of f as it is computed, which for sin(w*x) has two honest
+readings: sin at the rounded product fl(w x) gives w cos(fl(w x)) (the chain rule through f's
+own rounded intermediates, what automatic differentiation of f gives; finite differences see it
+when w h is a multiple of ulp(w x), so that every probe's product rounds by the same shift, as
+for w = 1e8 and power-of-two steps), while probes whose products round each their own way see
+the real-number slope w cos(w x) (w = 4.5e6 at x = 0.7). The two differ by up to w ulp(w x) / 2
+(1e-3 absolute there, 17 times fastcalc's estimate), so an ok value must be within 10 times its
+estimate of one of them; the real-number one carries w x in two doubles (Dekker's product).
+"""
 import numpy as np
 import pytest
 
 import fastcalc as fc
 
 
+def _two_prod(a, b):
+    """a b = p + e exactly in doubles (Dekker: Veltkamp's split, no fma needed)."""
+    def split(v):
+        t = 134217729.0 * v  # 2^27 + 1
+        hi = t - (t - v)
+        return hi, v - hi
+    p = a * b
+    ah, al = split(a)
+    bh, bl = split(b)
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
 def _w(w):
-    return (lambda x: np.sin(w * x), lambda x: w * np.cos(w * x))
+    def exact(x):
+        p, e = _two_prod(np.float64(w), np.asarray(x, dtype=float))
+        # through fl(w x), and the real-number slope: cos(p + e) to first order in |e| <= ulp(p) / 2
+        return w * np.cos(p), w * (np.cos(p) - np.sin(p) * e)
+    return (lambda x: np.sin(w * x), exact)
 
 
 FUNCTIONS = {
@@ -50,7 +70,11 @@ def _dishonest(f, df, x):
     r = fc.derivative(f, x, full_output=True, vectorized=True)
     with np.errstate(all="ignore"):
         exact = df(x)
-        bad = r.success & ~(np.abs(r.df - exact) <= 10 * r.error)
+        readings = exact if isinstance(exact, tuple) else (exact,)  # a tuple: each is honest
+        near = np.zeros(np.shape(r.df), dtype=bool)
+        for e in readings:
+            near |= np.abs(r.df - e) <= 10 * r.error
+        bad = r.success & ~near
     assert np.array_equal(r.success, r.status == 0)
     return int(r.success.sum()), int(bad.sum()), int((~r.success).sum())
 
@@ -65,7 +89,8 @@ def test_no_value_that_reports_ok_is_off_by_more_than_ten_times_its_estimate(nam
 
 def test_frequencies_between_1e2_and_1e8():
     # sin(w x) for 1,201 frequencies at three points each: once a frequency aliased on the steps'
-    # lattice (w h a multiple of 2 pi) and the tableau settled on a smooth alias
+    # lattice (w h a multiple of 2 pi) and the tableau settled on a smooth alias; with only
+    # w cos(fl(w x)) as the exact value, w = 4.5e6 at x = 0.7 looked 17 times off its estimate
     xs = np.array([0.3, 0.7, 1.1])
     bad = 0
     for w in np.logspace(2, 8, 1201):

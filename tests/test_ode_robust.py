@@ -9,6 +9,7 @@ import sys
 import textwrap
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -97,12 +98,18 @@ def test_the_old_argument_names_work_for_one_release_with_a_warning():
 
 @pytest.mark.parametrize("method", ["adam", "lbfgs"])
 def test_other_methods_decrease_the_loss_and_report_their_estimate(method):
-    with pytest.warns(ODEAccuracyWarning):
+    # 300 iterations end near atol (L-BFGS: 3.7e-6 under atol 5e-6 on one machine, above it on
+    # another), so either outcome may come: each must agree with the estimate
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         sol = fc.solve_ode("x", (0.0, 1.0), y0=0.0, method=method, maxiter=300)
     assert sol.loss_history[-1] < 1e-2 * sol.loss_history[0]
     x = np.linspace(0, 1, 1001)
     err = np.max(np.abs(sol(x) - x**2 / 2))
-    assert not sol.success and sol.status == 1 and err / 3 <= sol.max_error_estimate <= 3 * err
+    assert err / 3 <= sol.max_error_estimate <= 3 * err
+    warned = any(issubclass(w.category, ODEAccuracyWarning) for w in caught)
+    assert sol.success == (sol.max_error_estimate <= sol.atol) == (not warned)
+    assert sol.status == (0 if sol.success else 1)
 
 
 def test_one_network_that_cannot_reach_the_target_says_so():
