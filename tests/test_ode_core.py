@@ -13,6 +13,10 @@ CASES = [
     (dict(trial=0, a=0.0, b=1.5, order=1, y0=[0.3, -0.2]), ["y2*x", "sin(y1) - y2**2"], 1),
     (dict(trial=1, a=0.5, b=1.0, order=2, y0=[0.3], dy0=[1.0]), ["-y*dy + x"], 2),
     (dict(trial=2, a=0.0, b=2.0, order=2, ya=[0.0], yb=[1.0]), ["tanh(y) - dy"], 2),
+    # three outputs: the widest fused one-layer kernel; four: the general one
+    (dict(trial=0, a=0.0, b=1.0, order=1, y0=[0.1, 0.2, -0.3]), ["y2", "-y1 + y3**2", "sin(x*y1)"], 1),
+    (dict(trial=1, a=0.0, b=1.0, order=2, y0=[0.1, 0.2, -0.3, 0.5], dy0=[1.0, 0.0, 0.5, -1.0]),
+     ["-y2 + dy1", "y1*y3", "cos(dy4)", "x - y4"], 2),
 ]
 
 

@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
+
+#define FC_RESTRICT __restrict
 
 namespace fastcalc {
 namespace ode {
@@ -15,57 +18,36 @@ constexpr std::size_t kLanes = 8;
 
 #if defined(__GNUC__)
 #pragma GCC diagnostic ignored "-Wpsabi"  // the helpers below are always inlined: no ABI crosses
-// 8 doubles as one value: one AVX-512 register, two AVX2 or four SSE2 ones in the other clones.
-typedef double v8 __attribute__((vector_size(64)));
-FASTCALC_INLINE v8 load8(const double* p) {
-    v8 v;
+// 4 doubles as one value: one AVX2 register (half of one in the AVX-512 clone, two SSE2 ones).
+typedef double v4 __attribute__((vector_size(32)));
+FASTCALC_INLINE v4 load4(const double* p) {
+    v4 v;
     __builtin_memcpy(&v, p, sizeof v);
     return v;
-}
-FASTCALC_INLINE v8 splat8(double x) { return v8{x, x, x, x, x, x, x, x}; }
-FASTCALC_INLINE double sum8(v8 v) {
-    double s = 0;
-    for (int l = 0; l < 8; ++l) s += v[l];
-    return s;
-}
-
-// One 4 x 4 tile of C = X X^T over t in [t0, t1): 8 partial sums per entry.
-FASTCALC_CLONES void gram_tile(const double* const* xa, const double* const* xb, std::size_t t0, std::size_t t1,
-                               double out[4][4]) {
-    v8 acc[4][4];
-    for (int i = 0; i < 4; ++i)
-        for (int j = 0; j < 4; ++j) acc[i][j] = splat8(0.0);
-    const double *a0 = xa[0], *a1 = xa[1], *a2 = xa[2], *a3 = xa[3];
-    const double *b0 = xb[0], *b1 = xb[1], *b2 = xb[2], *b3 = xb[3];
-    for (std::size_t t = t0; t < t1; t += kLanes) {
-        const v8 va[4] = {load8(a0 + t), load8(a1 + t), load8(a2 + t), load8(a3 + t)};
-        const v8 vb[4] = {load8(b0 + t), load8(b1 + t), load8(b2 + t), load8(b3 + t)};
-        for (int i = 0; i < 4; ++i)
-            for (int j = 0; j < 4; ++j) acc[i][j] += va[i] * vb[j];
-    }
-    for (int i = 0; i < 4; ++i)
-        for (int j = 0; j < 4; ++j) out[i][j] = sum8(acc[i][j]);
 }
 
 // A 4 x 16 tile of C += alpha sum_a w_a X[a][t0 + i] X[a][u0 + u].
 FASTCALC_CLONES void outer_tile(const double* X, std::size_t rows, std::size_t ld, const double* w, std::size_t t0,
                                 std::size_t tn, std::size_t u0, std::size_t un, double alpha, double* C,
                                 std::size_t ldc) {
-    if (un == 16) {
-        v8 acc[4][2];
-        for (int i = 0; i < 4; ++i) acc[i][0] = acc[i][1] = splat8(0.0);
-        for (std::size_t a = 0; a < rows; ++a) {
-            const double* xa = X + a * ld;
-            const double wa = w ? w[a] : 1.0;
-            const v8 u0v = load8(xa + u0), u1v = load8(xa + u0 + 8);
-            for (std::size_t i = 0; i < 4; ++i) {
-                const v8 bt = splat8(i < tn ? wa * xa[t0 + i] : 0.0);
-                acc[i][0] += bt * u0v;
-                acc[i][1] += bt * u1v;
+    if (un == 16) {  // two halves of 8 columns: 8 accumulators of 4 lanes fit AVX2's 16 registers
+        for (std::size_t h = 0; h < 16; h += 8) {
+            v4 acc[4][2];
+            for (int i = 0; i < 4; ++i) acc[i][0] = acc[i][1] = v4{0.0, 0.0, 0.0, 0.0};
+            for (std::size_t a = 0; a < rows; ++a) {
+                const double* xa = X + a * ld;
+                const double wa = w ? w[a] : 1.0;
+                const v4 u0v = load4(xa + u0 + h), u1v = load4(xa + u0 + h + 4);
+                for (std::size_t i = 0; i < 4; ++i) {
+                    const double b = i < tn ? wa * xa[t0 + i] : 0.0;
+                    const v4 bt = v4{b, b, b, b};
+                    acc[i][0] += bt * u0v;
+                    acc[i][1] += bt * u1v;
+                }
             }
+            for (std::size_t i = 0; i < tn; ++i)
+                for (std::size_t u = 0; u < 8; ++u) C[(t0 + i) * ldc + u0 + h + u] += alpha * acc[i][u / 4][u % 4];
         }
-        for (std::size_t i = 0; i < tn; ++i)
-            for (std::size_t u = 0; u < 16; ++u) C[(t0 + i) * ldc + u0 + u] += alpha * acc[i][u / 8][u % 8];
         return;
     }
     double acc[4][16] = {};
@@ -81,21 +63,6 @@ FASTCALC_CLONES void outer_tile(const double* X, std::size_t rows, std::size_t l
         for (std::size_t u = 0; u < un; ++u) C[(t0 + i) * ldc + u0 + u] += alpha * acc[i][u];
 }
 #else
-FASTCALC_CLONES void gram_tile(const double* const* xa, const double* const* xb, std::size_t t0, std::size_t t1,
-                               double out[4][4]) {
-    double acc[4][4][kLanes] = {};
-    for (std::size_t t = t0; t < t1; t += kLanes)
-        for (int i = 0; i < 4; ++i)
-            for (int j = 0; j < 4; ++j)
-                for (std::size_t l = 0; l < kLanes; ++l) acc[i][j][l] += xa[i][t + l] * xb[j][t + l];
-    for (int i = 0; i < 4; ++i)
-        for (int j = 0; j < 4; ++j) {
-            double s = 0;
-            for (std::size_t l = 0; l < kLanes; ++l) s += acc[i][j][l];
-            out[i][j] = s;
-        }
-}
-
 void outer_tile(const double* X, std::size_t rows, std::size_t ld, const double* w, std::size_t t0, std::size_t tn,
                 std::size_t u0, std::size_t un, double alpha, double* C, std::size_t ldc) {
     double acc[4][16] = {};
@@ -145,28 +112,72 @@ FASTCALC_CLONES void panel_solve(const double* __restrict A11, double* __restric
     }
 }
 
+// A TA x TB tile of C = X X^T over one block of residuals: rows a0.. of X against a panel of TB
+// rows packed residual-major (pk[t][j] = X[b0 + j][t0 + t]), so the lanes run along C's columns
+// and every entry is a plain sum in residual order: the same bits from any vector width, tile
+// shape or clone. TA x TB / (vector width) accumulators stay in registers (8 ymm for 4 x 8).
+template <std::size_t TA, std::size_t TB>
+FASTCALC_INLINE void panel_tile(const double* const* xa, const double* FC_RESTRICT pk, std::size_t len,
+                                double out[TA][TB]) {
+#if defined(__GNUC__)
+    static_assert(TB % 4 == 0, "a panel is whole 4-lane vectors wide");
+    constexpr std::size_t NB = TB / 4;
+    v4 acc[TA][NB];
+    for (std::size_t i = 0; i < TA; ++i)
+        for (std::size_t q = 0; q < NB; ++q) acc[i][q] = v4{0.0, 0.0, 0.0, 0.0};
+    for (std::size_t t = 0; t < len; ++t) {
+        v4 row[NB];
+        for (std::size_t q = 0; q < NB; ++q) row[q] = load4(pk + t * TB + 4 * q);
+        for (std::size_t i = 0; i < TA; ++i) {
+            const double xi = xa[i][t];
+            const v4 x = v4{xi, xi, xi, xi};
+            for (std::size_t q = 0; q < NB; ++q) acc[i][q] += x * row[q];
+        }
+    }
+    for (std::size_t i = 0; i < TA; ++i)
+        for (std::size_t j = 0; j < TB; ++j) out[i][j] = acc[i][j / 4][j % 4];
+#else
+    double acc[TA][TB] = {};
+    for (std::size_t t = 0; t < len; ++t)
+        for (std::size_t i = 0; i < TA; ++i)
+            for (std::size_t j = 0; j < TB; ++j) acc[i][j] += xa[i][t] * pk[t * TB + j];
+    for (std::size_t i = 0; i < TA; ++i)
+        for (std::size_t j = 0; j < TB; ++j) out[i][j] = acc[i][j];
+#endif
+}
+
+constexpr std::size_t kTA = 4, kTB = 8, kBlock = 256;  // a block's panel (16 KB) stays in L1
+
+// Adds the upper-triangle part of rows [a0, n) x panel [b0, b0 + kTB) over residuals [t0, t0 + len).
+FASTCALC_CLONES void gram_panel(const double* X, std::size_t n, std::size_t ld, std::size_t t0, std::size_t len,
+                                std::size_t b0, const double* FC_RESTRICT pk, double* C, std::size_t ldc) {
+    for (std::size_t a0 = 0; a0 < n && a0 < b0 + kTB; a0 += kTA) {
+        const double* xa[kTA];
+        for (std::size_t i = 0; i < kTA; ++i) xa[i] = X + std::min(a0 + i, n - 1) * ld + t0;
+        double out[kTA][kTB];
+        panel_tile<kTA, kTB>(xa, pk, len, out);
+        for (std::size_t i = 0; i < kTA && a0 + i < n; ++i)
+            for (std::size_t j = 0; j < kTB && b0 + j < n; ++j)
+                if (b0 + j >= a0 + i) C[(a0 + i) * ldc + b0 + j] += out[i][j];
+    }
+}
+
 }  // namespace
 
 bool gram_rows(const double* X, std::size_t n, std::size_t len, std::size_t ld, double* C, std::size_t ldc,
                Stop* stop) {
     for (std::size_t a = 0; a < n; ++a)
         for (std::size_t b = a; b < n; ++b) C[a * ldc + b] = 0.0;
-    const std::size_t block = 1024;  // residuals per pass: 8 rows of a block stay in L1
-    for (std::size_t t0 = 0; t0 < len; t0 += block) {
-        const std::size_t t1 = std::min(len, t0 + block);
-        for (std::size_t a0 = 0; a0 < n; a0 += 4) {
+    std::vector<double> pk(kBlock * kTB);
+    for (std::size_t t0 = 0; t0 < len; t0 += kBlock) {
+        const std::size_t tl = std::min(len, t0 + kBlock) - t0;
+        for (std::size_t b0 = 0; b0 < n; b0 += kTB) {
             if (stop && (*stop)()) return false;
-            const double* xa[4];
-            for (std::size_t i = 0; i < 4; ++i) xa[i] = X + std::min(a0 + i, n - 1) * ld;
-            for (std::size_t b0 = a0; b0 < n; b0 += 4) {
-                const double* xb[4];
-                for (std::size_t j = 0; j < 4; ++j) xb[j] = X + std::min(b0 + j, n - 1) * ld;
-                double out[4][4];
-                gram_tile(xa, xb, t0, t1, out);
-                for (std::size_t i = 0; i < 4 && a0 + i < n; ++i)
-                    for (std::size_t j = 0; j < 4 && b0 + j < n; ++j)
-                        if (b0 + j >= a0 + i) C[(a0 + i) * ldc + b0 + j] += out[i][j];
+            for (std::size_t j = 0; j < kTB; ++j) {  // rows past n pack as zeros
+                const double* xb = X + (b0 + j) * ld + t0;
+                for (std::size_t t = 0; t < tl; ++t) pk[t * kTB + j] = b0 + j < n ? xb[t] : 0.0;
             }
+            gram_panel(X, n, ld, t0, tl, b0, pk.data(), C, ldc);
         }
     }
     return true;
@@ -181,6 +192,17 @@ bool gram_cols(const double* X, std::size_t rows, std::size_t ld, const double* 
             outer_tile(X, rows, ld, w, t0, tn, u0, std::min<std::size_t>(16, n - u0), alpha, C, ldc);
     }
     return true;
+}
+
+FASTCALC_CLONES double dot(const double* x, const double* y, std::size_t n) {
+    double lanes[kLanes] = {};
+    std::size_t t = 0;
+    for (; t + kLanes <= n; t += kLanes)
+        for (std::size_t l = 0; l < kLanes; ++l) lanes[l] += x[t + l] * y[t + l];
+    for (std::size_t l = 0; t + l < n; ++l) lanes[l] += x[t + l] * y[t + l];
+    double s = 0;
+    for (std::size_t l = 0; l < kLanes; ++l) s += lanes[l];
+    return s;
 }
 
 int cholesky(double* A, std::size_t n, std::size_t lda, Stop* stop) {

@@ -22,6 +22,9 @@ bool gram_rows(const double* X, std::size_t n, std::size_t len, std::size_t ld, 
 bool gram_cols(const double* X, std::size_t rows, std::size_t ld, const double* w, std::size_t n, double alpha,
                double* C, std::size_t ldc, Stop* stop);
 
+// sum_t x[t] y[t] over n values, in 8 partial sums (lane l takes t = l mod 8) added in lane order.
+double dot(const double* x, const double* y, std::size_t n);
+
 // In place: A = U^T U with U upper triangular (A's upper triangle read, U written there).
 // Returns 0, -1 when A is not numerically positive definite, 1 when stopped.
 int cholesky(double* A, std::size_t n, std::size_t lda, Stop* stop);

@@ -107,27 +107,21 @@ TrainResult train(const Net& net, const Problem& pb, const Rhs& rhs, std::vector
         while (epoch < opt.epochs && loss > opt.tol) {
             ++epoch;
             // -J^T r, the Marquardt scaling D = diag(J^T J) + 1e-12 max, and the normal matrix
+            // (whose diagonal is D's sums, when it is J^T J)
+            bool ok = dual || linalg::gram_rows(Jt.data(), P, ldj, ldj, A.data(), n, &stop);
             double dmax = 0;
             for (std::size_t a = 0; a < P; ++a) {
                 const double* row = Jt.data() + a * ldj;
-                double s = 0, d = 0;
-                for (std::size_t t = 0; t < R; ++t) {
-                    s += row[t] * r[t];
-                    d += row[t] * row[t];
-                }
-                jr[a] = -s;
-                D[a] = d;
-                dmax = std::max(dmax, d);
+                jr[a] = -linalg::dot(row, r.data(), R);
+                D[a] = dual ? linalg::dot(row, row, R) : A[a * n + a];
+                dmax = std::max(dmax, D[a]);
             }
             for (double& d : D) d += 1e-12 * dmax;
-            bool ok;
             if (dual) {
                 std::vector<double>& w = pn;  // 1 / D, scratch until the damping loop
                 for (std::size_t a = 0; a < P; ++a) w[a] = 1.0 / D[a];
                 std::fill(A.begin(), A.end(), 0.0);
                 ok = linalg::gram_cols(Jt.data(), P, ldj, w.data(), R, 1.0, A.data(), n, &stop);
-            } else {
-                ok = linalg::gram_rows(Jt.data(), P, ldj, ldj, A.data(), n, &stop);
             }
             if (!ok) {
                 interrupted();
