@@ -5,6 +5,7 @@ that Expr; descent's first call in a fresh process (whatever the cost rule picks
 JIT forced) against the NumPy loop. None of it needs a C++ compiler."""
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -37,6 +38,18 @@ def rosen_text(n: int) -> str:
     return " + ".join(f"100*(x{i + 1} - x{i}**2)**2 + (1 - x{i})**2" for i in range(n - 1))
 
 
+def _calls_until_native(f, n: int) -> int:
+    """Calls of f on n points after which the cost rule (fastcalc._jit.decide) has compiled its
+    kernel: the predicted savings of the calls so far exceed the predicted compile time (a fixed
+    count was too few at 1e5 points on a slower machine, and measured the interpreter)."""
+    from fastcalc import _jit
+    hit = f._native_program(0)
+    if hit is None or not _jit.available():
+        return 8
+    k = hit[0].n_instructions
+    return min(100_000, int(math.ceil(_jit.cost(k) / max(_jit.saving(k, n), 1e-12))) + 8)
+
+
 def eval_rows(quick: bool) -> List[Row]:
     out: List[Row] = []
     f = fc.expr(TEXT)
@@ -54,7 +67,7 @@ def eval_rows(quick: bool) -> List[Row]:
         if jx:
             ev(x, y).block_until_ready()
             cases.append(("JAX jit", lambda: np.asarray(ev(x, y).block_until_ready())))
-        for _ in range(64 if n <= 10**5 else 8):  # steady state: the cost rule has seen repeated calls
+        for _ in range(_calls_until_native(f, n)):  # steady state: the cost rule has seen repeated calls
             f(x, y)
         for (who, fn), secs in zip(cases, best_times([fn for _, fn in cases], repeat=7 if n < 10**7 else 3)):
             out.append(Row(task, who, secs, float(np.max(np.abs(np.asarray(fn()) - exact)))))
