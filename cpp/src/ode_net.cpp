@@ -48,27 +48,39 @@ FASTCALC_CLONES void activate(Activation act, const double* FC_RESTRICT z, doubl
     }
 }
 
-// sigma'' and sigma''' from sigma and sigma' (every activation here has them in closed form).
+// sigma'' and (second order) sigma''' of one value from sigma and sigma' (every
+// activation here has them in closed form).
+template <Activation Act>
+FASTCALC_INLINE void higher1(double a, double s1, double& s2, double& s3) {
+    if (Act == Activation::Tanh) {
+        s2 = -2.0 * a * s1;
+        s3 = -2.0 * s1 * s1 + 4.0 * a * a * s1;
+    } else if (Act == Activation::Sigmoid) {
+        s2 = s1 * (1.0 - 2.0 * a);
+        s3 = s2 * (1.0 - 2.0 * a) - 2.0 * s1 * s1;
+    } else {
+        s2 = -a;
+        s3 = -s1;
+    }
+}
+
+template <Activation Act>
+FASTCALC_INLINE void higher_n(const double* FC_RESTRICT a, const double* FC_RESTRICT s1, double* FC_RESTRICT s2,
+                              double* FC_RESTRICT s3, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+        double t2, t3;
+        higher1<Act>(a[i], s1[i], t2, t3);
+        s2[i] = t2;
+        if (s3) s3[i] = t3;
+    }
+}
+
+// sigma'' and (s3 not null) sigma''' over n values.
 FASTCALC_CLONES void higher(Activation act, const double* FC_RESTRICT a, const double* FC_RESTRICT s1, double* FC_RESTRICT s2, double* FC_RESTRICT s3, std::size_t n) {
     switch (act) {
-        case Activation::Tanh:
-            for (std::size_t i = 0; i < n; ++i) {
-                s2[i] = -2.0 * a[i] * s1[i];
-                if (s3) s3[i] = -2.0 * s1[i] * s1[i] + 4.0 * a[i] * a[i] * s1[i];
-            }
-            break;
-        case Activation::Sigmoid:
-            for (std::size_t i = 0; i < n; ++i) {
-                s2[i] = s1[i] * (1.0 - 2.0 * a[i]);
-                if (s3) s3[i] = s2[i] * (1.0 - 2.0 * a[i]) - 2.0 * s1[i] * s1[i];
-            }
-            break;
-        case Activation::Sin:
-            for (std::size_t i = 0; i < n; ++i) {
-                s2[i] = -a[i];
-                if (s3) s3[i] = -s1[i];
-            }
-            break;
+        case Activation::Tanh: higher_n<Activation::Tanh>(a, s1, s2, s3, n); break;
+        case Activation::Sigmoid: higher_n<Activation::Sigmoid>(a, s1, s2, s3, n); break;
+        case Activation::Sin: higher_n<Activation::Sin>(a, s1, s2, s3, n); break;
     }
 }
 
@@ -350,21 +362,6 @@ FASTCALC_CLONES void single_layer_backward(const Emit& e, Activation act, const 
     }
     for (std::size_t i = 0; i < M; ++i)
         emit<Term::Bias>(e, 2 * H + M * H + i, Sb0 + i * kChunk, nullptr, nullptr, nullptr, 0.0, nullptr, nullptr);
-}
-
-// sigma'' and (second order) sigma''' of one value from sigma and sigma', as `higher`.
-template <Activation Act>
-FASTCALC_INLINE void higher1(double a, double s1, double& s2, double& s3) {
-    if (Act == Activation::Tanh) {
-        s2 = -2.0 * a * s1;
-        s3 = -2.0 * s1 * s1 + 4.0 * a * a * s1;
-    } else if (Act == Activation::Sigmoid) {
-        s2 = s1 * (1.0 - 2.0 * a);
-        s3 = s2 * (1.0 - 2.0 * a) - 2.0 * s1 * s1;
-    } else {
-        s2 = -a;
-        s3 = -s1;
-    }
 }
 
 // single_layer_backward for M <= 3 outputs known at compile time, in one pass per unit over
