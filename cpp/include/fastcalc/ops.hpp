@@ -97,8 +97,8 @@ inline double sigmoid(double a) {
     return a >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
 }
 
-// tanh|a| = t / (t + 2) with t = expm1(2|a|), |a| capped at 20 (tanh rounds to 1 beyond 19.1):
-// the formula of vmath's vector tanh.
+// tanh|a| = t / (t + 2) with t = expm1(2|a|), |a| capped at 20 (tanh rounds to 1 beyond 19.1).
+// The scalar path only: vmath's vector tanh has its own rational and exp (both within 2 ulp).
 inline double tanh(double a) {
     const double x = std::fabs(a);
     const double t = std::expm1(2.0 * (20.0 < x ? 20.0 : x));
