@@ -1,6 +1,7 @@
 #include "ode_linalg.hpp"
 
 #include "clones.hpp"
+#include "v4.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -16,15 +17,6 @@ namespace {
 constexpr std::size_t kLanes = 8;
 
 #if defined(__GNUC__)
-#pragma GCC diagnostic ignored "-Wpsabi"  // the helpers below are always inlined: no ABI crosses
-// 4 doubles as one value: one AVX2 register (half of one in the AVX-512 clone, two SSE2 ones).
-typedef double v4 __attribute__((vector_size(32)));
-FASTCALC_INLINE v4 load4(const double* p) {
-    v4 v;
-    __builtin_memcpy(&v, p, sizeof v);
-    return v;
-}
-
 // A 4 x 16 tile of C += alpha sum_a w_a X[a][t0 + i] X[a][u0 + u].
 FASTCALC_CLONES void outer_tile(const double* X, std::size_t rows, std::size_t ld, const double* w, std::size_t t0,
                                 std::size_t tn, std::size_t u0, std::size_t un, double alpha, double* C,
