@@ -30,8 +30,7 @@ int layer_in(const Net& net, std::size_t l) { return l == 0 ? 1 : net.widths[l -
 FASTCALC_CLONES void activate(Activation act, const double* FC_RESTRICT z, double* FC_RESTRICT a, double* FC_RESTRICT s1, std::size_t n) {
     switch (act) {
         case Activation::Tanh:
-            vmath::apply(vmath::Tanh, z, a, n);
-            for (std::size_t i = 0; i < n; ++i) s1[i] = 1.0 - a[i] * a[i];
+            vmath::tanh_slope(z, a, s1, n);
             break;
         case Activation::Sigmoid:
             for (std::size_t i = 0; i < n; ++i) s1[i] = -std::fabs(z[i]);

@@ -105,7 +105,7 @@ __attribute__((target("avx512f"))) __m512d sigmoid8(__m512d x) {
 // latency-bound). One division per vector: the branches' numerators and denominators are
 // blended first. |x| is capped at 20 (tanh rounds to 1 beyond 19.1) and min(20, NaN) is NaN, so
 // NaN propagates. Within 1.7 ulp of the true value over [-25, 25] (libmvec's expm1 route: 3.3).
-__attribute__((target("avx2,fma"))) __m256d tanh4(__m256d x) {
+__attribute__((target("avx2,fma"), always_inline)) inline __m256d tanh4(__m256d x) {
     const __m256d sign = _mm256_set1_pd(-0.0), one = _mm256_set1_pd(1.0);
     const __m256d a = _mm256_min_pd(_mm256_set1_pd(20.0), _mm256_andnot_pd(sign, x));
     // e^{2a}: k = round(2a / ln2) from the bits of 2a/ln2 + 1.5 * 2^52, r = 2a - k ln2 in two parts
@@ -197,6 +197,22 @@ __attribute__((target("avx2,fma"))) void run1(V1 f, const double* x, double* y, 
         for (std::size_t j = i; j < n; ++j) y[j] = t[j - i];
     }
 }
+// tanh and 1 - tanh^2 in one pass, tanh4 inlined (its constants stay in registers).
+__attribute__((target("avx2,fma"))) void tanh_slope4(const double* x, double* y, double* dy, std::size_t n) {
+    const __m256d one = _mm256_set1_pd(1.0);
+    std::size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const __m256d t = tanh4(_mm256_loadu_pd(x + i));
+        _mm256_storeu_pd(y + i, t);
+        _mm256_storeu_pd(dy + i, _mm256_sub_pd(one, _mm256_mul_pd(t, t)));
+    }
+    if (i < n) {
+        alignas(32) double t[4] = {0.5, 0.5, 0.5, 0.5};
+        for (std::size_t j = i; j < n; ++j) t[j - i] = x[j];
+        _mm256_store_pd(t, tanh4(_mm256_load_pd(t)));
+        for (std::size_t j = i; j < n; ++j) y[j] = t[j - i], dy[j] = 1.0 - t[j - i] * t[j - i];
+    }
+}
 __attribute__((target("avx512f"))) void wide1(W1 f, const double* x, double* y, std::size_t n) {
     std::size_t i = 0;
     for (; i + 8 <= n; i += 8) _mm512_storeu_pd(y + i, f(_mm512_loadu_pd(x + i)));
@@ -281,6 +297,18 @@ void apply(Fn fn, const double* x, double* y, std::size_t n, bool simd) {
 #endif
     const S1 f = kScalar.one[fn];
     for (std::size_t i = 0; i < n; ++i) y[i] = f(x[i]);
+}
+
+void tanh_slope(const double* x, double* y, double* dy, std::size_t n, bool simd) {
+#ifdef FASTCALC_LIBMVEC
+    if (simd && table().ok) return tanh_slope4(x, y, dy, n);  // apply(Tanh)'s bits on every width
+#else
+    (void)simd;
+#endif
+    for (std::size_t i = 0; i < n; ++i) {
+        y[i] = ops::tanh(x[i]);
+        dy[i] = 1.0 - y[i] * y[i];
+    }
 }
 
 void apply(Fn fn, const double* x, const double* y, double* z, std::size_t n, bool simd) {

@@ -25,6 +25,9 @@ const char* name(Fn fn);
 void apply(Fn fn, const double* x, double* y, std::size_t n, bool simd = true);
 // z[i] = fn(x[i], y[i]) for the binary functions.
 void apply(Fn fn, const double* x, const double* y, double* z, std::size_t n, bool simd = true);
+// y[i] = tanh(x[i]) (apply(Tanh)'s values) and dy[i] = 1 - y[i]^2, in one pass: an activation
+// and its derivative.
+void tanh_slope(const double* x, double* y, double* dy, std::size_t n, bool simd = true);
 // z[i] = pow(x[i], y[i])
 inline void pow(const double* x, const double* y, double* z, std::size_t n, bool simd = true) {
     apply(Pow, x, y, z, n, simd);
