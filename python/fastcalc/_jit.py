@@ -279,6 +279,34 @@ class _Gen:
         # vectors whose lanes are 0 or >= 1, nonzero exactly on a mask's lanes (a stop code built
         # from comparisons): id -> (vector, mask); the fused step loop ANDs masks, not vectors
         self.nz = {}
+        # masks made as not(x): id -> (mask, x)
+        self.negated = {}
+
+    def not_mask(self, b, m):
+        """not m, where not(not x) = x and not(not x | y) = x & not y: the stop rule's masks
+        have that shape, and the backend alone keeps the redundant operations."""
+        known = self.negated.get(id(m))
+        if known is not None and known[0] is m:
+            return known[1]
+        if getattr(m, "opname", None) == "or":
+            p, q = m.operands
+            for u, v in ((p, q), (q, p)):
+                known = self.negated.get(id(u))
+                if known is not None and known[0] is u:
+                    return b.and_(known[1], self.not_mask(b, v))
+        r = b.not_(m)
+        self.negated[id(r)] = (r, m)
+        return r
+
+    def or_mask(self, b, p, q):
+        """p | q, where not(x) | (x & y) = not(x) | y."""
+        for u, v in ((p, q), (q, p)):
+            known = self.negated.get(id(u))
+            if known is not None and known[0] is u and getattr(v, "opname", None) == "and":
+                x, y = v.operands
+                if x is known[1] or y is known[1]:
+                    return b.or_(u, y if x is known[1] else x)
+        return b.or_(p, q)
 
     def splat(self, v: float):
         return self.ir.Constant(self.vec, [self.ir.Constant(self.dbl, float(v))] * self.W)
@@ -374,7 +402,7 @@ class _Gen:
         if ma is True or mc is True:
             m = mc if ma is True else ma
         else:
-            m = b.or_(ma, mc) if name == "add" else b.and_(ma, mc)
+            m = self.or_mask(b, ma, mc) if name == "add" else b.and_(ma, mc)
         self.nz[id(r)] = (r, m)
 
     def instruction(self, b, op, n, a, c, one_minus=False, imm_a=None, imm_c=None):
@@ -385,7 +413,7 @@ class _Gen:
         if name == "mul" and isinstance(a, _Mask) and isinstance(c, _Mask):
             return _Mask(b.and_(a.m, c.m))
         if name == "sub" and one_minus and isinstance(c, _Mask):
-            return _Mask(b.not_(c.m))
+            return _Mask(self.not_mask(b, c.m))
         if name in _COMPARE:  # ordered: NaN compares false, as in C++
             return _Mask(b.fcmp_ordered(_COMPARE[name], self.value(b, a), self.value(b, c)))
         a, c = self.value(b, a), self.value(b, c)
@@ -520,11 +548,13 @@ def _steps_entry(ir, module, g, compute, prog, G: int) -> None:
     b.position_at_end(lanes_bb)
     i = b.phi(i64)
     i.add_incoming(zero, tloop_bb)
-    # the lanes whose codes are all 0 so far, a mask (kept in a mask register: an AND of
-    # the stop rule's comparisons, without making the codes' vector)
-    mvec = ir.VectorType(ir.IntType(1), W)
+    # the lanes whose codes are all 0 so far: an AND of the stop rule's comparisons, without
+    # making the codes' vector. AVX-512 keeps it in a mask register; AVX2 has none and
+    # compares into full-width lanes, where an i1 vector costs a pack and a negation a vector,
+    # so there it stays a vector of 64-bit lanes, all ones or all zeros.
+    mvec = ir.VectorType(ir.IntType(1), W) if W == 8 else ir.VectorType(i64, W)
     codes = b.phi(mvec)
-    codes.add_incoming(ir.Constant(mvec, [1] * W), tloop_bb)
+    codes.add_incoming(ir.Constant(mvec, [1 if W == 8 else -1] * W), tloop_bb)
     codes1 = codes
     for q in range(G):
         o = b.add(i, ir.Constant(i64, W * q)) if q else i
@@ -538,7 +568,8 @@ def _steps_entry(ir, module, g, compute, prog, G: int) -> None:
         for k in range(ns):
             st = b.store(r[k], at(b, dst[k], o))
             st.align = 8
-        codes1 = b.and_(codes1, b.not_(g.nonzero_mask(b, r[-1])))
+        go = g.not_mask(b, g.nonzero_mask(b, r[-1]))
+        codes1 = b.and_(codes1, go if W == 8 else b.sext(go, mvec))
     i1 = b.add(i, ir.Constant(i64, W * G))
     i.add_incoming(i1, b.block)
     codes.add_incoming(codes1, b.block)
@@ -546,8 +577,8 @@ def _steps_entry(ir, module, g, compute, prog, G: int) -> None:
 
     # a lane stopped at step t: return t (x_t untouched in the rows of t's parity)
     b.position_at_end(tnext_bb)
-    wide = ir.IntType(W)
-    stopped = b.icmp_unsigned("!=", b.bitcast(codes1, wide), ir.Constant(wide, (1 << W) - 1))
+    wide = ir.IntType(W if W == 8 else 64 * W)
+    stopped = b.icmp_unsigned("!=", b.bitcast(codes1, wide), ir.Constant(wide, (1 << wide.width) - 1))
     t1 = b.add(t, ir.Constant(i64, 1))
     t.add_incoming(t1, tnext_bb)
     go_on = b.and_(b.not_(stopped), b.icmp_signed("<", t1, S))
