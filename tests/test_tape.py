@@ -210,3 +210,20 @@ def test_every_math_path_is_accurate(path):
     worst, simd = r.stdout.split()
     assert float(worst) <= 4  # against NumPy: libmvec is within 4 ulp; the C library and NumPy 1 each
     assert simd == ("False" if path == "off" else str(_core.simd_available()))
+
+
+def test_vector_tanh_is_within_2_ulp_of_the_real_tanh_and_odd():
+    # fastcalc's own vector tanh (a rational below 0.625, 1 - 2/(e + 1) above) against the real
+    # value: NumPy's tanh in long double where that is wider than double, rounded once
+    import fastcalc as fc
+
+    x = np.concatenate([np.linspace(-25, 25, 200001), np.geomspace(1e-300, 0.7, 20001),
+                        np.nextafter(0.625, [0.0, 1.0]), [19.1, 20.0, 5e-324]])
+    x = np.concatenate([x, -x])
+    got = fc.expr("tanh(x)")._tape().eval(x[:, None])[:, 0]
+    wide = np.longdouble if np.finfo(np.longdouble).nmant > 52 else None
+    want = np.tanh(x.astype(wide)) if wide else np.tanh(x)
+    ulp = np.abs(got.astype(want.dtype) - want) / np.spacing(np.abs(want.astype(float))).astype(want.dtype)
+    assert float(np.max(ulp[want != 0])) <= (2.0 if wide else 3.0)
+    assert np.array_equal(got, -fc.expr("tanh(x)")._tape().eval(-x[:, None])[:, 0])
+    assert np.array_equal(np.signbit(got[x == 0]), np.signbit(x[x == 0]))
