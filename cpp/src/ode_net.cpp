@@ -462,6 +462,12 @@ FASTCALC_INLINE void fused_unit_backward(const Emit& e, const double* FC_RESTRIC
             }
             const std::size_t n = j < e.n ? std::min(kLanes, e.n - j) : 0;
             double* base = e.Jt + e.col0 + j;
+            if (n == kLanes) {  // whole blocks: fixed-length copies, which vectorize
+                std::copy(tw, tw + kLanes, base + at_w * e.ldj);
+                std::copy(tb, tb + kLanes, base + at_b * e.ldj);
+                for (std::size_t i = 0; i < M; ++i) std::copy(to[i], to[i] + kLanes, base + (at_o + i * H) * e.ldj);
+                continue;
+            }
             for (std::size_t l = 0; l < n; ++l) {
                 base[at_w * e.ldj + l] = tw[l];
                 base[at_b * e.ldj + l] = tb[l];
