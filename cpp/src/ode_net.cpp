@@ -186,14 +186,38 @@ struct Emit {
 // u v + u1 v1; Second: all three).
 enum class Term { Bias, First, Plain, Second };
 
+// One point's term of each kind from its factors (the fused one-layer kernel forms the factors
+// in registers and calls these too).
+FASTCALC_INLINE double first_term(double u, double v, double u1, double c) { return u * v + u1 * c; }
+FASTCALC_INLINE double plain_term(double u, double v, double u1, double v1) { return u * v + u1 * v1; }
+FASTCALC_INLINE double second_term(double u, double v, double u1, double v1, double u2, double v2) {
+    return plain_term(u, v, u1, v1) + u2 * v2;
+}
+
+// The bars of a first-layer unit's z and z' (z' = c, z'' = 0) from those of its a, a', a'' and
+// sigma's derivatives s1, s2, s3; a2 = a'' = s2 c^2 (second order only, as ab2 and s3 are).
+template <bool Second>
+FASTCALC_INLINE void unit_bars(double ab, double a1b, double a2b, double s1, double s2, double s3, double c,
+                               double& zb, double& z1b, double& a2) {
+    if (Second) {
+        a2 = s2 * c * c;
+        z1b = a1b * s1 + a2b * 2.0 * s2 * c;
+        zb = ab * s1 + a1b * s2 * c + a2b * s3 * c * c;
+    } else {
+        a2 = 0.0;
+        z1b = a1b * s1;
+        zb = ab * s1 + a1b * s2 * c;
+    }
+}
+
 template <Term T>
 FASTCALC_INLINE double term(std::size_t k, const double* FC_RESTRICT u, const double* FC_RESTRICT v,
                             const double* FC_RESTRICT u1, const double* FC_RESTRICT v1, double c,
                             const double* FC_RESTRICT u2, const double* FC_RESTRICT v2) {
     if (T == Term::Bias) return u[k];
-    if (T == Term::First) return u[k] * v[k] + u1[k] * c;
-    if (T == Term::Plain) return u[k] * v[k] + u1[k] * v1[k];
-    return u[k] * v[k] + u1[k] * v1[k] + u2[k] * v2[k];
+    if (T == Term::First) return first_term(u[k], v[k], u1[k], c);
+    if (T == Term::Plain) return plain_term(u[k], v[k], u1[k], v1[k]);
+    return second_term(u[k], v[k], u1[k], v1[k], u2[k], v2[k]);
 }
 
 template <Term T>
@@ -339,16 +363,11 @@ FASTCALC_CLONES void single_layer_backward(const Emit& e, Activation act, const 
         higher(act, a, s1, s2, Sb2 ? s3 : nullptr, kChunk);
         for (std::size_t k = 0; k < kChunk; ++k) a1[k] = s1[k] * c;
         if (Sb2) {
-            for (std::size_t k = 0; k < kChunk; ++k) {
-                a2[k] = s2[k] * c * c;
-                z1b[k] = a1b[k] * s1[k] + a2b[k] * 2.0 * s2[k] * c;
-                zb[k] = ab[k] * s1[k] + a1b[k] * s2[k] * c + a2b[k] * s3[k] * c * c;
-            }
+            for (std::size_t k = 0; k < kChunk; ++k)
+                unit_bars<true>(ab[k], a1b[k], a2b[k], s1[k], s2[k], s3[k], c, zb[k], z1b[k], a2[k]);
         } else {
-            for (std::size_t k = 0; k < kChunk; ++k) {
-                z1b[k] = a1b[k] * s1[k];
-                zb[k] = ab[k] * s1[k] + a1b[k] * s2[k] * c;
-            }
+            for (std::size_t k = 0; k < kChunk; ++k)
+                unit_bars<false>(ab[k], a1b[k], 0.0, s1[k], s2[k], 0.0, c, zb[k], z1b[k], a2[k]);
         }
         emit<Term::First>(e, r, zb, xt, z1b, nullptr, scale, nullptr, nullptr);
         emit<Term::Bias>(e, H + r, zb, nullptr, nullptr, nullptr, 0.0, nullptr, nullptr);
@@ -444,20 +463,13 @@ FASTCALC_INLINE void fused_unit_backward(const Emit& e, const double* FC_RESTRIC
                 double s2, s3;
                 higher1<Act>(a[k], s1[k], s2, s3);
                 const double a1 = s1[k] * c;
-                double zb, z1b, a2 = 0.0;
-                if (Second) {
-                    a2 = s2 * c * c;
-                    z1b = a1b * s1[k] + a2b * 2.0 * s2 * c;
-                    zb = ab * s1[k] + a1b * s2 * c + a2b * s3 * c * c;
-                } else {
-                    z1b = a1b * s1[k];
-                    zb = ab * s1[k] + a1b * s2 * c;
-                }
-                tw[l] = zb * xt[k] + z1b * scale;  // Term::First
-                tb[l] = zb;                        // Term::Bias
-                for (std::size_t i = 0; i < M; ++i) {  // Term::Plain, Term::Second
-                    const double u = Sb0[i * kChunk + k] * a[k] + Sb1[i * kChunk + k] * a1;
-                    to[i][l] = Second ? u + Sb2[i * kChunk + k] * a2 : u;
+                double zb, z1b, a2;
+                unit_bars<Second>(ab, a1b, a2b, s1[k], s2, s3, c, zb, z1b, a2);
+                tw[l] = first_term(zb, xt[k], z1b, scale);
+                tb[l] = zb;  // Term::Bias
+                for (std::size_t i = 0; i < M; ++i) {
+                    const double u = Sb0[i * kChunk + k], u1 = Sb1[i * kChunk + k];
+                    to[i][l] = Second ? second_term(u, a[k], u1, a1, Sb2[i * kChunk + k], a2) : plain_term(u, a[k], u1, a1);
                 }
             }
             const std::size_t n = j < e.n ? std::min(kLanes, e.n - j) : 0;
