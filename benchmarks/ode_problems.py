@@ -57,6 +57,11 @@ def _duffing(t, u):
     return [u[1], -u[0] - u[0] ** 3]
 
 
+def _cusp(x):  # the integral of sqrt|t - 0.3| from 0: y'' is infinite at 0.3
+    c = 0.3 ** 1.5
+    return (2 / 3) * np.where(x < 0.3, c - np.abs(0.3 - x) ** 1.5, c + np.abs(x - 0.3) ** 1.5)
+
+
 TWO_PI = 2 * np.pi
 
 PROBLEMS = [
@@ -72,6 +77,7 @@ PROBLEMS = [
     Problem("damped oscillation (the report's)", "exp(-x/5)*cos(x) - y/5", (0.0, 2.0), dict(y0=0.0),
             exact=lambda x: np.exp(-x / 5) * np.sin(x)),
     Problem("Gaussian y' = -2xy", "-2*x*y", (0.0, 3.0), dict(y0=1.0), exact=lambda x: np.exp(-x**2)),
+    Problem("cusp y' = sqrt(abs(x - 0.3))", "sqrt(abs(x - 0.3))", (0.0, 1.0), dict(y0=0.0), exact=_cusp),
     Problem("y' = cos(x) y, 10 periods", "cos(x)*y", (0.0, 10 * TWO_PI), dict(y0=1.0),
             exact=lambda x: np.exp(np.sin(x))),
     Problem("harmonic y'' = -y", "-y", (0.0, 3.0), dict(y0=0.0, dy0=1.0, order=2), exact=np.sin, tags=("fast",)),

@@ -110,6 +110,18 @@ def test_second_order_ivp_over_ten_periods_by_time_marching():
     np.testing.assert_allclose(sol.derivative(x), np.cos(x), atol=1e-5)
 
 
+def test_time_marching_widens_the_network_where_halving_stops_helping():
+    # y'' is infinite at x = 0.3: shorter segments stop lowering the error per length there, so
+    # the march tries a wider network on that stretch only (without it: 1048 segments)
+    p = by_name("cusp y' = sqrt(abs(x - 0.3))")
+    sol = fc.solve_ode(p.rhs, p.domain, **p.kwargs)
+    check(sol, p.reference, *p.domain)
+    wide = [k for k, seg in enumerate(sol.segments) if seg.hidden == (20,)]
+    assert wide and all(seg.hidden in {(10,), (20,)} for seg in sol.segments)
+    assert any(sol.segments[k].domain[0] <= 0.3 <= sol.segments[k].domain[1] for k in wide)
+    assert sol.segments[-1].hidden == (10,) and len(sol.segments) < 200
+
+
 def test_python_callable_rhs_with_and_without_jac():
     sol = fc.solve_ode(lambda x, y: -0.5 * y, (0.0, 2.0), y0=1.0)
     check(sol, lambda x: np.exp(-0.5 * x), 0, 2)

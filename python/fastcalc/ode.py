@@ -327,6 +327,11 @@ def _check_state(state) -> None:
             fail("the error estimate's nodes must be finite and sorted")
 
 
+def _wider(hidden) -> Tuple[int, ...]:
+    """The next network where one lacks capacity: every layer twice as wide."""
+    return tuple(2 * h for h in hidden)
+
+
 def _variables(names: Sequence[str], order: int) -> List[str]:
     return ["x", *names, *(["d" + n for n in names] if order == 2 else [])]
 
@@ -916,10 +921,23 @@ class _Solver:
                     continue
                 seg, est = fallback[1], fallback[2]  # halving stopped helping: the best try
                 hi = seg.domain[1]
+                if self.time_left():
+                    # length is not what this stretch lacks: a wider network (the shared one's
+                    # capacity; per-component networks are its block-diagonal special case), for
+                    # this stretch only (the next segment starts from the narrow one again)
+                    wide = _wider(hidden)
+                    alt = self.fit_segment(s, hi, y_lo, dy_lo, wide, self.init(wide, seed + 1 + len(segs)),
+                                           allowance(s, hi), f"segment {len(segs) + 1} [{s:.4g}, {hi:.4g}] (wider)")
+                    if self.interrupted:
+                        segs.append(alt[0])
+                        break
+                    if alt[1] is not None and alt[1]["max"] < est["max"]:
+                        seg, est, met = alt
             fell_back = fallback is not None and not met
             fallback, restarted, stale = None, False, 0
             segs.append(seg)
-            start = seg.params
+            if seg.hidden == tuple(hidden):
+                start = seg.params
             if self.user_atol is None:  # the scale seen so far
                 goal = max(goal, _AIM * _REL_ATOL * self.scale([seg]))
             y_lo, dy_lo = self.end_state(seg, hi)
