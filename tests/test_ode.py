@@ -122,6 +122,15 @@ def test_time_marching_widens_the_network_where_halving_stops_helping():
     assert sol.segments[-1].hidden == (10,) and len(sol.segments) < 200
 
 
+def test_halving_goes_on_past_tries_whose_error_cannot_be_estimated():
+    # DeepXDE's scaled Lotka-Volterra system, seed 1: halvings of the first segment train
+    # networks too steep for the estimate; they used to count as "halving stopped helping", and
+    # a segment with error 0.3 was kept (success False, error 0.73)
+    p = by_name("Lotka-Volterra, DeepXDE's scaled form")
+    sol = fc.solve_ode(p.rhs, p.domain, seed=1, **p.kwargs)
+    check(sol, p.reference, *p.domain)
+
+
 def test_python_callable_rhs_with_and_without_jac():
     sol = fc.solve_ode(lambda x, y: -0.5 * y, (0.0, 2.0), y0=1.0)
     check(sol, lambda x: np.exp(-0.5 * x), 0, 2)

@@ -913,8 +913,9 @@ class _Solver:
             if not met and not quick:
                 if fallback is None or density < 0.5 * fallback[0]:
                     stale = 0
-                else:
+                elif math.isfinite(density):
                     stale += 1  # halving did not lower the error per length (it is noisy: twice)
+                # (a try without an estimate, one that diverged, says nothing about halving)
                 if fallback is None or density < fallback[0]:
                     fallback = (density, seg, est)
                 if stale < 2 and (hi - s) > h_min:
