@@ -150,23 +150,26 @@ def test_error_estimate_resolves_the_steepest_unit_of_the_network():
     assert not est["converged"] and est["max"] == np.inf
 
 
-_LM_BITS = """
+_TRAINING_BITS = """
 import hashlib, numpy as np, fastcalc as fc
 from fastcalc import _core
 tape = fc.expr("exp(-x/5)*cos(x) - y/5", vars=["x", "y"])._tape()
 problem = dict(trial=0, a=0.0, b=2.0, order=1, y0=[0.0])
 h = hashlib.sha1()
-for H, N in ((64, 600), (13, 77), (5, 300)):  # J^T J of 193, 40 and 16 rows
-    p0 = np.asarray(_core.ode_init([H], 1, 0, 0))
-    res = _core.ode_train([H], 1, 0, problem, tape, None, p0, np.linspace(0, 2, N), 0, 1e-2, 8, 0.0, 10, None)
-    h.update(res["params"].tobytes())
+for method in (0, 1):  # Levenberg-Marquardt, Adam
+    for H, N in ((64, 600), (13, 77), (5, 300)):  # J^T J of 193, 40 and 16 rows
+        p0 = np.asarray(_core.ode_init([H], 1, 0, 0))
+        res = _core.ode_train([H], 1, 0, problem, tape, None, p0, np.linspace(0, 2, N), method, 1e-2, 8, 0.0, 10, None)
+        h.update(res["params"].tobytes())
+x = np.concatenate([np.linspace(-30, 30, 600001), np.linspace(-0.7, 0.7, 70001), [0.0, -0.0, np.inf, -np.inf, np.nan]])
+h.update(fc.expr("tanh(x)")._tape().eval(x[:, None]).tobytes())
 print(h.hexdigest())
 """
 
 
-def test_levenberg_marquardt_gives_the_same_bits_on_every_vector_path():
+def test_training_and_tanh_give_the_same_bits_on_every_vector_path():
     # J^T J takes 8-lane panels on Intel's AVX-512 cores and 4-lane ones elsewhere (or with
-    # FASTCALC_SIMD=avx2), tanh 8 or 4 lanes: every entry is the same sum in the same order
+    # FASTCALC_SIMD=avx2); tanh runs 8 or 4 lanes: the same operations lane for lane
     import os
     import subprocess
     import sys
@@ -177,7 +180,8 @@ def test_levenberg_marquardt_gives_the_same_bits_on_every_vector_path():
         env.pop("FASTCALC_SIMD", None)
         if path:
             env["FASTCALC_SIMD"] = path
-        r = subprocess.run([sys.executable, "-c", _LM_BITS], capture_output=True, text=True, env=env, timeout=120)
+        r = subprocess.run([sys.executable, "-c", _TRAINING_BITS], capture_output=True, text=True, env=env,
+                           timeout=120)
         assert r.returncode == 0, r.stderr
         digests.add(r.stdout.strip())
     assert len(digests) == 1, digests
