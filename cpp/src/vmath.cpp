@@ -99,88 +99,53 @@ __attribute__((target("avx512f"))) __m512d sigmoid8(__m512d x) {
 }
 #pragma GCC diagnostic pop
 
-// tanh, ours on every width (no libmvec function in it): |x| < 0.625: x + x s P(s)/Q(s), s = x^2, with
-// Cephes' rational; beyond: 1 - 2/(e + 1), e = e^{2|x|} = 2^k p(r), p Taylor's degree 13 on
-// |r| <= ln2/2 summed in Estrin's order (Horner's chain of 13 dependent FMAs made the loop
-// latency-bound). One division per vector: the branches' numerators and denominators are
-// blended first. |x| is capped at 20 (tanh rounds to 1 beyond 19.1) and min(20, NaN) is NaN, so
-// NaN propagates. Within 1.7 ulp of the true value over [-25, 25] (libmvec's expm1 route: 3.3).
-__attribute__((target("avx2,fma"), always_inline)) inline __m256d tanh4(__m256d x) {
-    const __m256d sign = _mm256_set1_pd(-0.0), one = _mm256_set1_pd(1.0);
-    const __m256d a = _mm256_min_pd(_mm256_set1_pd(20.0), _mm256_andnot_pd(sign, x));
-    // e^{2a}: k = round(2a / ln2) from the bits of 2a/ln2 + 1.5 * 2^52, r = 2a - k ln2 in two parts
-    const __m256d y = _mm256_add_pd(a, a), big = _mm256_set1_pd(6755399441055744.0);
-    const __m256d m = _mm256_fmadd_pd(y, _mm256_set1_pd(1.4426950408889634), big);
-    const __m256d kd = _mm256_sub_pd(m, big);
-    __m256d r = _mm256_fnmadd_pd(kd, _mm256_set1_pd(0.6931471805599453), y);
-    r = _mm256_fnmadd_pd(kd, _mm256_set1_pd(2.3190468138462996e-17), r);
-    static constexpr double c[14] = {1.0, 1.0, 0.5, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040,
-                                     1.0 / 40320, 1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800,
-                                     1.0 / 479001600, 1.0 / 6227020800};
-    __m256d q[7];
-    for (int j = 0; j < 7; ++j) q[j] = _mm256_fmadd_pd(_mm256_set1_pd(c[2 * j + 1]), r, _mm256_set1_pd(c[2 * j]));
-    const __m256d r2 = _mm256_mul_pd(r, r), r4 = _mm256_mul_pd(r2, r2), r8 = _mm256_mul_pd(r4, r4);
-    const __m256d u0 = _mm256_fmadd_pd(q[1], r2, q[0]), u1 = _mm256_fmadd_pd(q[3], r2, q[2]),
-                  u2 = _mm256_fmadd_pd(q[5], r2, q[4]);
-    const __m256d p = _mm256_fmadd_pd(_mm256_fmadd_pd(q[6], r4, u2), r8, _mm256_fmadd_pd(u1, r4, u0));
-    // 2^k (0 <= k <= 58, or anything where a is NaN, and then p is NaN too)
-    const __m256i kb = _mm256_add_epi64(_mm256_castpd_si256(m), _mm256_set1_epi64x(1023));
-    const __m256d e = _mm256_mul_pd(p, _mm256_castsi256_pd(_mm256_slli_epi64(kb, 52)));
-    // the rational of the small branch
-    const __m256d s = _mm256_mul_pd(a, a);
-    const __m256d P = _mm256_fmadd_pd(_mm256_fmadd_pd(_mm256_set1_pd(-9.64399179425052238628e-1), s,
-                                                      _mm256_set1_pd(-9.92877231001918586564e1)),
-                                      s, _mm256_set1_pd(-1.61468768441708447952e3));
-    const __m256d Q = _mm256_fmadd_pd(_mm256_fmadd_pd(_mm256_add_pd(s, _mm256_set1_pd(1.12811678491632931402e2)), s,
-                                                      _mm256_set1_pd(2.23548839060100448583e3)),
-                                      s, _mm256_set1_pd(4.84406305325125486048e3));
-    const __m256d small = _mm256_cmp_pd(a, _mm256_set1_pd(0.625), _CMP_LT_OQ);
-    const __m256d num = _mm256_blendv_pd(_mm256_set1_pd(-2.0), _mm256_mul_pd(_mm256_mul_pd(a, s), P), small);
-    const __m256d den = _mm256_blendv_pd(_mm256_add_pd(e, one), Q, small);
-    const __m256d res = _mm256_add_pd(_mm256_blendv_pd(one, a, small), _mm256_div_pd(num, den));
-    return _mm256_or_pd(res, _mm256_and_pd(sign, x));
+// tanh, ours on every width (no libmvec function in it): tanh_lanes.inc, with these operations.
+#define FC_V4 __attribute__((target("avx2,fma"), always_inline)) inline
+FC_V4 __m256d splat(__m256d, double c) { return _mm256_set1_pd(c); }
+FC_V4 __m256d vmin(__m256d a, __m256d b) { return _mm256_min_pd(a, b); }  // b where either is NaN
+FC_V4 __m256d vabs(__m256d x) { return _mm256_andnot_pd(_mm256_set1_pd(-0.0), x); }
+FC_V4 __m256d vfma(__m256d a, __m256d b, __m256d c) { return _mm256_fmadd_pd(a, b, c); }
+FC_V4 __m256d vfnma(__m256d a, __m256d b, __m256d c) { return _mm256_fnmadd_pd(a, b, c); }
+FC_V4 __m256d pow2(__m256d m) {  // 2^k for k in the low bits of m (k + 1023 into the exponent)
+    return _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(_mm256_castpd_si256(m), _mm256_set1_epi64x(1023)), 52));
 }
+FC_V4 __m256d vlt(__m256d a, __m256d b) { return _mm256_cmp_pd(a, b, _CMP_LT_OQ); }
+FC_V4 __m256d vsel(__m256d k, __m256d no, __m256d yes) { return _mm256_blendv_pd(no, yes, k); }
+FC_V4 __m256d vsign(__m256d v, __m256d x) { return _mm256_or_pd(v, _mm256_and_pd(_mm256_set1_pd(-0.0), x)); }
+__attribute__((target("avx2,fma"), always_inline)) inline __m256d tanh4(__m256d x) {
+#include "tanh_lanes.inc"
+}
+FC_V4 __m256d vtanh(__m256d x) { return tanh4(x); }
+FC_V4 __m256d vload(__m256d, const double* p) { return _mm256_loadu_pd(p); }
+FC_V4 void vstore(double* p, __m256d v) { _mm256_storeu_pd(p, v); }
+#undef FC_V4
+
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"  // GCC 12: its AVX-512 intrinsics start from an undefined vector
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-// 8 lanes: tanh4's operations lane for lane (IEEE operations, an FMA where it has one, the same
-// blends and bit tricks), so the same bits as two 4-lane halves at nearly half their cost.
-__attribute__((target("avx512f"), always_inline)) inline __m512d tanh8_inline(__m512d x) {
-    const __m512i sign = _mm512_set1_epi64(static_cast<long long>(0x8000000000000000ULL));
-    const __m512d one = _mm512_set1_pd(1.0);
-    const __m512d ax = _mm512_castsi512_pd(_mm512_andnot_epi64(sign, _mm512_castpd_si512(x)));
-    const __m512d a = _mm512_min_pd(_mm512_set1_pd(20.0), ax);
-    const __m512d y = _mm512_add_pd(a, a), big = _mm512_set1_pd(6755399441055744.0);
-    const __m512d m = _mm512_fmadd_pd(y, _mm512_set1_pd(1.4426950408889634), big);
-    const __m512d kd = _mm512_sub_pd(m, big);
-    __m512d r = _mm512_fnmadd_pd(kd, _mm512_set1_pd(0.6931471805599453), y);
-    r = _mm512_fnmadd_pd(kd, _mm512_set1_pd(2.3190468138462996e-17), r);
-    static constexpr double c[14] = {1.0, 1.0, 0.5, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040,
-                                     1.0 / 40320, 1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800,
-                                     1.0 / 479001600, 1.0 / 6227020800};
-    __m512d q[7];
-    for (int j = 0; j < 7; ++j) q[j] = _mm512_fmadd_pd(_mm512_set1_pd(c[2 * j + 1]), r, _mm512_set1_pd(c[2 * j]));
-    const __m512d r2 = _mm512_mul_pd(r, r), r4 = _mm512_mul_pd(r2, r2), r8 = _mm512_mul_pd(r4, r4);
-    const __m512d u0 = _mm512_fmadd_pd(q[1], r2, q[0]), u1 = _mm512_fmadd_pd(q[3], r2, q[2]),
-                  u2 = _mm512_fmadd_pd(q[5], r2, q[4]);
-    const __m512d p = _mm512_fmadd_pd(_mm512_fmadd_pd(q[6], r4, u2), r8, _mm512_fmadd_pd(u1, r4, u0));
-    const __m512i kb = _mm512_add_epi64(_mm512_castpd_si512(m), _mm512_set1_epi64(1023));
-    const __m512d e = _mm512_mul_pd(p, _mm512_castsi512_pd(_mm512_slli_epi64(kb, 52)));
-    const __m512d s = _mm512_mul_pd(a, a);
-    const __m512d P = _mm512_fmadd_pd(_mm512_fmadd_pd(_mm512_set1_pd(-9.64399179425052238628e-1), s,
-                                                      _mm512_set1_pd(-9.92877231001918586564e1)),
-                                      s, _mm512_set1_pd(-1.61468768441708447952e3));
-    const __m512d Q = _mm512_fmadd_pd(_mm512_fmadd_pd(_mm512_add_pd(s, _mm512_set1_pd(1.12811678491632931402e2)), s,
-                                                      _mm512_set1_pd(2.23548839060100448583e3)),
-                                      s, _mm512_set1_pd(4.84406305325125486048e3));
-    const __mmask8 small = _mm512_cmp_pd_mask(a, _mm512_set1_pd(0.625), _CMP_LT_OQ);
-    const __m512d num = _mm512_mask_blend_pd(small, _mm512_set1_pd(-2.0), _mm512_mul_pd(_mm512_mul_pd(a, s), P));
-    const __m512d den = _mm512_mask_blend_pd(small, _mm512_add_pd(e, one), Q);
-    const __m512d res = _mm512_add_pd(_mm512_mask_blend_pd(small, one, a), _mm512_div_pd(num, den));
-    return _mm512_castsi512_pd(
-        _mm512_or_epi64(_mm512_castpd_si512(res), _mm512_and_epi64(sign, _mm512_castpd_si512(x))));
+#define FC_V8 __attribute__((target("avx512f"), always_inline)) inline
+FC_V8 __m512d splat(__m512d, double c) { return _mm512_set1_pd(c); }
+FC_V8 __m512d vmin(__m512d a, __m512d b) { return _mm512_min_pd(a, b); }
+FC_V8 __m512i sign8() { return _mm512_set1_epi64(static_cast<long long>(0x8000000000000000ULL)); }
+FC_V8 __m512d vabs(__m512d x) { return _mm512_castsi512_pd(_mm512_andnot_epi64(sign8(), _mm512_castpd_si512(x))); }
+FC_V8 __m512d vfma(__m512d a, __m512d b, __m512d c) { return _mm512_fmadd_pd(a, b, c); }
+FC_V8 __m512d vfnma(__m512d a, __m512d b, __m512d c) { return _mm512_fnmadd_pd(a, b, c); }
+FC_V8 __m512d pow2(__m512d m) {
+    return _mm512_castsi512_pd(_mm512_slli_epi64(_mm512_add_epi64(_mm512_castpd_si512(m), _mm512_set1_epi64(1023)), 52));
 }
-__attribute__((target("avx512f"))) __m512d tanh8(__m512d x) { return tanh8_inline(x); }
+FC_V8 __mmask8 vlt(__m512d a, __m512d b) { return _mm512_cmp_pd_mask(a, b, _CMP_LT_OQ); }
+FC_V8 __m512d vsel(__mmask8 k, __m512d no, __m512d yes) { return _mm512_mask_blend_pd(k, no, yes); }
+FC_V8 __m512d vsign(__m512d v, __m512d x) {
+    return _mm512_castsi512_pd(_mm512_or_epi64(_mm512_castpd_si512(v), _mm512_and_epi64(sign8(), _mm512_castpd_si512(x))));
+}
+// 8 lanes in 512-bit registers: the same bits as two 4-lane halves at nearly half their cost
+FC_V8 __m512d vtanh(__m512d x) {
+#include "tanh_lanes.inc"
+}
+FC_V8 __m512d vload(__m512d, const double* p) { return _mm512_loadu_pd(p); }
+FC_V8 void vstore(double* p, __m512d v) { _mm512_storeu_pd(p, v); }
+#undef FC_V8
+__attribute__((target("avx512f"))) __m512d tanh8(__m512d x) { return vtanh(x); }
 #pragma GCC diagnostic pop
 __attribute__((target("avx2,fma"))) __m256d sigmoid4(__m256d x) {
     const __m256d na = _mm256_or_pd(_mm256_set1_pd(-0.0), x);
@@ -231,41 +196,18 @@ __attribute__((target("avx2,fma"))) void run1(V1 f, const double* x, double* y, 
         for (std::size_t j = i; j < n; ++j) y[j] = t[j - i];
     }
 }
+// tanh and 1 - tanh^2 in one pass: tanh_slope_lanes.inc with 8 or 4 lanes
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"  // GCC 12: its AVX-512 intrinsics start from an undefined vector
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-// tanh and 1 - tanh^2 in one pass, tanh8 inlined (its constants stay in registers).
 __attribute__((target("avx512f"))) void tanh_slope8(const double* x, double* y, double* dy, std::size_t n) {
-    const __m512d one = _mm512_set1_pd(1.0);
-    std::size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        const __m512d t = tanh8_inline(_mm512_loadu_pd(x + i));
-        _mm512_storeu_pd(y + i, t);
-        _mm512_storeu_pd(dy + i, _mm512_sub_pd(one, _mm512_mul_pd(t, t)));
-    }
-    if (i < n) {
-        alignas(64) double t[8] = {0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5};
-        for (std::size_t j = i; j < n; ++j) t[j - i] = x[j];
-        _mm512_store_pd(t, tanh8_inline(_mm512_load_pd(t)));
-        for (std::size_t j = i; j < n; ++j) y[j] = t[j - i], dy[j] = 1.0 - t[j - i] * t[j - i];
-    }
+    using V = __m512d;
+#include "tanh_slope_lanes.inc"
 }
 #pragma GCC diagnostic pop
-// the same with 4 lanes, tanh4 inlined.
 __attribute__((target("avx2,fma"))) void tanh_slope4(const double* x, double* y, double* dy, std::size_t n) {
-    const __m256d one = _mm256_set1_pd(1.0);
-    std::size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        const __m256d t = tanh4(_mm256_loadu_pd(x + i));
-        _mm256_storeu_pd(y + i, t);
-        _mm256_storeu_pd(dy + i, _mm256_sub_pd(one, _mm256_mul_pd(t, t)));
-    }
-    if (i < n) {
-        alignas(32) double t[4] = {0.5, 0.5, 0.5, 0.5};
-        for (std::size_t j = i; j < n; ++j) t[j - i] = x[j];
-        _mm256_store_pd(t, tanh4(_mm256_load_pd(t)));
-        for (std::size_t j = i; j < n; ++j) y[j] = t[j - i], dy[j] = 1.0 - t[j - i] * t[j - i];
-    }
+    using V = __m256d;
+#include "tanh_slope_lanes.inc"
 }
 __attribute__((target("avx512f"))) void wide1(W1 f, const double* x, double* y, std::size_t n) {
     std::size_t i = 0;
