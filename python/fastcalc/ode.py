@@ -866,8 +866,9 @@ class _Solver:
         the goal (`factor` tightens every share after a round that missed by the overshoot it
         measured). A segment whose local estimate misses it is trained once more from fresh
         parameters (a restart), then halved until two halvings in a row have not lowered the error
-        per unit length (the best try is kept, or a network twice as wide on that stretch when its
-        estimate is lower: capacity, not length, is what is missing there); comfortable segments let the next one be longer. The goal
+        per unit length (a try without an estimate does not count); then the best try is kept, or
+        a network twice as wide on that stretch when its estimate is lower (capacity, not length,
+        is what is missing there). Comfortable segments let the next one be longer. The goal
         follows the solution's scale as the march learns it; out of time, training gets short,
         nothing is halved and the segments double until the domain is covered."""
         s = self.a
