@@ -10,6 +10,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 namespace fastcalc {
 
@@ -209,7 +210,7 @@ struct BlockEval {
 
 struct FastArgs {
     const Program* p;     // value and gradient
-    const Program* step;  // one step (p.descent_step): the gradient, the step, the stop rule
+    const Program* grad;  // the gradient alone (p.tail(1)): what the interpreter runs before step_stop
     const double *x0, *lr;
     std::size_t k, lr_count, L;
     const DescentOptions* o;
@@ -227,22 +228,139 @@ FASTCALC_CLONES bool any_code(const double* code, std::size_t m) {
     return bits_or != 0;
 }
 
+// The interpreter's step after the gradient program: optimizer.hpp's step_rule and descent's
+// stop rule over lanes [0, w) in one pass (what a step program's instructions after the
+// gradient compute, with the same operations: the same bits as the native step kernel, without
+// a load and a store per operation). State rows d*L (x), (n+d)*L (s1), (2n+d)*L (s2); the
+// gradient's rows at g[d].
+
+// Coordinate i = d*L + j of a lane: its step, and its terms of the stop rule: the squared
+// gradient norm, summed from -0.0 (x + -0.0 is x: the first term costs no add; only comparisons
+// read the sum, so its bits need not be the step program's), and (returned) the bound test of x.
+template <DescentMethod M>
+FASTCALC_INLINE bool step_term(const StepParams& q, const StepScale& sc, const double* __restrict from,
+                               double* __restrict to, std::size_t i, std::size_t nL, double gv, double lr, double lim,
+                               double& gn2) {
+    constexpr bool has1 = M != DescentMethod::GD, has2 = M == DescentMethod::Adam;
+    double xv = from[i], v1 = 0.0, v2 = 0.0;
+    if constexpr (has1) v1 = from[nL + i];
+    if constexpr (has2) v2 = from[2 * nL + i];
+    gn2 = gn2 + gv * gv;
+    const bool in = std::fabs(xv) <= lim;
+    step_rule<M, double>(q, xv, gv, v1, v2, lr, sc.c1, sc.c2);
+    to[i] = xv;
+    if constexpr (has1) to[nL + i] = v1;
+    if constexpr (has2) to[2 * nL + i] = v2;
+    return in;
+}
+
+FASTCALC_INLINE std::uint64_t bits_of(double v) {
+    std::uint64_t b;
+    std::memcpy(&b, &v, sizeof b);
+    return b;
+}
+
+
+// N <= 4 coordinates (a compile-time count): each lane's sums stay in registers (the gradient's
+// rows in named pointers: GCC reloads an array of them after every store, and gives up).
+template <DescentMethod M, std::size_t N>
+FASTCALC_INLINE bool step_stop_n(const StepParams& p, const StepScale& sc, std::size_t L, std::size_t w,
+                                 const double* __restrict from, const double* const* g, double* __restrict to,
+                                 const double* __restrict lr, const double* __restrict lim, double tol2,
+                                 double* __restrict code) {
+    static_assert(N >= 1 && N <= 4, "step_stop_n: 1 to 4 coordinates");
+    const StepParams q = p;
+    const StepScale c = sc;
+    const double* __restrict g0 = g[0];
+    const double* __restrict g1 = g[N > 1 ? 1 : 0];
+    const double* __restrict g2 = g[N > 2 ? 2 : 0];
+    const double* __restrict g3 = g[N > 3 ? 3 : 0];
+    // (the rows of x, s1, s2 are disjoint: without ivdep GCC versions the loop for their possible
+    // overlap, and past a few rows gives up vectorizing)
+    std::uint64_t any = 0;  // the OR of the codes' bits (codes are 0, 1 or 2)
+#pragma GCC ivdep
+    for (std::size_t j = 0; j < w; ++j) {
+        double gn2 = -0.0;
+        bool in = step_term<M>(q, c, from, to, j, N * L, g0[j], lr[j], lim[j], gn2);
+        if constexpr (N > 1) in &= step_term<M>(q, c, from, to, L + j, N * L, g1[j], lr[j], lim[j], gn2);
+        if constexpr (N > 2) in &= step_term<M>(q, c, from, to, 2 * L + j, N * L, g2[j], lr[j], lim[j], gn2);
+        if constexpr (N > 3) in &= step_term<M>(q, c, from, to, 3 * L + j, N * L, g3[j], lr[j], lim[j], gn2);
+        code[j] = stop_code(in, gn2, tol2, false, 0.0);
+        any |= bits_of(code[j]);
+    }
+    return any != 0;
+}
+
+// Any n: chunks of lanes, their sums in L1.
+template <DescentMethod M>
+FASTCALC_INLINE bool step_stop_any(const StepParams& p, const StepScale& sc, std::size_t n, std::size_t L,
+                                   std::size_t w, const double* __restrict from, const double* const* g,
+                                   double* __restrict to, const double* __restrict lr, const double* __restrict lim,
+                                   double tol2, double* __restrict code) {
+    constexpr std::size_t C = 64;
+    const StepParams q = p;
+    const StepScale c = sc;
+    std::uint64_t any = 0;  // the OR of the codes' bits (codes are 0, 1 or 2)
+    for (std::size_t j0 = 0; j0 < w; j0 += C) {
+        const std::size_t m = std::min(C, w - j0);
+        alignas(64) double gn2[C], inb[C];
+        for (std::size_t j = 0; j < m; ++j) gn2[j] = -0.0, inb[j] = 1.0;
+        for (std::size_t d = 0; d < n; ++d) {
+            const double* __restrict gv = g[d];
+#pragma GCC ivdep
+            for (std::size_t j = 0; j < m; ++j) {
+                const bool in = step_term<M>(q, c, from, to, d * L + j0 + j, n * L, gv[j0 + j], lr[j0 + j], lim[j0 + j], gn2[j]);
+                inb[j] = in ? inb[j] : 0.0;
+            }
+        }
+        for (std::size_t j = 0; j < m; ++j) {
+            code[j0 + j] = stop_code(inb[j] != 0.0, gn2[j], tol2, false, 0.0);
+            any |= bits_of(code[j0 + j]);
+        }
+    }
+    return any != 0;
+}
+
+template <DescentMethod M>
+FASTCALC_INLINE bool step_stop_m(const StepParams& p, const StepScale& sc, std::size_t n, std::size_t L, std::size_t w,
+                                 const double* from, const double* const* g, double* to, const double* lr,
+                                 const double* lim, double tol2, double* code) {
+    switch (n) {
+        case 1: return step_stop_n<M, 1>(p, sc, L, w, from, g, to, lr, lim, tol2, code);
+        case 2: return step_stop_n<M, 2>(p, sc, L, w, from, g, to, lr, lim, tol2, code);
+        case 3: return step_stop_n<M, 3>(p, sc, L, w, from, g, to, lr, lim, tol2, code);
+        case 4: return step_stop_n<M, 4>(p, sc, L, w, from, g, to, lr, lim, tol2, code);
+        default: return step_stop_any<M>(p, sc, n, L, w, from, g, to, lr, lim, tol2, code);
+    }
+}
+
+FASTCALC_CLONES bool step_stop(const StepParams& p, const StepScale& sc, std::size_t n, std::size_t L, std::size_t w,
+                               const double* from, const double* const* g, double* to, const double* lr,
+                               const double* lim, double tol2, double* code) {
+    switch (p.method) {
+        case DescentMethod::GD: return step_stop_m<DescentMethod::GD>(p, sc, n, L, w, from, g, to, lr, lim, tol2, code);
+        case DescentMethod::Momentum: return step_stop_m<DescentMethod::Momentum>(p, sc, n, L, w, from, g, to, lr, lim, tol2, code);
+        case DescentMethod::Nesterov: return step_stop_m<DescentMethod::Nesterov>(p, sc, n, L, w, from, g, to, lr, lim, tol2, code);
+        case DescentMethod::Adam: return step_stop_m<DescentMethod::Adam>(p, sc, n, L, w, from, g, to, lr, lim, tol2, code);
+    }
+    return false;
+}
+
 // Runs [j0, j0 + m) to the end. Each step is one run of the step program over the active
 // lanes (compacted at [0, ma)), from the state in buffer `cur` to the other buffer: the
 // interpreter with the slots' addresses pointed at the buffers, or the native kernel.
 void run_fast(const FastArgs& a, std::size_t j0, std::size_t m, History& hist, const blocks::Ticket& ticket) {
     const Program& p = *a.p;
-    const Program& sp = *a.step;
     const DescentOptions& o = *a.o;
     const std::size_t n = static_cast<std::size_t>(p.n_vars()), L = a.L, every = o.history_every;
     const std::size_t states = static_cast<std::size_t>(Program::step_states(o.method));
-    const std::size_t ns = states * n, NI = static_cast<std::size_t>(sp.n_inputs()),
-                      NR = static_cast<std::size_t>(sp.n_results());
+    const std::size_t ns = states * n;
     const bool adam = o.method == DescentMethod::Adam;
     const StepParams prm = o.step();
     const double tol2 = o.tol > 0 ? o.tol * o.tol : -1.0;
     blocks::Buffer state[2] = {blocks::Buffer(ns * L), blocks::Buffer(ns * L)};
-    blocks::Buffer rows(6 * L), V(p.n_slots() * L), slots(o.kernel ? 0 : sp.n_slots() * L);
+    const Program& gp = *a.grad;
+    blocks::Buffer rows(6 * L), V(p.n_slots() * L), slots(o.kernel ? 0 : gp.n_slots() * L);
     for (auto& st : state) std::fill(st.data(), st.data() + ns * L, 0.0);
     double* lr = rows.data();
     double* lim = lr + L;
@@ -260,21 +378,15 @@ void run_fast(const FastArgs& a, std::size_t j0, std::size_t m, History& hist, c
         for (std::size_t r = 0; r < ns; ++r) res[c].push_back(state[1 - c].data() + r * L);
         res[c].push_back(code);
     }
-    // The interpreter writes a result straight into its buffer row, unless the result's slot is
-    // an input's, a constant's or another result's (then it is copied there after the run).
-    std::vector<double*> P(sp.n_slots());
-    std::vector<char> redirect(NR, 0);
+    // The interpreter runs the gradient program with its inputs' slots at the state's rows, then
+    // step_stop.
+    std::vector<double*> P(gp.n_slots());
+    std::vector<const double*> grows(n);
     if (!o.kernel) {
-        sp.init_block(slots.data(), L);
+        gp.init_block(slots.data(), L);
         for (std::size_t k = 0; k < P.size(); ++k) P[k] = slots.data() + k * L;
-        std::vector<char> taken(sp.n_slots(), 0);
-        for (const auto& c : sp.constants()) taken[c.first] = 1;
-        for (std::size_t k = 0; k < NI; ++k) taken[k] = 1;
-        for (std::size_t r = 0; r < NR; ++r) {
-            const std::size_t sl = sp.result_slot(static_cast<int>(r));
-            if (!taken[sl]) redirect[r] = taken[sl] = 1;
-        }
     }
+    StepScale scale;  // this step's (Adam's bias corrections)
     int cur = 0;
     std::vector<std::size_t> run(L);
     std::vector<char> done(m, 0);
@@ -320,13 +432,12 @@ void run_fast(const FastArgs& a, std::size_t j0, std::size_t m, History& hist, c
         const std::size_t w = width();
         if (o.kernel) return o.kernel(static_cast<std::int64_t>(w), in[cur].data(), res[cur].data()) != 0 &&
                              any_code(code, ma);  // (padding lanes repeat lane 0, so only ma count)
-        for (std::size_t i = 0; i < NI; ++i) P[i] = const_cast<double*>(in[cur][i]);
-        for (std::size_t r = 0; r < NR; ++r)
-            if (redirect[r]) P[sp.result_slot(static_cast<int>(r))] = res[cur][r];
-        sp.run_slots(P.data(), w, true);
-        for (std::size_t r = 0; r < NR; ++r)
-            if (!redirect[r]) std::memcpy(res[cur][r], P[sp.result_slot(static_cast<int>(r))], w * sizeof(double));
-        return any_code(code, ma);
+        for (std::size_t d = 0; d < n; ++d) P[d] = state[cur].data() + d * L;
+        gp.run_slots(P.data(), w, true);
+        for (std::size_t d = 0; d < n; ++d) grows[d] = P[gp.result_slot(static_cast<int>(d))];
+        // (whether any code is not 0: padding lanes repeat lane 0, so all w lanes may count)
+        return step_stop(prm, scale, n, L, w, state[cur].data(), grows.data(), state[1 - cur].data(), lr, lim, tol2,
+                         code);
     };
     pad();
     auto finish_all = [&](std::size_t t) {  // the end: every active run finishes with its value
@@ -355,9 +466,9 @@ void run_fast(const FastArgs& a, std::size_t j0, std::size_t m, History& hist, c
     // One step from t: the step, the runs that stopped at x_t.
     auto one_step = [&](std::size_t t) {
         if (adam) {
-            const StepScale sc = step_scale(prm, t);
-            std::fill(c1, c1 + width(), sc.c1);
-            std::fill(c2, c2 + width(), sc.c2);
+            scale = step_scale(prm, t);
+            std::fill(c1, c1 + width(), scale.c1);
+            std::fill(c2, c2 + width(), scale.c2);
         }
         if (step()) {  // state[1 - cur] = the step from state[cur]; the codes of x_t
             const double* f = values();  // at x_t, from state[cur]
@@ -521,17 +632,17 @@ DescentResult descent(const Program& p, const double* x0, std::size_t k, const d
     const std::size_t n = static_cast<std::size_t>(p.n_vars());
     DescentResult R = make_result(k, n);
     if (!k) return R;
-    const Program step = p.descent_step(o.step(), o.tol > 0 ? o.tol * o.tol : -1.0);
+    const Program grad = p.tail(1);
     // Lanes per block: many lanes amortize the interpreter's dispatch; few keep a small problem
     // (or an OpenMP share of it) from running padded lanes.
-    const std::size_t slots = std::max<std::size_t>({step.n_slots(), p.n_slots(), 1});
+    const std::size_t slots = std::max<std::size_t>({grad.n_slots(), p.n_slots(), 1});
     std::size_t L = std::min<std::size_t>(256, std::max<std::size_t>(64, (65536 / slots) / 64 * 64));
     if (o.line_search) L = 64;
     const std::size_t nb = (k + L - 1) / L;
     std::vector<History> hs(nb);
     std::vector<std::size_t> first(nb + 1);
     for (std::size_t b = 0; b <= nb; ++b) first[b] = std::min(k, b * L);
-    const FastArgs a{&p, &step, x0, lr, k, lr_count, L, &o, &R};
+    const FastArgs a{&p, &grad, x0, lr, k, lr_count, L, &o, &R};
     blocks::run(
         nb, o.threads, intr, [] { return 0; },
         [&](int, std::size_t b, const blocks::Ticket& ticket) {

@@ -94,9 +94,12 @@ inline void step(const StepParams& p, const StepScale& s, double* x, const doubl
 // every d), the squared gradient norm and, at the last step, its value: 2 diverged (out of
 // bounds, gradient or, at the end, value not finite), 1 converged (norm below tol), 0 go on.
 // A step program computes the same with comparisons (Program::descent_step).
+// Written as selects of whole conditions (no && or early return) so that a lane loop of it
+// vectorizes (descent's interpreter, descent.cpp: step_stop).
 inline double stop_code(bool x_in_bounds, double gn2, double tol2, bool last, double f) {
-    const double s = (x_in_bounds && gn2 <= DBL_MAX && !(last && !(std::fabs(f) <= DBL_MAX))) ? 0.0 : 2.0;
-    return s != 0.0 ? s : (gn2 < tol2 ? 1.0 : 0.0);
+    const double conv = gn2 < tol2 ? 1.0 : 0.0;
+    const bool ok = x_in_bounds & (gn2 <= DBL_MAX) & !(last & !(std::fabs(f) <= DBL_MAX));
+    return ok ? conv : 2.0;
 }
 
 }  // namespace fastcalc

@@ -92,7 +92,9 @@ public:
     //   inputs:  x (n), s1 (n) unless gd, s2 (n) for adam, lr, lim, then c1 and c2 for adam
     //   results: x' (n), s1' (n) unless gd, s2' (n) for adam, and the stop code of x (0, 1, 2
     //            as stop_code at a step that is not the last)
-    // Every path of descent runs it (interpreted or as native code): the same bits by construction.
+    // Descent's native code runs it; its interpreter runs the gradient's instructions (tail(1))
+    // and then the same step_rule and stop_code in one lane loop (descent.cpp, step_stop): the
+    // same operations, so the same bits (tests/test_jit.py compares them for every optimizer).
     Program descent_step(const StepParams& p, double tol2) const;
     // The state vectors a step program carries for a method: 1 (x), 2 (x, s1) or 3 (x, s1, s2).
     static int step_states(DescentMethod m) {
