@@ -229,3 +229,22 @@ def test_args_reach_f_and_grad():
                    grad=lambda x, c: np.array([2 * (x[0] - c), 2 * x[1]]))
     assert r.success
     np.testing.assert_allclose(r.x, [3.0, 0.0], atol=1e-6)
+
+
+@pytest.mark.parametrize("n", [1, 3, 4, 5, 7])
+@pytest.mark.parametrize("method", ["gd", "nesterov", "adam"])
+def test_matches_reference_in_any_number_of_variables(n, method):
+    # the interpreter's step loop has one form per count of variables up to 4 and one beyond
+    text = " + ".join(f"(x{i} - {0.5 * i})**2 + 0.05*x{i}**4" for i in range(n))
+    text += "".join(f" + 0.3*x{i}*x{i + 1}" for i in range(n - 1))
+    f = fc.expr(text, vars=[f"x{i}" for i in range(n)])
+    x0 = np.random.default_rng(n).uniform(-4, 4, (90, n))
+    lr = np.geomspace(1e-3, 3.0 if method == "adam" else 0.6, 90)
+    r = fc.descent(f, x0, lr=lr, maxiter=400, method=method, gtol=1e-6)
+    with np.errstate(all="ignore"):
+        e = ref.descent(vg_of(f, n), x0, lr=lr, steps=400, method=method, tol=1e-6)
+    assert r.converged.any() and (method == "adam" or r.diverged.any())
+    for key in ("nit", "converged", "diverged"):
+        np.testing.assert_array_equal(getattr(r, key), e[key])
+    ok = ~r.diverged
+    np.testing.assert_allclose(r.x[ok], e["x"][ok], rtol=1e-12, atol=1e-12)

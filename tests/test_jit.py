@@ -246,3 +246,28 @@ def test_without_the_jit_the_interpreters_give_the_same_numbers(how):
     assert a[0] == "False" and b[0] == "True"
     assert ("FASTCALC_JIT=0" in off.stdout) if how == "FASTCALC_JIT=0" else ("llvmlite" in off.stdout)
     assert a[-3:] == b[-3:]  # the same bits either way
+
+
+def _coupled_quartic(n):
+    """A bowl in n variables whose large steps diverge: runs converge and diverge at many steps."""
+    text = " + ".join(f"(x{i} - {0.5 * i})**2 + 0.05*x{i}**4" for i in range(n))
+    text += "".join(f" + 0.3*x{i}*x{i + 1}" for i in range(n - 1))
+    return fc.expr(text, vars=[f"x{i}" for i in range(n)])
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 6])
+def test_the_interpreter_step_equals_native_code_in_1_to_6_variables(n):
+    # the interpreter runs the gradient program, then descent.cpp's step_stop: a lane loop per
+    # count of variables up to 4, chunks of lanes beyond; native code runs the step program
+    f = _coupled_quartic(n)
+    x0 = np.random.default_rng(n).uniform(-4, 4, (300, n))
+    for method in ("gd", "momentum", "nesterov", "adam"):
+        lr = np.geomspace(1e-3, 3.0 if method == "adam" else 0.6, 300)
+        for history in (False, True):
+            a = fc.descent(f, x0, lr=lr, method=method, maxiter=400, gtol=1e-6, history=history, jit=False)
+            b = fc.descent(f, x0, lr=lr, method=method, maxiter=400, gtol=1e-6, history=history, jit=True)
+            assert a.converged.any() and len(np.unique(a.nit)) > 30
+            if method != "adam":
+                assert a.diverged.any()
+            for key in ("x", "fun", "grad_norm", "nit", "converged", "diverged", "history", "fun_history"):
+                np.testing.assert_array_equal(getattr(b, key), getattr(a, key), err_msg=f"{method} {key}")
