@@ -271,3 +271,37 @@ def test_the_interpreter_step_equals_native_code_in_1_to_6_variables(n):
                 assert a.diverged.any()
             for key in ("x", "fun", "grad_norm", "nit", "converged", "diverged", "history", "fun_history"):
                 np.testing.assert_array_equal(getattr(b, key), getattr(a, key), err_msg=f"{method} {key}")
+
+
+def _random_arithmetic_tape(seed, n_ops=40):
+    """A random DAG of add, sub and mul (with neg and powi between) over x, y and constants:
+    chains whose intermediates are read once, twice or again much later, and two outputs."""
+    rng = np.random.default_rng(seed)
+    ops, args, consts = [1, 1, 0, 0], [[-1, -1]] * 4, [0.0, 1.0, 1.5, -0.75]
+    for _ in range(n_ops):
+        i = len(ops)
+        a = int(rng.integers(max(0, i - 4), i)) if rng.random() < 0.7 else int(rng.integers(0, i))
+        b = int(rng.integers(0, i))
+        r = rng.random()
+        name = "neg" if r < 0.08 else "powi" if r < 0.14 else str(rng.choice(["add", "sub", "mul"]))
+        ops.append(OPS[name]["code"])
+        if name in ("neg", "powi"):
+            args.append([a, -1]); consts.append(2.0 if name == "powi" else 0.0)
+        else:
+            args.append([a, b] if rng.random() < 0.5 else [b, a]); consts.append(0.0)
+    outs = [len(ops) - 1, len(ops) - 1 - int(rng.integers(1, 8))]
+    return np.array(ops, np.int32), np.array(args, np.int32), np.array(consts), 2, np.array(outs, np.int32)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_fused_arithmetic_pairs_give_native_codes_bits(seed):
+    # the interpreter runs adjacent add/sub/mul pairs in one lane loop (Program::fusion): the
+    # same operations in the same order as the instructions, which native code runs one by one
+    ops, args, consts, n_vars, outs = _random_arithmetic_tape(seed)
+    cols = [_arguments(10 + seed, -1.5, 1.5), _arguments(30 + seed, -1.5, 1.5)]
+    for order in (0, 1, 2):
+        prog = _core.Program(ops, args, consts, n_vars, outs, order)
+        native = _jit.run_columns(_jit.kernel(prog), cols)
+        for lanes in (N, 64, 100, 1):  # whole blocks of 64 and ragged last ones
+            X = np.stack([c[:lanes] for c in cols], 1)
+            assert np.array_equal(prog.eval(X).T, native[:, :lanes], equal_nan=True), (seed, order, lanes)

@@ -316,6 +316,37 @@ void Program::allocate(const BuilderT& B, const std::vector<int>& roots) {
     }
     n_slots_ = next;
     for (int r : roots) result_slot_.push_back(slot[r]);
+    fusion();
+}
+
+// Pairs of arithmetic instructions the interpreter runs in one lane loop: i + 1 reads i's result
+// once (not as both operands), and i's result is stored only if it is live after i + 1 (read
+// by a later instruction before it is written again, or a result). Linear: one backward pass
+// of liveness, then pairs from the front.
+void Program::fusion() {
+    const std::size_t nc = code_.size();
+    fuse_.assign(nc + 1, 0);  // (never empty: data() is then not null)
+    auto reads = [](const Instr& in, std::uint32_t s) {
+        return (!(in.flags & kImmA) && in.a == s) || (info(in.op).arity == 2 && !(in.flags & kImmB) && in.b == s);
+    };
+    std::vector<char> live(n_slots_, 0), keep(nc, 0);  // keep[i]: code_[i]'s result live after i + 1
+    for (std::size_t r : result_slot_) live[r] = 1;
+    for (std::size_t k = nc; k-- > 0;) {  // live: the slots live before instruction k + 1
+        if (k >= 1) keep[k - 1] = live[code_[k - 1].d];
+        const Instr& in = code_[k];
+        live[in.d] = 0;
+        if (!(in.flags & kImmA)) live[in.a] = 1;
+        if (info(in.op).arity == 2 && !(in.flags & kImmB)) live[in.b] = 1;
+    }
+    for (std::size_t i = 0; i + 1 < nc; ++i) {
+        const Instr& x = code_[i];
+        const Instr& y = code_[i + 1];
+        if (!prog::fusable(x.op) || !prog::fusable(y.op) || !reads(y, x.d)) continue;
+        const bool ta = !(y.flags & kImmA) && y.a == x.d, tb = !(y.flags & kImmB) && y.b == x.d;
+        if (ta && tb) continue;  // t op t: the loop would read the other operand from memory
+        fuse_[i] = keep[i] ? kFuseKeep : kFusePair;
+        ++i;  // pairs do not overlap
+    }
 }
 
 Program::Program(const std::vector<std::int32_t>& ops, const std::vector<std::int32_t>& args,
@@ -413,6 +444,7 @@ Program Program::tail(int first) const {
         kept.push_back(in);
     }
     q.code_.assign(kept.rbegin(), kept.rend());
+    q.fusion();
     return q;
 }
 
@@ -421,10 +453,11 @@ void Program::init_block(double* S, std::size_t lanes) const {
 }
 
 namespace {
-FASTCALC_CLONES void run_code(const Instr* code, std::size_t n, double* const* P, std::size_t lanes, bool simd) {
-    if (lanes == 64) prog::exec<64>(code, n, P, lanes, simd);
-    else if (lanes == 256) prog::exec<256>(code, n, P, lanes, simd);
-    else prog::exec<0>(code, n, P, lanes, simd);
+FASTCALC_CLONES void run_code(const Instr* code, std::size_t n, double* const* P, std::size_t lanes, bool simd,
+                              const std::uint8_t* fuse) {
+    if (lanes == 64) prog::exec<64>(code, n, P, lanes, simd, fuse);
+    else if (lanes == 256) prog::exec<256>(code, n, P, lanes, simd, fuse);
+    else prog::exec<0>(code, n, P, lanes, simd, fuse);
 }
 }  // namespace
 
@@ -439,11 +472,11 @@ void Program::run(double* S, std::size_t stride, std::size_t lanes, bool simd) c
         P = big.data();
     }
     for (std::size_t k = 0; k < n_slots_; ++k) P[k] = S + k * stride;
-    run_code(code_.data(), code_.size(), P, lanes, simd);
+    run_code(code_.data(), code_.size(), P, lanes, simd, fuse_.data());
 }
 
 void Program::run_slots(double* const* P, std::size_t lanes, bool simd) const {
-    run_code(code_.data(), code_.size(), P, lanes, simd);
+    run_code(code_.data(), code_.size(), P, lanes, simd, fuse_.data());
 }
 
 void Program::eval(const double* X, std::size_t count, double* R, bool simd) const {

@@ -28,6 +28,9 @@ struct Instr {
     double c;
 };
 constexpr std::uint8_t kImmA = 1, kImmB = 2;
+// The interpreter's plan for an instruction (Program::fusion): the first of a fused pair whose
+// first result is read only by the second (kFusePair) or also later or as a result (kFuseKeep).
+constexpr std::uint8_t kFusePair = 1, kFuseKeep = 2;
 
 // What a program computes, for each of the tape's m outputs.
 struct ProgramSpec {
@@ -112,6 +115,8 @@ private:
     ProgramSpec spec_;
     std::vector<int> wrt_;
     std::vector<Instr> code_;
+    std::vector<std::uint8_t> fuse_;  // the interpreter's fused pairs (fusion()), one entry per instruction
+    void fusion();
     std::vector<std::pair<std::uint32_t, double>> consts_;  // (slot, value)
     std::vector<std::size_t> result_slot_;
     std::size_t n_slots_ = 0;
