@@ -140,8 +140,10 @@ def first_rows(quick: bool) -> List[Row]:
     # as an installed package runs: Python's bytecode cache on (fastcalc imports some of its
     # modules at their first use, inside the timing)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    for jit in ("None", "True"):
-        for _ in range(3):
+    # best of 7 fresh processes, the two paths alternated (a shared machine's speed drifts
+    # within seconds; three gave one path a slow phase)
+    for _ in range(7):
+        for jit in ("None", "True"):
             r = subprocess.run([sys.executable, "-c", FIRST.format(bench=here, k=k, steps=steps, jit=jit)],
                                capture_output=True, text=True, env=env, check=True)
             a, b = (float(v) for v in r.stdout.split())

@@ -10,7 +10,6 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
-#include <type_traits>
 
 namespace fastcalc {
 
@@ -259,7 +258,6 @@ FASTCALC_INLINE std::uint64_t bits_of(double v) {
     std::memcpy(&b, &v, sizeof b);
     return b;
 }
-
 
 // N <= 4 coordinates (a compile-time count): each lane's sums stay in registers (the gradient's
 // rows in named pointers: GCC reloads an array of them after every store, and gives up).
