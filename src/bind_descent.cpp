@@ -170,11 +170,11 @@ void register_descent(py::module_& m) {
         .def(
             "descent_step",
             [](const Program& p, const py::dict& kw) {
-                // the step program descent_program builds for these options (the native kernel's)
+                // the step program for these options: what descent_program's native kernel runs
                 const DescentOptions o = options(kw);
                 return p.descent_step(o.step(), o.tol > 0 ? o.tol * o.tol : -1.0);
             },
-            py::arg("options"), "The program of one descent step for descent_program's options.")
+            py::arg("options"), "The program of one descent step for descent_program's options (its native kernel's).")
         .def("dependencies", &Program::dependencies, "For each result, the inputs it may depend on.")
         .def("eval", [](const Program& p, darray X, bool simd) {
             if (X.ndim() != 2 || X.shape(1) != p.n_inputs())

@@ -216,14 +216,16 @@ struct FastArgs {
     DescentResult* R;
 };
 
+FASTCALC_INLINE std::uint64_t bits_of(double v) {
+    std::uint64_t b;
+    std::memcpy(&b, &v, sizeof b);
+    return b;
+}
+
 // Whether any of the first m codes is not 0 (codes are non-negative: an OR of their bits).
 FASTCALC_CLONES bool any_code(const double* code, std::size_t m) {
     std::uint64_t bits_or = 0;
-    for (std::size_t j = 0; j < m; ++j) {
-        std::uint64_t b;
-        std::memcpy(&b, code + j, sizeof b);
-        bits_or |= b;
-    }
+    for (std::size_t j = 0; j < m; ++j) bits_or |= bits_of(code[j]);
     return bits_or != 0;
 }
 
@@ -251,12 +253,6 @@ FASTCALC_INLINE bool step_term(const StepParams& q, const StepScale& sc, const d
     if constexpr (has1) to[nL + i] = v1;
     if constexpr (has2) to[2 * nL + i] = v2;
     return in;
-}
-
-FASTCALC_INLINE std::uint64_t bits_of(double v) {
-    std::uint64_t b;
-    std::memcpy(&b, &v, sizeof b);
-    return b;
 }
 
 // N <= 4 coordinates (a compile-time count): each lane's sums stay in registers (the gradient's

@@ -369,7 +369,8 @@ def descent(f, x0, *, lr=0.1, maxiter=None, method="gd", maximize=False, gtol=No
             opts["threads"] = 0 if x.shape[0] >= 1024 else 1
         if not line_search:
             # the step program (gradient, step, stop rule) as native code, when its compile time
-            # pays (_jit.decide); the core builds the same program for the interpreter
+            # pays (_jit.decide); without it the core's interpreter runs the gradient program and
+            # the same step and stop rule in one C++ loop (descent.cpp, step_stop)
             from ._jit import decide
 
             step = prog.descent_step(opts)
